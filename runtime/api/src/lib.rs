@@ -1,1 +1,18 @@
 //! The request and response model of the Kuzzle v2 API and its error catalogue.
+//!
+//! Every protocol (HTTP routes, `POST /_query`, WebSocket frames, plugin calls) decodes its input
+//! into one [`Request`] and encodes one [`Response`] or [`ApiError`] back, so the rules for
+//! arguments, envelopes and errors live here once.
+
+mod catalogue;
+mod error;
+mod request;
+mod response;
+
+pub use catalogue::ErrorId;
+pub use error::ApiError;
+pub use request::{Protocol, Request, RequestContext};
+pub use response::{RawBody, Response, envelope};
+
+/// The result type of every controller action.
+pub type ApiResult<T = Response> = Result<T, ApiError>;

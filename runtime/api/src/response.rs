@@ -1,0 +1,155 @@
+//! The response an action returns, and the envelope every protocol sends.
+
+use serde_json::{Map, Value, json};
+
+use crate::{ApiError, Request};
+
+/// A body sent as is over HTTP instead of the JSON envelope, such as an OpenAPI document or
+/// Prometheus metrics. Over WebSocket the content is sent as the envelope's `result` string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawBody {
+    /// The HTTP `Content-Type` of the body.
+    pub content_type: String,
+    /// The body itself.
+    pub content: Vec<u8>,
+}
+
+/// The successful outcome of an action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The HTTP-like status, 200 unless the action says otherwise.
+    pub status: u16,
+    /// The action's result; `None` omits the `result` key, as Kuzzle does for `index:create`.
+    pub result: Option<Value>,
+    /// Headers the action sets explicitly (sent as HTTP headers and in the envelope).
+    pub headers: Map<String, Value>,
+    /// A raw body that replaces the envelope over HTTP.
+    pub raw: Option<RawBody>,
+}
+
+impl Response {
+    /// A 200 response with a result.
+    pub fn ok(result: Value) -> Self {
+        Self {
+            status: 200,
+            result: Some(result),
+            headers: Map::new(),
+            raw: None,
+        }
+    }
+
+    /// A 200 response without a `result` key.
+    pub fn empty() -> Self {
+        Self {
+            status: 200,
+            result: None,
+            headers: Map::new(),
+            raw: None,
+        }
+    }
+
+    /// A 200 response whose HTTP body is `content` as is.
+    pub fn raw(content_type: &str, content: Vec<u8>) -> Self {
+        let text = String::from_utf8_lossy(&content).into_owned();
+        Self {
+            status: 200,
+            result: Some(Value::String(text)),
+            headers: Map::new(),
+            raw: Some(RawBody {
+                content_type: content_type.to_owned(),
+                content,
+            }),
+        }
+    }
+}
+
+impl From<Value> for Response {
+    fn from(result: Value) -> Self {
+        Response::ok(result)
+    }
+}
+
+/// Builds the response envelope of §1.2 of Kuzzle's protocol for a request's outcome.
+///
+/// `room` is set on WebSocket only: the SDK matches responses to requests by `room`, which
+/// equals the request id.
+pub fn envelope(
+    request: &Request,
+    outcome: &Result<Response, ApiError>,
+    node: &str,
+    with_room: bool,
+) -> Value {
+    let mut object = Map::new();
+    object.insert("requestId".into(), json!(request.request_id));
+
+    match outcome {
+        Ok(response) => {
+            object.insert("status".into(), json!(response.status));
+            object.insert("error".into(), Value::Null);
+            if let Some(result) = &response.result {
+                object.insert("result".into(), result.clone());
+            }
+        }
+        Err(error) => {
+            object.insert("status".into(), json!(error.status()));
+            object.insert("error".into(), error.to_json());
+            object.insert("result".into(), Value::Null);
+        }
+    }
+
+    object.insert("controller".into(), json!(request.controller));
+    object.insert("action".into(), json!(request.action));
+    for name in ["index", "collection"] {
+        if let Some(value) = request.args.get(name) {
+            object.insert(name.into(), value.clone());
+        }
+    }
+    let volatile = request.volatile.clone().map_or(Value::Null, Value::Object);
+    object.insert("volatile".into(), volatile);
+    object.insert("node".into(), json!(node));
+    let headers = outcome
+        .as_ref()
+        .map(|r| r.headers.clone())
+        .unwrap_or_default();
+    object.insert("headers".into(), Value::Object(headers));
+
+    if with_room {
+        object.insert("room".into(), json!(request.request_id));
+    }
+    Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Protocol, RequestContext};
+
+    fn request() -> Request {
+        let payload = json!({
+            "controller": "index", "action": "create", "index": "i", "requestId": "r",
+            "volatile": {"sdkInstanceId": "s"}
+        });
+        Request::from_payload(payload, RequestContext::json(Protocol::WebSocket, "c")).unwrap()
+    }
+
+    #[test]
+    fn success_envelope_omits_missing_result() {
+        let value = envelope(&request(), &Ok(Response::empty()), "knode-1", true);
+        assert_eq!(value["status"], 200);
+        assert_eq!(value["error"], Value::Null);
+        assert!(value.get("result").is_none());
+        assert_eq!(value["index"], "i");
+        assert!(value.get("collection").is_none());
+        assert_eq!(value["room"], "r");
+        assert_eq!(value["volatile"]["sdkInstanceId"], "s");
+    }
+
+    #[test]
+    fn error_envelope_carries_error_object() {
+        let error = ApiError::controller_not_found("nope");
+        let value = envelope(&request(), &Err(error), "knode-1", false);
+        assert_eq!(value["status"], 404);
+        assert_eq!(value["error"]["id"], "api.process.controller_not_found");
+        assert!(value.get("room").is_none());
+    }
+}
