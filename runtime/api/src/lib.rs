@@ -11,8 +11,8 @@ mod response;
 
 pub use catalogue::ErrorId;
 pub use error::ApiError;
-pub use request::{Protocol, Request, RequestContext};
-pub use response::{RawBody, Response, envelope};
+pub use request::{Protocol, Request, RequestContext, new_request_id};
+pub use response::{RawBody, Response, envelope, error_envelope};
 
 /// The result type of every controller action.
 pub type ApiResult<T = Response> = Result<T, ApiError>;

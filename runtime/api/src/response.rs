@@ -48,12 +48,23 @@ impl Response {
         }
     }
 
-    /// A 200 response whose HTTP body is `content` as is.
+    /// A 200 response whose HTTP body is `content` as is, and whose WebSocket `result` is the
+    /// content as a string.
     pub fn raw(content_type: &str, content: Vec<u8>) -> Self {
         let text = String::from_utf8_lossy(&content).into_owned();
+        Self::raw_with_result(content_type, content, Value::String(text))
+    }
+
+    /// A 200 response whose HTTP body is `result` serialized as is, without the envelope.
+    pub fn raw_json(result: Value) -> Self {
+        let content = serde_json::to_vec(&result).unwrap_or_default();
+        Self::raw_with_result("application/json", content, result)
+    }
+
+    fn raw_with_result(content_type: &str, content: Vec<u8>, result: Value) -> Self {
         Self {
             status: 200,
-            result: Some(Value::String(text)),
+            result: Some(result),
             headers: Map::new(),
             raw: Some(RawBody {
                 content_type: content_type.to_owned(),
@@ -115,6 +126,24 @@ pub fn envelope(
 
     if with_room {
         object.insert("room".into(), json!(request.request_id));
+    }
+    Value::Object(object)
+}
+
+/// Builds the envelope of an error raised before a [`Request`] could be built, such as a
+/// WebSocket frame that is not valid JSON. `room` is set when the payload's request id is known.
+pub fn error_envelope(request_id: Option<&str>, error: &ApiError, node: &str) -> Value {
+    let mut object = Map::new();
+    object.insert(
+        "requestId".into(),
+        request_id.map_or(Value::Null, |id| json!(id)),
+    );
+    object.insert("status".into(), json!(error.status()));
+    object.insert("error".into(), error.to_json());
+    object.insert("result".into(), Value::Null);
+    object.insert("node".into(), json!(node));
+    if let Some(id) = request_id {
+        object.insert("room".into(), json!(id));
     }
     Value::Object(object)
 }

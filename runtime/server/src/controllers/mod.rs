@@ -1,0 +1,75 @@
+//! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
+
+mod auth;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use palisade_api::{ApiError, ApiResult, Request};
+
+use crate::state::ServerState;
+
+/// A controller: a name, its actions, and the code that runs them.
+#[async_trait]
+pub trait Controller: Send + Sync + std::fmt::Debug {
+    /// The controller name used in requests.
+    fn name(&self) -> &'static str;
+
+    /// Every action this controller implements.
+    fn actions(&self) -> &'static [&'static str];
+
+    /// Runs one action. The dispatcher only calls it with a name from [`Controller::actions`].
+    async fn handle(&self, state: &ServerState, action: &str, request: &Request) -> ApiResult;
+}
+
+/// The controllers known to the server, by name.
+#[derive(Debug)]
+pub struct Controllers {
+    by_name: BTreeMap<&'static str, Arc<dyn Controller>>,
+}
+
+impl Controllers {
+    /// The native controllers.
+    pub fn native() -> Self {
+        let list: [Arc<dyn Controller>; 2] = [
+            Arc::new(server::ServerController),
+            Arc::new(auth::AuthController),
+        ];
+        Self {
+            by_name: list.into_iter().map(|c| (c.name(), c)).collect(),
+        }
+    }
+
+    /// Every controller, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Controller>> {
+        self.by_name.values()
+    }
+
+    /// Whether `controller:action` exists.
+    pub fn has_action(&self, controller: &str, action: &str) -> bool {
+        self.by_name
+            .get(controller)
+            .is_some_and(|c| c.actions().contains(&action))
+    }
+
+    /// Runs a request's action on its controller.
+    ///
+    /// # Errors
+    ///
+    /// `api.process.controller_not_found` or `action_not_found`, or the action's own error.
+    pub async fn dispatch(&self, state: &ServerState, request: &Request) -> ApiResult {
+        let controller = self
+            .by_name
+            .get(request.controller.as_str())
+            .ok_or_else(|| ApiError::controller_not_found(&request.controller))?;
+        if !controller.actions().contains(&request.action.as_str()) {
+            return Err(ApiError::action_not_found(
+                &request.controller,
+                &request.action,
+            ));
+        }
+        controller.handle(state, &request.action, request).await
+    }
+}

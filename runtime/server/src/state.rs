@@ -1,0 +1,76 @@
+//! The state shared by every protocol and controller.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use palisade_api::{ApiResult, Request};
+
+use crate::config::Config;
+use crate::connections::Connections;
+use crate::controllers::Controllers;
+use crate::funnel::Funnel;
+use crate::metrics::Metrics;
+use crate::routes::{RouteTable, Router};
+
+/// The server's shared state: configuration, controllers, limits and counters.
+#[derive(Debug)]
+pub struct ServerState {
+    /// The effective configuration.
+    pub config: Config,
+    /// This node's id, sent in every response as `node` and `X-Kuzzle-Node`.
+    pub node_id: String,
+    /// The HTTP router over the route table.
+    pub router: Router,
+    /// The native controllers.
+    pub controllers: Controllers,
+    /// Request limits and the queue.
+    pub funnel: Funnel,
+    /// Prometheus counters.
+    pub metrics: Metrics,
+    /// Open WebSocket connections, for pushing messages and closing them on shutdown.
+    pub connections: Connections,
+    /// When the server started.
+    pub started_at: Instant,
+}
+
+impl ServerState {
+    /// Builds the state for a configuration.
+    pub fn new(config: Config) -> Arc<Self> {
+        let funnel = Funnel::new(&config.limits);
+        let connections = Connections::new(config.websocket.max_backpressure);
+        Arc::new(Self {
+            node_id: node_id(),
+            router: Router::new(RouteTable::kuzzle()),
+            controllers: Controllers::native(),
+            funnel,
+            metrics: Metrics::default(),
+            connections,
+            started_at: Instant::now(),
+            config,
+        })
+    }
+
+    /// Runs one request through the funnel and its controller action.
+    pub async fn execute(&self, request: &Request) -> ApiResult {
+        let started = Instant::now();
+        let outcome = self.funnel.run(self, request).await;
+
+        let status = match &outcome {
+            Ok(response) => response.status,
+            Err(error) => error.status(),
+        };
+        self.metrics.record_request(
+            &request.controller,
+            &request.action,
+            status,
+            started.elapsed(),
+        );
+        outcome
+    }
+}
+
+/// A node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.
+fn node_id() -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("knode-palisade-{}", &suffix[..8])
+}
