@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use palisade_api::{ApiError, ErrorId, envelope, error_envelope};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tracing::{Instrument, debug, info_span};
+use tracing::{Instrument, debug, info, info_span};
 
 use super::frame::{self, Frame};
 use super::rate_limit::RateLimit;
@@ -205,7 +205,7 @@ async fn write_loop(
         tokio::select! {
             biased;
             _ = overflow.notified() => {
-                debug!("websocket client too slow, closing");
+                info!(reason = "too much backpressure", "websocket client too slow, closing");
                 break Closing { code: close_code::ERROR, reason: "too much backpressure" };
             }
             closing = &mut close => {
