@@ -131,6 +131,12 @@ async fn route(
         .with_props([verb.as_str()]);
         return reply::bare_error(state, &error, cors);
     }
+    if let Some((controller, action)) = application_route(parts.uri.path()) {
+        return match request::build_for_action(state, &parts, body, &controller, &action).await {
+            Ok(api_request) => execute(state, &api_request, &parts, cors).await,
+            Err(error) => reply::bare_error(state, &error, cors),
+        };
+    }
     let Some(found) = state.router.find(lookup_verb, parts.uri.path()) else {
         let path = parts.uri.path();
         let error = ApiError::new(
@@ -146,6 +152,34 @@ async fn route(
         Err(error) => return reply::bare_error(state, &error, cors),
     };
     execute(state, &api_request, &parts, cors).await
+}
+
+/// The default route of a controller that is not in Kuzzle's table, such as a plugin's:
+/// `/_/<kebab-controller>/<kebab-action>`. Returns the names in camelCase.
+fn application_route(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/_/")?.trim_end_matches('/');
+    let (controller, action) = rest.split_once('/')?;
+    if controller.is_empty() || action.is_empty() || action.contains('/') {
+        return None;
+    }
+    Some((camel_case(controller), camel_case(action)))
+}
+
+/// `say-hello` becomes `sayHello`.
+fn camel_case(kebab: &str) -> String {
+    let mut out = String::with_capacity(kebab.len());
+    let mut upper = false;
+    for c in kebab.chars() {
+        match c {
+            '-' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn execute(
@@ -171,4 +205,18 @@ async fn execute(
         .unwrap_or_default();
     let body = envelope(api_request, &outcome, &state.node_id, false);
     reply::envelope(state, status, &body, &headers, api_request, parts, cors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_route_names_are_camel_case() {
+        let found = application_route("/_/my-plugin/say-hello");
+        assert_eq!(found, Some(("myPlugin".to_owned(), "sayHello".to_owned())));
+        assert_eq!(application_route("/_/only-one"), None);
+        assert_eq!(application_route("/_/a/b/c"), None);
+        assert_eq!(application_route("/other/a/b"), None);
+    }
 }

@@ -24,12 +24,30 @@ pub async fn build(
     raw_body: Body,
     found: &RouteMatch<'_>,
 ) -> Result<Request, ApiError> {
+    let (controller, action) = (&found.route.controller, &found.route.action);
+    let mut request = build_for_action(state, parts, raw_body, controller, action).await?;
+    for (name, value) in &found.params {
+        request
+            .args
+            .insert((*name).to_owned(), Value::String(value.clone()));
+    }
+    Ok(request)
+}
+
+/// Builds the request for a controller action, whether or not the route table names it.
+pub async fn build_for_action(
+    state: &ServerState,
+    parts: &Parts,
+    raw_body: Body,
+    controller: &str,
+    action: &str,
+) -> Result<Request, ApiError> {
     let context = RequestContext {
         protocol: Protocol::Http,
         connection_id: format!("http-{}", palisade_api::new_request_id()),
         string_args: true,
     };
-    let mut request = Request::new(&found.route.controller, &found.route.action, context);
+    let mut request = Request::new(controller, action, context);
 
     if let Some(query) = parts.uri.query() {
         for (name, value) in body::parse_form(query.as_bytes()) {
@@ -37,11 +55,6 @@ pub async fn build(
                 request.args.insert(name, value);
             }
         }
-    }
-    for (name, value) in &found.params {
-        request
-            .args
-            .insert((*name).to_owned(), Value::String(value.clone()));
     }
 
     request.body = read_body(state, parts, raw_body).await?;

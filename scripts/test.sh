@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs every check and test: formatting, lints, the Rust
+# tests (unit and against a real server), and the kuzzle-sdk tests over WebSocket and HTTP.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/install-test-deps.sh"
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo build (the palisade binary used by the end-to-end tests)"
+cargo build --workspace --bins --locked
+
+echo "==> cargo test"
+cargo test --workspace --locked
+
+echo "==> kuzzle-sdk tests"
+export PALISADE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/palisade"
+(cd tests/sdk-js && npm test)
