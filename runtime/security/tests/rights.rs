@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_security::{
-    LocalBus, MemoryStore, Profile, Role, Security, Target, User, UserRights,
-};
+use palisade_security::{LocalBus, MemoryStore, Profile, Role, Security, Target, User, UserRights};
 use serde_json::json;
 
 fn role(body: serde_json::Value) -> Arc<Role> {
@@ -46,7 +44,10 @@ fn profiles() -> HashMap<&'static str, Arc<Profile>> {
                 ],
             }]})),
         ),
-        ("closed", profile(json!({"policies": [{"roleId": "denies"}]}))),
+        (
+            "closed",
+            profile(json!({"policies": [{"roleId": "denies"}]})),
+        ),
     ])
 }
 
@@ -57,7 +58,11 @@ fn rights_of(kuid: &str, profile_id: &str) -> UserRights {
         User::from_source(kuid, &json!({"profileIds": [profile_id]})).expect("valid user")
     };
     let profile = Arc::clone(&profiles()[profile_id]);
-    UserRights::new(Arc::new(user), vec![(profile_id.to_owned(), profile)], roles())
+    UserRights::new(
+        Arc::new(user),
+        vec![(profile_id.to_owned(), profile)],
+        roles(),
+    )
 }
 
 struct Case {
@@ -73,7 +78,12 @@ struct Case {
 const fn case(
     kuid: &'static str,
     profile: &'static str,
-    request: (&'static str, &'static str, Option<&'static str>, Option<&'static str>),
+    request: (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    ),
     allowed: bool,
 ) -> Case {
     let (controller, action, index, collection) = request;
@@ -152,14 +162,19 @@ fn rights_table() {
             (false, "-1") => Some("security.rights.unauthorized"),
             (false, _) => Some("security.rights.forbidden"),
         };
-        assert_eq!(checked.err().map(|error| error.kuzzle_id()), expected_error, "check for {label}");
+        assert_eq!(
+            checked.err().map(|error| error.kuzzle_id()),
+            expected_error,
+            "check for {label}"
+        );
     }
 }
 
 #[test]
 fn collection_with_dash_is_one_name() {
     let rights = rights_of("alice", "restricted");
-    let allowed = |collection| rights.is_allowed("document", "create", Some("nyc"), Some(collection));
+    let allowed =
+        |collection| rights.is_allowed("document", "create", Some("nyc"), Some(collection));
     assert!(allowed("a66-private"));
     assert!(!allowed("a66"));
     assert!(!allowed("private"));
@@ -171,7 +186,10 @@ fn collection_with_dash_is_one_name() {
 fn exact_action_wins_over_wildcard() {
     let rights = UserRights::new(
         Arc::new(User::from_source("bob", &json!({"profileIds": ["p"]})).expect("valid user")),
-        vec![("p".to_owned(), profile(json!({"policies": [{"roleId": "r"}]})))],
+        vec![(
+            "p".to_owned(),
+            profile(json!({"policies": [{"roleId": "r"}]})),
+        )],
         HashMap::from([(
             "r".to_owned(),
             role(json!({"controllers": {
@@ -190,7 +208,10 @@ fn memory_storage_aliases() {
     let ms_role = role(json!({"controllers": {"ms": {"actions": {"set": true}}}}));
     let rights = UserRights::new(
         Arc::new(User::anonymous()),
-        vec![("anonymous".to_owned(), profile(json!({"policies": [{"roleId": "r"}]})))],
+        vec![(
+            "anonymous".to_owned(),
+            profile(json!({"policies": [{"roleId": "r"}]})),
+        )],
         HashMap::from([("r".to_owned(), ms_role)]),
     );
     assert!(rights.is_allowed("memoryStorage", "set", None, None));
@@ -207,20 +228,28 @@ fn memory_storage_aliases() {
 fn shared_role_keeps_profile_restrictions_apart() {
     let shared = role(json!({"controllers": {"document": {"actions": {"*": true}}}}));
     let roles = HashMap::from([("shared".to_owned(), shared)]);
-    let only_i1 = profile(json!({"policies": [{"roleId": "shared", "restrictedTo": [{"index": "i1"}]}]}));
-    let only_i2 = profile(json!({"policies": [{"roleId": "shared", "restrictedTo": [{"index": "i2"}]}]}));
+    let only_i1 =
+        profile(json!({"policies": [{"roleId": "shared", "restrictedTo": [{"index": "i1"}]}]}));
+    let only_i2 =
+        profile(json!({"policies": [{"roleId": "shared", "restrictedTo": [{"index": "i2"}]}]}));
     let everywhere = profile(json!({"policies": [{"roleId": "shared"}]}));
 
     let user = |kuid: &str, profiles: Vec<(&str, &Arc<Profile>)>| {
         let ids: Vec<&str> = profiles.iter().map(|(id, _)| *id).collect();
         let user = User::from_source(kuid, &json!({"profileIds": ids})).expect("valid user");
-        let profiles = profiles.into_iter().map(|(id, profile)| (id.to_owned(), Arc::clone(profile))).collect();
+        let profiles = profiles
+            .into_iter()
+            .map(|(id, profile)| (id.to_owned(), Arc::clone(profile)))
+            .collect();
         UserRights::new(Arc::new(user), profiles, roles.clone())
     };
 
     let first = user("first", vec![("only_i1", &only_i1)]);
     let second = user("second", vec![("only_i2", &only_i2)]);
-    let both = user("both", vec![("only_i1", &only_i1), ("everywhere", &everywhere)]);
+    let both = user(
+        "both",
+        vec![("only_i1", &only_i1), ("everywhere", &everywhere)],
+    );
 
     assert!(first.is_allowed("document", "get", Some("i1"), Some("c")));
     assert!(!first.is_allowed("document", "get", Some("i2"), Some("c")));
@@ -237,24 +266,43 @@ async fn shared_role_through_cache_does_not_leak() {
     let security = Security::new(store, Arc::new(LocalBus));
     let known = palisade_security::KnownActions::default();
     let body = json!({"controllers": {"document": {"actions": {"*": true}}}});
-    security.create_or_replace_role("shared", &body, true, &known).await.expect("role stored");
+    security
+        .create_or_replace_role("shared", &body, true, &known)
+        .await
+        .expect("role stored");
     let restricted = json!({"policies": [{"roleId": "shared", "restrictedTo": [{"index": "i1"}]}]});
-    security.create_or_replace_profile("p1", &restricted).await.expect("profile stored");
+    security
+        .create_or_replace_profile("p1", &restricted)
+        .await
+        .expect("profile stored");
     let open = json!({"policies": [{"roleId": "shared"}]});
-    security.create_or_replace_profile("p2", &open).await.expect("profile stored");
+    security
+        .create_or_replace_profile("p2", &open)
+        .await
+        .expect("profile stored");
 
     let open_user = User::from_source("open", &json!({"profileIds": ["p2"]})).expect("valid user");
-    let restricted_user = User::from_source("restricted", &json!({"profileIds": ["p1"]})).expect("valid user");
+    let restricted_user =
+        User::from_source("restricted", &json!({"profileIds": ["p1"]})).expect("valid user");
     security.create_user(&open_user).await.expect("user stored");
-    security.create_user(&restricted_user).await.expect("user stored");
+    security
+        .create_user(&restricted_user)
+        .await
+        .expect("user stored");
 
     // Resolve the restricted user, then the open one, then the restricted one again.
     for _ in 0..2 {
-        let restricted = security.user_rights(security.get_user("restricted").await.expect("user")).await.expect("rights");
+        let restricted = security
+            .user_rights(security.get_user("restricted").await.expect("user"))
+            .await
+            .expect("rights");
         assert!(restricted.is_allowed("document", "get", Some("i1"), None));
         assert!(!restricted.is_allowed("document", "get", Some("i2"), None));
 
-        let open = security.user_rights(security.get_user("open").await.expect("user")).await.expect("rights");
+        let open = security
+            .user_rights(security.get_user("open").await.expect("user"))
+            .await
+            .expect("rights");
         assert!(open.is_allowed("document", "get", Some("i2"), None));
     }
 }
@@ -267,7 +315,10 @@ fn targets_need_every_pair_allowed() {
         collections: collections.iter().map(|name| (*name).to_owned()).collect(),
     };
 
-    let allowed = [target("nyc", &["public", "a66-private"]), target("paris", &["x"])];
+    let allowed = [
+        target("nyc", &["public", "a66-private"]),
+        target("paris", &["x"]),
+    ];
     assert!(rights.is_allowed_on_targets("document", "search", &allowed));
 
     let one_denied = [target("nyc", &["public"]), target("london", &["x"])];
@@ -287,9 +338,16 @@ fn targets_need_every_pair_allowed() {
 fn list_filters_follow_restrictions() {
     let rights = rights_of("alice", "restricted");
     let indexes = vec!["nyc".to_owned(), "london".to_owned(), "paris".to_owned()];
-    assert_eq!(rights.filter_indexes("index", "list", indexes), vec!["nyc", "paris"]);
+    assert_eq!(
+        rights.filter_indexes("index", "list", indexes),
+        vec!["nyc", "paris"]
+    );
 
-    let collections = vec!["public".to_owned(), "secret".to_owned(), "a66-private".to_owned()];
+    let collections = vec![
+        "public".to_owned(),
+        "secret".to_owned(),
+        "a66-private".to_owned(),
+    ];
     let visible = rights.filter_collections("collection", "list", "nyc", collections.clone());
     assert_eq!(visible, vec!["public", "a66-private"]);
     let in_paris = rights.filter_collections("collection", "list", "paris", collections);
@@ -298,7 +356,8 @@ fn list_filters_follow_restrictions() {
 
 #[test]
 fn rights_listing_merges_allowed_first() {
-    let user = User::from_source("carol", &json!({"profileIds": ["open", "restricted"]})).expect("valid user");
+    let user = User::from_source("carol", &json!({"profileIds": ["open", "restricted"]}))
+        .expect("valid user");
     let profiles = profiles();
     let rights = UserRights::new(
         Arc::new(user),
@@ -322,24 +381,37 @@ fn rights_listing_merges_allowed_first() {
     };
     assert_eq!(find("document", "create", "*", "*"), Some("allowed"));
     assert_eq!(find("document", "delete", "*", "*"), Some("denied"));
-    assert_eq!(find("document", "create", "nyc", "a66-private"), Some("allowed"));
+    assert_eq!(
+        find("document", "create", "nyc", "a66-private"),
+        Some("allowed")
+    );
     assert_eq!(find("document", "create", "paris", "*"), Some("allowed"));
     assert_eq!(find("document", "create", "london", "*"), None);
 
     let serialized = serde_json::to_value(&listing[0]).expect("serializable");
     for field in ["controller", "action", "index", "collection", "value"] {
-        assert!(serialized.get(field).is_some(), "listing entry has `{field}`");
+        assert!(
+            serialized.get(field).is_some(),
+            "listing entry has `{field}`"
+        );
     }
 }
 
 #[test]
 fn rate_limit_is_max_or_unlimited() {
-    let user = Arc::new(User::from_source("dave", &json!({"profileIds": ["a", "b"]})).expect("valid user"));
+    let user = Arc::new(
+        User::from_source("dave", &json!({"profileIds": ["a", "b"]})).expect("valid user"),
+    );
     let with_limits = |limits: [u32; 2]| {
         let profiles = limits
             .iter()
             .zip(["a", "b"])
-            .map(|(limit, id)| (id.to_owned(), Arc::new(Profile::with_roles(&["grants"], *limit))))
+            .map(|(limit, id)| {
+                (
+                    id.to_owned(),
+                    Arc::new(Profile::with_roles(&["grants"], *limit)),
+                )
+            })
             .collect();
         UserRights::new(Arc::clone(&user), profiles, roles())
     };
