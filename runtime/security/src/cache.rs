@@ -34,7 +34,7 @@ pub trait InvalidationBus: Send + Sync + Debug {
     fn publish(&self, invalidation: &Invalidation);
 }
 
-/// The bus of a single node: there is nobody to tell.
+/// The bus of a single node, which sends nothing because there is no other node.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalBus;
 

@@ -23,7 +23,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to, for tests of expiry and rate limits.
+/// A clock that moves only through [`ManualClock::advance`], for tests of expiry and rate limits.
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now_ms: AtomicU64,

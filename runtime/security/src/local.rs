@@ -129,7 +129,7 @@ impl PasswordHasher {
     }
 
     /// Returns whether `password` matches a PHC string. A malformed hash never matches. Blocking
-    /// CPU work; the comparison is constant-time.
+    /// CPU work. The comparison is constant-time.
     pub fn verify(&self, password: &str, password_hash: &str) -> bool {
         self.argon2
             .verify_password(password.as_bytes(), password_hash)
@@ -311,7 +311,7 @@ impl LocalStrategy {
     /// # Errors
     ///
     /// [`SecurityError::CredentialsRejected`] when the user has no local credentials or the new
-    /// username is taken; [`SecurityError::Store`].
+    /// username is taken. [`SecurityError::Store`] when the store fails.
     pub async fn update(
         &self,
         kuid: &str,

@@ -57,7 +57,7 @@ impl RateLimiter {
     /// Counts one request of user `kuid` at `now_ms`.
     ///
     /// `limit` is the user's limit in requests per second, from
-    /// [`crate::UserRights::rate_limit`]; 0 means unlimited.
+    /// [`crate::UserRights::rate_limit`]. 0 means unlimited.
     ///
     /// # Errors
     ///
@@ -82,7 +82,7 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// Creates a limiter allowing `logins_per_second` logins per connection per second; 0 means
+    /// Creates a limiter allowing `logins_per_second` logins per connection per second. 0 means
     /// unlimited. Kuzzle's default is 1.
     pub fn new(logins_per_second: u32) -> Self {
         Self {

@@ -16,7 +16,7 @@ use crate::model::user::User;
 pub struct Target {
     /// The index name.
     pub index: String,
-    /// The collection names; empty checks the index alone.
+    /// The collection names. Empty checks the index alone.
     pub collections: Vec<String>,
 }
 

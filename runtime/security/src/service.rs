@@ -17,9 +17,9 @@ use crate::store::{Collection, SecurityStore};
 
 /// Roles, profiles and users, with caching and integrity rules.
 ///
-/// Rules enforced: the default roles and profiles cannot be deleted; a role used by a profile
-/// and a profile assigned to a user cannot be deleted; a profile can only use existing roles and
-/// a user only existing profiles.
+/// The default roles and profiles cannot be deleted, and neither can a role that a profile uses
+/// or a profile that a user has. A profile can only use existing roles, and a user can only have
+/// existing profiles.
 #[derive(Debug)]
 pub struct Security {
     store: Arc<dyn SecurityStore>,
@@ -124,7 +124,8 @@ impl Security {
     /// # Errors
     ///
     /// [`SecurityError::InvalidRights`], [`SecurityError::UnknownController`] or
-    /// [`SecurityError::UnknownAction`] for a bad body; [`SecurityError::Store`].
+    /// [`SecurityError::UnknownAction`] for a bad body. [`SecurityError::Store`] when the store
+    /// fails.
     pub async fn create_or_replace_role(
         &self,
         id: &str,
@@ -195,7 +196,7 @@ impl Security {
     /// # Errors
     ///
     /// [`SecurityError::InvalidArgument`] for a bad body, [`SecurityError::RoleNotFound`] for a
-    /// policy naming an unknown role; [`SecurityError::Store`].
+    /// policy naming an unknown role. [`SecurityError::Store`] when the store fails.
     pub async fn create_or_replace_profile(&self, id: &str, body: &Value) -> Result<Profile> {
         let profile = Profile::from_json(id, body)?;
         for role_id in profile.role_ids() {
@@ -274,7 +275,8 @@ impl Security {
     /// # Errors
     ///
     /// [`SecurityError::UserAlreadyExists`] when the kuid is taken (including `-1`),
-    /// [`SecurityError::ProfileNotFound`] for an unknown profile; [`SecurityError::Store`].
+    /// [`SecurityError::ProfileNotFound`] for an unknown profile. [`SecurityError::Store`] when the
+    /// store fails.
     pub async fn create_user(&self, user: &User) -> Result<()> {
         if user.is_anonymous() {
             return Err(SecurityError::UserAlreadyExists {
@@ -300,7 +302,8 @@ impl Security {
     /// # Errors
     ///
     /// [`SecurityError::InvalidArgument`] for the anonymous kuid,
-    /// [`SecurityError::ProfileNotFound`] for an unknown profile; [`SecurityError::Store`].
+    /// [`SecurityError::ProfileNotFound`] for an unknown profile. [`SecurityError::Store`] when the
+    /// store fails.
     pub async fn create_or_replace_user(&self, user: &User) -> Result<()> {
         if user.is_anonymous() {
             return Err(SecurityError::invalid_argument(

@@ -174,14 +174,14 @@ async fn validate_rejects_conflicts() {
     let hasher = hasher();
     let (_, strategy) = strategy_with_alice(&hasher).await;
 
-    let taken = strategy
+    let username_taken = strategy
         .validate(
             "kuid-bob",
             &json!({"username": "alice", "password": "x"}),
             false,
         )
         .await;
-    assert!(rejection_reason(taken).contains("username `alice` is already used"));
+    assert!(rejection_reason(username_taken).contains("username `alice` is already used"));
 
     let twice = strategy
         .validate(

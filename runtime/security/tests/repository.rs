@@ -204,7 +204,10 @@ async fn role_validation_errors() {
         "force skips the check"
     );
 
-    let wildcards = json!({"controllers": {"*": {"actions": {"*": true}}, "document": {"actions": {"*": false}}}});
+    let wildcards = json!({"controllers": {
+        "*": {"actions": {"*": true}},
+        "document": {"actions": {"*": false}},
+    }});
     assert!(
         security
             .create_or_replace_role("r", &wildcards, false, &known)
@@ -232,7 +235,10 @@ async fn profile_validation_errors() {
         json!({"policies": [{"roleId": ""}]}),
         json!({"policies": [{"roleId": "admin", "restrictTo": []}]}),
         json!({"policies": [{"roleId": "admin", "restrictedTo": [{"collections": ["c"]}]}]}),
-        json!({"policies": [{"roleId": "admin", "restrictedTo": [{"index": "i", "collections": "c"}]}]}),
+        json!({"policies": [{
+            "roleId": "admin",
+            "restrictedTo": [{"index": "i", "collections": "c"}],
+        }]}),
         json!({"policies": [{"roleId": "admin"}], "rateLimit": -1}),
         json!({"policies": [{"roleId": "admin"}], "rateLimit": 1.5}),
     ];

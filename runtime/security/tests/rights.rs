@@ -15,7 +15,7 @@ fn profile(body: serde_json::Value) -> Arc<Profile> {
     Arc::new(Profile::from_json("test", &body).expect("test profile is valid"))
 }
 
-/// The roles of the table: `grants` allows a few actions, `denies` allows only `auth:login`.
+/// Builds the roles of the table: `grants` allows a few actions, `denies` allows only `auth:login`.
 fn roles() -> HashMap<String, Arc<Role>> {
     let grants = role(json!({"controllers": {
         "document": {"actions": {"create": true, "search": true, "delete": false}},
@@ -183,7 +183,7 @@ fn collection_with_dash_is_one_name() {
 }
 
 #[test]
-fn exact_action_wins_over_wildcard() {
+fn exact_names_win_over_wildcards() {
     let rights = UserRights::new(
         Arc::new(User::from_source("bob", &json!({"profileIds": ["p"]})).expect("valid user")),
         vec![(
@@ -194,6 +194,7 @@ fn exact_action_wins_over_wildcard() {
             "r".to_owned(),
             role(json!({"controllers": {
                 "document": {"actions": {"delete": false, "*": true}},
+                "collection": {"actions": {"create": true}},
                 "*": {"actions": {"*": true}},
             }})),
         )]),
@@ -201,6 +202,9 @@ fn exact_action_wins_over_wildcard() {
     assert!(!rights.is_allowed("document", "delete", None, None));
     assert!(rights.is_allowed("document", "get", None, None));
     assert!(rights.is_allowed("index", "create", None, None));
+    // A controller's own entry replaces the `*` controller entirely.
+    assert!(rights.is_allowed("collection", "create", None, None));
+    assert!(!rights.is_allowed("collection", "delete", None, None));
 }
 
 #[test]

@@ -12,8 +12,8 @@ pub fn is_default_id(id: &str) -> bool {
     DEFAULT_IDS.contains(&id)
 }
 
-/// The roles written at first start: all three grant every action, as in Kuzzle, so that the
-/// first administrator can be created anonymously.
+/// Returns the roles written at first start: all three grant every action, as in Kuzzle, so that
+/// the first administrator can be created anonymously.
 pub fn bootstrap_roles() -> Vec<(&'static str, Role)> {
     DEFAULT_IDS
         .iter()
@@ -21,8 +21,8 @@ pub fn bootstrap_roles() -> Vec<(&'static str, Role)> {
         .collect()
 }
 
-/// The profiles written at first start: each grants the role of the same name, without a rate
-/// limit.
+/// Returns the profiles written at first start: each grants the role of the same name, without a
+/// rate limit.
 pub fn bootstrap_profiles() -> Vec<(&'static str, Profile)> {
     DEFAULT_IDS
         .iter()
@@ -30,7 +30,7 @@ pub fn bootstrap_profiles() -> Vec<(&'static str, Profile)> {
         .collect()
 }
 
-/// The roles written by `restrictDefaultRights`: `admin` keeps every right, `default` and
+/// Returns the roles written by `restrictDefaultRights`: `admin` keeps every right, `default` and
 /// `anonymous` get only what a client needs to log in and inspect its own session.
 pub fn restricted_roles() -> Vec<(&'static str, Role)> {
     let anonymous = Role::allowing(&[
@@ -60,8 +60,8 @@ pub fn restricted_roles() -> Vec<(&'static str, Role)> {
     ]
 }
 
-/// The profiles written by `restrictDefaultRights`, with rate limits in requests per second:
-/// `admin` unlimited, `default` 10, `anonymous` 200 (shared by every anonymous client).
+/// Returns the profiles written by `restrictDefaultRights`, with rate limits in requests per
+/// second: `admin` unlimited, `default` 10, `anonymous` 200 (shared by every anonymous client).
 pub fn restricted_profiles() -> Vec<(&'static str, Profile)> {
     vec![
         ("admin", Profile::with_roles(&["admin"], 0)),

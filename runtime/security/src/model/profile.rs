@@ -10,7 +10,7 @@ use crate::error::{Result, SecurityError};
 pub struct Profile {
     /// The roles the profile grants, each optionally restricted to some indexes.
     pub policies: Vec<Policy>,
-    /// Maximum requests per second for a user of this profile; 0 means unlimited.
+    /// Maximum requests per second for a user of this profile. 0 means unlimited.
     #[serde(rename = "rateLimit", default)]
     pub rate_limit: u32,
 }
@@ -21,7 +21,7 @@ pub struct Policy {
     /// The id of the granted role.
     #[serde(rename = "roleId")]
     pub role_id: String,
-    /// The indexes (and optionally collections) the role applies to; empty means everywhere.
+    /// The indexes (and optionally collections) the role applies to. Empty means everywhere.
     #[serde(
         rename = "restrictedTo",
         default,
@@ -35,7 +35,7 @@ pub struct Policy {
 pub struct Restriction {
     /// The index name, compared exactly.
     pub index: String,
-    /// Collection names, compared exactly; empty means every collection of the index.
+    /// Collection names, compared exactly. Empty means every collection of the index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<String>,
 }
@@ -55,7 +55,7 @@ impl Restriction {
 }
 
 impl Policy {
-    /// A policy granting a role everywhere.
+    /// Builds a policy granting a role everywhere.
     pub fn unrestricted(role_id: &str) -> Self {
         Self {
             role_id: role_id.to_owned(),
@@ -86,13 +86,13 @@ fn reject_unknown_keys(
     profile_id: &str,
     object: &Map<String, Value>,
     allowed: &[&str],
-    what: &str,
+    location: &str,
 ) -> Result<()> {
     match object.keys().find(|key| !allowed.contains(&key.as_str())) {
         Some(key) => Err(invalid(
             profile_id,
             format!(
-                "unexpected attribute `{key}` in {what}; allowed attributes: {}",
+                "unexpected attribute `{key}` in {location}; allowed attributes: {}",
                 allowed.join(", ")
             ),
         )),
@@ -107,19 +107,19 @@ fn non_empty_string(value: Option<&Value>) -> Option<&str> {
 }
 
 fn parse_restriction(profile_id: &str, position: usize, value: &Value) -> Result<Restriction> {
-    let what = format!("policies[{position}].restrictedTo");
+    let location = format!("policies[{position}].restrictedTo");
     let Some(object) = value.as_object() else {
         return Err(invalid(
             profile_id,
-            format!("each item of {what} must be an object"),
+            format!("each item of {location} must be an object"),
         ));
     };
-    reject_unknown_keys(profile_id, object, &["index", "collections"], &what)?;
+    reject_unknown_keys(profile_id, object, &["index", "collections"], &location)?;
 
     let Some(index) = non_empty_string(object.get("index")) else {
         return Err(invalid(
             profile_id,
-            format!("each item of {what} needs a non-empty `index` string"),
+            format!("each item of {location} needs a non-empty `index` string"),
         ));
     };
 
@@ -132,7 +132,8 @@ fn parse_restriction(profile_id: &str, position: usize, value: &Value) -> Result
                     return Err(invalid(
                         profile_id,
                         format!(
-                            "`collections` of index `{index}` in {what} must contain non-empty strings"
+                            "`collections` of index `{index}` in {location} must contain \
+                             non-empty strings"
                         ),
                     ));
                 };
@@ -142,7 +143,7 @@ fn parse_restriction(profile_id: &str, position: usize, value: &Value) -> Result
         Some(_) => {
             return Err(invalid(
                 profile_id,
-                format!("`collections` of index `{index}` in {what} must be an array"),
+                format!("`collections` of index `{index}` in {location} must be an array"),
             ));
         }
     }
@@ -154,16 +155,16 @@ fn parse_restriction(profile_id: &str, position: usize, value: &Value) -> Result
 }
 
 fn parse_policy(profile_id: &str, position: usize, value: &Value) -> Result<Policy> {
-    let what = format!("policies[{position}]");
+    let location = format!("policies[{position}]");
     let Some(object) = value.as_object() else {
-        return Err(invalid(profile_id, format!("{what} must be an object")));
+        return Err(invalid(profile_id, format!("{location} must be an object")));
     };
-    reject_unknown_keys(profile_id, object, &["roleId", "restrictedTo"], &what)?;
+    reject_unknown_keys(profile_id, object, &["roleId", "restrictedTo"], &location)?;
 
     let Some(role_id) = non_empty_string(object.get("roleId")) else {
         return Err(invalid(
             profile_id,
-            format!("{what} needs a non-empty `roleId` string"),
+            format!("{location} needs a non-empty `roleId` string"),
         ));
     };
 
@@ -176,7 +177,7 @@ fn parse_policy(profile_id: &str, position: usize, value: &Value) -> Result<Poli
         Some(_) => {
             return Err(invalid(
                 profile_id,
-                format!("{what}.restrictedTo must be an array"),
+                format!("{location}.restrictedTo must be an array"),
             ));
         }
     };
@@ -188,7 +189,7 @@ fn parse_policy(profile_id: &str, position: usize, value: &Value) -> Result<Poli
 }
 
 impl Profile {
-    /// A profile granting the given roles everywhere, with the given rate limit.
+    /// Builds a profile granting the given roles everywhere, with the given rate limit.
     pub fn with_roles(role_ids: &[&str], rate_limit: u32) -> Self {
         Self {
             policies: role_ids

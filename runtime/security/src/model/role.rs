@@ -20,7 +20,7 @@ pub struct Role {
 /// The actions a role grants or denies on one controller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControllerRights {
-    /// `true` grants the action; `*` applies to every action not listed.
+    /// `true` grants the action. `*` applies to every action not listed.
     pub actions: BTreeMap<String, bool>,
 }
 
@@ -75,7 +75,7 @@ impl KnownActions {
 }
 
 impl Role {
-    /// A role that grants every action of every controller.
+    /// Builds a role that grants every action of every controller.
     pub fn allow_all() -> Self {
         let actions = BTreeMap::from([(WILDCARD.to_owned(), true)]);
         let controllers = BTreeMap::from([(WILDCARD.to_owned(), ControllerRights { actions })]);

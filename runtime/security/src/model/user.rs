@@ -22,7 +22,7 @@ pub struct User {
 }
 
 impl User {
-    /// The anonymous user: `{_id: "-1", name: "Anonymous", profileIds: ["anonymous"]}`.
+    /// Builds the anonymous user: `{_id: "-1", name: "Anonymous", profileIds: ["anonymous"]}`.
     pub fn anonymous() -> Self {
         let mut content = Map::new();
         content.insert("name".to_owned(), Value::from("Anonymous"));

@@ -18,9 +18,9 @@ pub struct ApiKey {
     pub user_id: String,
     /// Free text given at creation.
     pub description: String,
-    /// Expiry in milliseconds since the Unix epoch; `None` for no expiry.
+    /// Expiry in milliseconds since the Unix epoch. `None` for no expiry.
     pub expires_at: Option<u64>,
-    /// Lifetime in milliseconds; `None` for no expiry.
+    /// Lifetime in milliseconds. `None` for no expiry.
     pub ttl: Option<u64>,
     /// Hex SHA-256 fingerprint of the token.
     pub fingerprint: String,
@@ -93,7 +93,8 @@ impl TokenManager {
     /// # Errors
     ///
     /// [`SecurityError::TokenTtlExceeded`] above `api_key_max_ttl_ms`,
-    /// [`SecurityError::ApiKeyAlreadyExists`] for a taken id; [`SecurityError::Store`].
+    /// [`SecurityError::ApiKeyAlreadyExists`] for a taken id. [`SecurityError::Store`] when the
+    /// store fails.
     pub async fn create_api_key(
         &self,
         kuid: &str,

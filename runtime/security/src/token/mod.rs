@@ -47,11 +47,11 @@ pub struct TokenConfig {
     pub secret: Option<String>,
     /// Lifetime of a token when the request gives no `expiresIn`. Kuzzle's default is 1 hour.
     pub expires_in: ExpiresIn,
-    /// Maximum lifetime of an authentication token in milliseconds; `None` is unlimited.
+    /// Maximum lifetime of an authentication token in milliseconds. `None` is unlimited.
     pub max_ttl_ms: Option<u64>,
     /// How long a refreshed token stays valid after `auth:refreshToken`, in milliseconds.
     pub grace_period_ms: u64,
-    /// Maximum lifetime of an API key in milliseconds; `None` is unlimited.
+    /// Maximum lifetime of an API key in milliseconds. `None` is unlimited.
     pub api_key_max_ttl_ms: Option<u64>,
 }
 
@@ -98,10 +98,10 @@ pub struct AuthToken {
     pub kuid: String,
     /// Authentication token or API key.
     pub kind: TokenKind,
-    /// When the token expires, in milliseconds since the Unix epoch; `None` for no expiry. The
+    /// When the token expires, in milliseconds since the Unix epoch. `None` for no expiry. The
     /// server uses it to send `TokenExpired` to a WebSocket connection at that time.
     pub expires_at: Option<u64>,
-    /// The lifetime the token was issued with, in milliseconds; `None` for no expiry.
+    /// The lifetime the token was issued with, in milliseconds. `None` for no expiry.
     pub ttl: Option<u64>,
     /// Whether the token is deleted on its first use.
     pub single_use: bool,
@@ -155,7 +155,7 @@ pub enum CheckTokenResult {
     Valid {
         /// The user the token authenticates.
         kuid: String,
-        /// Expiry in milliseconds since the Unix epoch; `None` for the anonymous user.
+        /// Expiry in milliseconds since the Unix epoch. `None` for the anonymous user.
         expires_at: Option<u64>,
         /// Whether the token never expires (reported as `expiresAt: -1`).
         never_expires: bool,
@@ -266,7 +266,7 @@ async fn load_or_create_secret(store: &dyn SecurityStore) -> Result<String> {
         )
         .await?
     {
-        tracing::info!("generated a new JWT secret");
+        tracing::debug!("generated a new JWT secret");
         return Ok(seed);
     }
     // Another node created the secret between our read and our write: use theirs.
@@ -346,7 +346,7 @@ impl TokenManager {
         )
     }
 
-    /// Checks a lifetime against a maximum (`None` = unlimited); no expiry exceeds any maximum.
+    /// Checks a lifetime against a maximum (`None` = unlimited). No expiry exceeds any maximum.
     fn check_max_ttl(
         expires_in: ExpiresIn,
         max_ttl_ms: Option<u64>,
@@ -411,7 +411,8 @@ impl TokenManager {
     ///
     /// # Errors
     ///
-    /// [`SecurityError::TokenTtlExceeded`] above the configured maximum; [`SecurityError::Store`].
+    /// [`SecurityError::TokenTtlExceeded`] above the configured maximum. [`SecurityError::Store`]
+    /// when the store fails.
     pub async fn login_token(
         &self,
         kuid: &str,
@@ -426,7 +427,7 @@ impl TokenManager {
     /// # Errors
     ///
     /// [`SecurityError::InvalidExpiration`] for [`ExpiresIn::Never`], which `createToken`
-    /// forbids; [`SecurityError::TokenTtlExceeded`]; [`SecurityError::Store`].
+    /// forbids, [`SecurityError::TokenTtlExceeded`]. [`SecurityError::Store`] when the store fails.
     pub async fn create_token(
         &self,
         kuid: &str,
@@ -522,7 +523,7 @@ impl TokenManager {
     }
 
     /// Verifies the token of a request and consumes it if it is single-use. The funnel calls
-    /// this once per request; `auth:checkToken` uses [`TokenManager::check_token`] instead,
+    /// this once per request, while `auth:checkToken` uses [`TokenManager::check_token`] instead,
     /// which does not consume.
     ///
     /// # Errors
@@ -588,7 +589,7 @@ impl TokenManager {
     /// # Errors
     ///
     /// [`SecurityError::RefreshForbidden`] for an API key or a token without expiry;
-    /// [`SecurityError::TokenTtlExceeded`]; [`SecurityError::Store`].
+    /// [`SecurityError::TokenTtlExceeded`]. [`SecurityError::Store`] when the store fails.
     pub async fn refresh(
         &self,
         current: &AuthToken,
@@ -659,7 +660,7 @@ impl TokenManager {
     }
 
     /// Deletes the registry entries of expired tokens. Returns how many were deleted. The server
-    /// runs this periodically, because a store without TTLs keeps them forever.
+    /// must run this periodically, because a store without TTLs keeps them forever.
     ///
     /// # Errors
     ///
