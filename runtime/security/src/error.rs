@@ -86,6 +86,13 @@ pub enum SecurityError {
     #[error("profile `{id}` is assigned to user `{user}`; remove it from that user first")]
     ProfileInUse { id: String, user: String },
 
+    /// The `anonymous` profile must keep a policy with the `anonymous` role.
+    #[error(
+        "profile `anonymous` must contain a policy with role `anonymous`; add \
+         `{{\"roleId\": \"anonymous\"}}` to its policies"
+    )]
+    MissingAnonymousRole,
+
     /// A role definition is malformed.
     #[error("invalid rights in role `{role}`: {reason}")]
     InvalidRights { role: String, reason: String },
@@ -169,6 +176,7 @@ impl SecurityError {
             Self::ProfileCannotDelete { .. } => "security.profile.cannot_delete",
             Self::RoleInUse { .. } => "security.role.in_use",
             Self::ProfileInUse { .. } => "security.profile.in_use",
+            Self::MissingAnonymousRole => "security.profile.missing_anonymous_role",
             Self::InvalidRights { .. } => "security.role.invalid_rights",
             Self::UnknownController { .. } => "security.role.unknown_controller",
             Self::UnknownAction { .. } => "security.role.unknown_action",
@@ -189,7 +197,7 @@ impl SecurityError {
     pub fn props(&self) -> Vec<String> {
         match self {
             Self::TokenInvalid { reason } => vec![reason.clone()],
-            Self::TokenExpired | Self::WrongCredentials => Vec::new(),
+            Self::TokenExpired | Self::WrongCredentials | Self::MissingAnonymousRole => Vec::new(),
             Self::TokenTtlExceeded {
                 requested,
                 max_ttl_ms,

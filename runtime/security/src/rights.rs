@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{Result, SecurityError};
 use crate::model::profile::Profile;
@@ -43,6 +44,59 @@ pub struct RightEntry {
     pub collection: String,
     /// `"allowed"` or `"denied"`.
     pub value: &'static str,
+}
+
+impl Target {
+    /// Parses the `targets` argument of a multi-index request:
+    /// `[{"index": "i", "collections": ["c1", "c2"]}, ...]`.
+    ///
+    /// # Errors
+    ///
+    /// [`SecurityError::InvalidArgument`] naming the faulty item when `targets` is not an array
+    /// of objects with a non-empty `index` string and an optional array of collection names.
+    pub fn parse_list(targets: &Value) -> Result<Vec<Self>> {
+        let invalid = |reason: String| SecurityError::invalid_argument("targets", reason);
+        let Some(items) = targets.as_array() else {
+            return Err(invalid(
+                "expected an array of `{index, collections}` objects".to_owned(),
+            ));
+        };
+
+        let mut parsed = Vec::with_capacity(items.len());
+        for (position, item) in items.iter().enumerate() {
+            let index = item
+                .get("index")
+                .and_then(Value::as_str)
+                .filter(|index| !index.is_empty());
+            let Some(index) = index else {
+                return Err(invalid(format!(
+                    "targets[{position}] needs a non-empty `index` string"
+                )));
+            };
+            let collections = match item.get("collections") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(names)) => names
+                    .iter()
+                    .map(|name| name.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "targets[{position}].collections must contain strings"
+                        ))
+                    })?,
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "targets[{position}].collections must be an array"
+                    )));
+                }
+            };
+            parsed.push(Self {
+                index: index.to_owned(),
+                collections,
+            });
+        }
+        Ok(parsed)
+    }
 }
 
 fn has_wildcard(name: &str) -> bool {

@@ -11,7 +11,7 @@ use crate::error::{Result, SecurityError};
 use crate::model::defaults::{self, is_default_id};
 use crate::model::profile::Profile;
 use crate::model::role::{KnownActions, Role};
-use crate::model::user::{ANONYMOUS_KUID, User};
+use crate::model::user::{ANONYMOUS_KUID, ANONYMOUS_PROFILE, User};
 use crate::rights::UserRights;
 use crate::store::{Collection, SecurityStore};
 
@@ -109,11 +109,12 @@ impl Security {
         if let Some(role) = self.cache.role(id) {
             return Ok(role);
         }
+        let seen = self.cache.generations();
         let Some(body) = self.store.get(Collection::Roles, id).await? else {
             return Err(SecurityError::RoleNotFound { id: id.to_owned() });
         };
         let role = Arc::new(parse_stored("role", id, Role::from_json(id, &body))?);
-        self.cache.insert_role(id, Arc::clone(&role));
+        self.cache.insert_role(seen, id, Arc::clone(&role));
         Ok(role)
     }
 
@@ -183,11 +184,12 @@ impl Security {
         if let Some(profile) = self.cache.profile(id) {
             return Ok(profile);
         }
+        let seen = self.cache.generations();
         let Some(body) = self.store.get(Collection::Profiles, id).await? else {
             return Err(SecurityError::ProfileNotFound { id: id.to_owned() });
         };
         let profile = Arc::new(parse_stored("profile", id, Profile::from_json(id, &body))?);
-        self.cache.insert_profile(id, Arc::clone(&profile));
+        self.cache.insert_profile(seen, id, Arc::clone(&profile));
         Ok(profile)
     }
 
@@ -195,10 +197,18 @@ impl Security {
     ///
     /// # Errors
     ///
-    /// [`SecurityError::InvalidArgument`] for a bad body, [`SecurityError::RoleNotFound`] for a
-    /// policy naming an unknown role. [`SecurityError::Store`] when the store fails.
+    /// [`SecurityError::InvalidArgument`] for a bad body, [`SecurityError::MissingAnonymousRole`]
+    /// when the `anonymous` profile loses the `anonymous` role, [`SecurityError::RoleNotFound`]
+    /// for a policy naming an unknown role. [`SecurityError::Store`] when the store fails.
     pub async fn create_or_replace_profile(&self, id: &str, body: &Value) -> Result<Profile> {
         let profile = Profile::from_json(id, body)?;
+        if id == ANONYMOUS_PROFILE
+            && !profile
+                .role_ids()
+                .any(|role_id| role_id == ANONYMOUS_PROFILE)
+        {
+            return Err(SecurityError::MissingAnonymousRole);
+        }
         for role_id in profile.role_ids() {
             self.get_role(role_id).await?;
         }
@@ -249,6 +259,7 @@ impl Security {
         if let Some(user) = self.cache.user(kuid) {
             return Ok(user);
         }
+        let seen = self.cache.generations();
         let Some(source) = self.store.get(Collection::Users, kuid).await? else {
             return Err(SecurityError::UserNotFound {
                 id: kuid.to_owned(),
@@ -259,7 +270,7 @@ impl Security {
             kuid,
             User::from_source(kuid, &source),
         )?);
-        self.cache.insert_user(kuid, Arc::clone(&user));
+        self.cache.insert_user(seen, kuid, Arc::clone(&user));
         Ok(user)
     }
 

@@ -251,6 +251,19 @@ async fn profile_validation_errors() {
         );
     }
 
+    let without_anonymous = json!({"policies": [{"roleId": "default"}]});
+    let result = security
+        .create_or_replace_profile("anonymous", &without_anonymous)
+        .await;
+    assert_eq!(error_id(result), "security.profile.missing_anonymous_role");
+    let with_anonymous = json!({"policies": [{"roleId": "anonymous"}, {"roleId": "default"}]});
+    assert!(
+        security
+            .create_or_replace_profile("anonymous", &with_anonymous)
+            .await
+            .is_ok()
+    );
+
     let unknown_role = json!({"policies": [{"roleId": "ghost"}]});
     assert_eq!(
         error_id(security.create_or_replace_profile("p", &unknown_role).await),

@@ -423,3 +423,32 @@ fn rate_limit_is_max_or_unlimited() {
     assert_eq!(with_limits([10, 0]).rate_limit(), 0);
     assert_eq!(with_limits([7, 7]).rate_limit(), 7);
 }
+
+#[test]
+fn targets_argument_parsing() {
+    let parsed = Target::parse_list(&json!([
+        {"index": "nyc", "collections": ["public", "a66-private"]},
+        {"index": "paris"},
+    ]))
+    .expect("valid targets");
+    assert_eq!(parsed.len(), 2);
+    assert_eq!(parsed[0].index, "nyc");
+    assert_eq!(parsed[0].collections, vec!["public", "a66-private"]);
+    assert!(parsed[1].collections.is_empty());
+
+    let invalid = [
+        json!({"index": "nyc"}),
+        json!([{"collections": ["c"]}]),
+        json!([{"index": ""}]),
+        json!([{"index": "nyc", "collections": "c"}]),
+        json!([{"index": "nyc", "collections": [1]}]),
+    ];
+    for targets in invalid {
+        let error = Target::parse_list(&targets).expect_err("invalid targets");
+        assert_eq!(
+            error.kuzzle_id(),
+            "api.assert.invalid_argument",
+            "targets {targets}"
+        );
+    }
+}

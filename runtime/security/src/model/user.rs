@@ -33,6 +33,25 @@ impl User {
         }
     }
 
+    /// Generates a kuid for a user created without `_id`: `kuid-` followed by a random UUID v4,
+    /// the form Kuzzle uses with `kuid=uuid`.
+    pub fn generate_id() -> String {
+        let mut bytes = [0u8; 16];
+        rand::fill(&mut bytes);
+        // Set the version (4) and variant (RFC 9562) bits.
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex = hex::encode(bytes);
+        format!(
+            "kuid-{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+
     /// Returns whether this is the anonymous user.
     pub fn is_anonymous(&self) -> bool {
         self.id == ANONYMOUS_KUID
@@ -88,4 +107,24 @@ fn parse_profile_ids(user_id: &str, value: Option<&Value>) -> Result<Vec<String>
             _ => Err(invalid("`profileIds` must contain non-empty strings")),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_id_is_kuid_uuid() {
+        let id = User::generate_id();
+        let uuid = id.strip_prefix("kuid-").expect("kuid- prefix");
+        let groups: Vec<&str> = uuid.split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|group| group.len()).collect();
+        assert_eq!(lengths, vec![8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('4'), "version 4 in {id}");
+        assert!(
+            matches!(groups[3].chars().next(), Some('8' | '9' | 'a' | 'b')),
+            "variant in {id}"
+        );
+        assert_ne!(User::generate_id(), id);
+    }
 }
