@@ -286,6 +286,13 @@ impl UserRights {
             )
             .collect()
     }
+
+    /// Builds the `auth:getMyRights` result: `{hits: [...], total}` from [`UserRights::list`].
+    pub fn list_result(&self) -> Value {
+        let hits = self.list();
+        let total = hits.len();
+        serde_json::json!({"hits": hits, "total": total})
+    }
 }
 
 /// Lists the `(index, collection)` pairs a policy applies to, `*` standing for any.

@@ -392,6 +392,10 @@ fn rights_listing_merges_allowed_first() {
     assert_eq!(find("document", "create", "paris", "*"), Some("allowed"));
     assert_eq!(find("document", "create", "london", "*"), None);
 
+    let result = rights.list_result();
+    assert_eq!(result["total"], listing.len());
+    assert_eq!(result["hits"].as_array().map(Vec::len), Some(listing.len()));
+
     let serialized = serde_json::to_value(&listing[0]).expect("serializable");
     for field in ["controller", "action", "index", "collection", "value"] {
         assert!(
