@@ -47,6 +47,9 @@ fn hash_then_verify() {
     assert!(!hasher.verify("", &hash));
     assert!(!hasher.verify("correct horse", "not a PHC string"));
 
+    let salt = hash.split('$').nth(4).expect("salt field");
+    assert_eq!(salt.len(), 22, "16 salt bytes in unpadded base64");
+
     let again = hasher.hash("correct horse").expect("hashed");
     assert_ne!(hash, again, "each hash has its own salt");
 }
