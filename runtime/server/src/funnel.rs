@@ -183,3 +183,58 @@ fn check_sdk_version(state: &ServerState, request: &Request) -> Result<(), ApiEr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn funnel(concurrent_requests: usize, requests_buffer_size: usize) -> Arc<Funnel> {
+        let limits = Limits {
+            concurrent_requests,
+            requests_buffer_size,
+            ..Limits::default()
+        };
+        Arc::new(Funnel::new(&limits))
+    }
+
+    #[tokio::test]
+    async fn full_buffer_answers_overloaded() {
+        let funnel = funnel(1, 1);
+        let running = funnel.acquire_slot().await.unwrap();
+
+        let queued = {
+            let funnel = funnel.clone();
+            tokio::spawn(async move { funnel.acquire_slot().await.map(drop) })
+        };
+        while funnel.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+
+        let rejected = funnel.acquire_slot().await.unwrap_err();
+        assert_eq!(rejected.id(), ErrorId::ApiProcessOverloaded);
+        assert_eq!(rejected.status(), 503);
+        assert!(funnel.is_overloaded());
+
+        drop(running);
+        queued.await.unwrap().unwrap();
+        assert_eq!(funnel.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn drain_rejects_new_requests() {
+        let funnel = funnel(2, 10);
+        assert!(funnel.drain(Duration::from_secs(1)).await);
+        let error = funnel.acquire_slot().await.unwrap_err();
+        assert_eq!(error.id(), ErrorId::ApiProcessShuttingDown);
+    }
+
+    #[tokio::test]
+    async fn drain_waits_for_requests_in_flight() {
+        let funnel = funnel(2, 10);
+        let running = funnel.acquire_slot().await.unwrap();
+        assert!(!funnel.drain(Duration::from_millis(50)).await);
+        drop(running);
+    }
+}
