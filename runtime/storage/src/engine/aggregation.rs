@@ -44,6 +44,11 @@ fn check_types(request: &Value) -> Result<()> {
             match key.as_str() {
                 "aggs" | "aggregations" => check_types(value)?,
                 "meta" => {}
+                "date_histogram" if value.get("calendar_interval").is_some() => {
+                    return Err(StorageError::unsupported(
+                        "date_histogram.calendar_interval (use fixed_interval)",
+                    ));
+                }
                 kind if SUPPORTED.contains(&kind) => {}
                 kind => return Err(StorageError::unsupported(format!("{kind} aggregation"))),
             }

@@ -200,6 +200,15 @@ impl Mapping {
         found
     }
 
+    /// Returns the source path holding the values of a field: the parent for a multi-field
+    /// such as `title.raw`, the path itself otherwise.
+    pub fn source_path<'a>(&self, path: &'a str) -> &'a str {
+        match path.rsplit_once('.') {
+            Some((parent, _)) if self.leaf_type(parent).is_some() => parent,
+            _ => path,
+        }
+    }
+
     /// Returns the type of a leaf path, or `None` when the path is unmapped or an object.
     pub fn leaf_type(&self, path: &str) -> Option<FieldType> {
         self.lookup(path).map(|field| field.field_type).filter(|t| !t.is_container())

@@ -95,12 +95,7 @@ fn typed_values(mapping: &Mapping, source: &Value, field: &str) -> (Option<Field
 
 /// Finds the source values of a leaf path; a multi-field `a.raw` reads the values of `a`.
 fn leaf_source_values<'a>(source: &'a Value, field: &str, mapping: &Mapping) -> Vec<&'a Value> {
-    if let Some((parent, _)) = field.rsplit_once('.') {
-        if mapping.leaf_type(parent).is_some() {
-            return values_at(source, parent);
-        }
-    }
-    values_at(source, field)
+    values_at(source, mapping.source_path(field))
 }
 
 fn keyword_values(mapping: &Mapping, source: &Value, field: &str) -> Vec<String> {

@@ -124,7 +124,7 @@ impl SortField {
             SortKey::Field(field) => field,
         };
         let Some(field_type) = mapping.leaf_type(field) else { return SortValue::Missing };
-        let values = values_at(source, field)
+        let values = values_at(source, mapping.source_path(field))
             .into_iter()
             .filter_map(|value| coerce(field_type, value).map(to_sort_value));
         let picked = if self.descending {

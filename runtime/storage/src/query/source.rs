@@ -61,16 +61,29 @@ impl SourceFilter {
                 kept.insert(key.clone(), value.clone());
                 continue;
             }
-            if let Value::Object(child) = value {
-                let partial = self.filter_object(child, &path);
-                if included || !partial.is_empty() {
-                    kept.insert(key.clone(), Value::Object(partial));
-                }
-            } else if included {
-                kept.insert(key.clone(), value.clone());
+            if let Some(partial) = self.filter_nested(value, &path, included) {
+                kept.insert(key.clone(), partial);
             }
         }
         kept
+    }
+
+    /// Filters inside objects and arrays of objects; keeps an included scalar as it is.
+    fn filter_nested(&self, value: &Value, path: &str, included: bool) -> Option<Value> {
+        match value {
+            Value::Object(child) => {
+                let partial = self.filter_object(child, path);
+                (included || !partial.is_empty()).then_some(Value::Object(partial))
+            }
+            Value::Array(items) => {
+                let kept: Vec<Value> = items
+                    .iter()
+                    .filter_map(|item| self.filter_nested(item, path, included))
+                    .collect();
+                (included || !kept.is_empty()).then_some(Value::Array(kept))
+            }
+            scalar => included.then(|| scalar.clone()),
+        }
     }
 }
 
