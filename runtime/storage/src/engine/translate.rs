@@ -145,6 +145,10 @@ impl Translator<'_> {
                 }
             })
         };
+        if lower.is_none() && upper.is_none() {
+            // A range without bounds matches every document with a value, as in Elasticsearch.
+            return self.translate(&Query::Exists { field: path.to_owned() });
+        }
         let query = RangeQuery::new(bound(lower)?, bound(upper)?);
         Ok(Box::new(ConstScoreQuery::new(Box::new(query), 1.0)))
     }
