@@ -1,0 +1,224 @@
+//! Document writes: one redb transaction per call, then staging in the search index.
+
+use redb::ReadableTable;
+use serde_json::Value;
+
+use super::db::{self, CHANGES, COLLECTIONS, COUNTERS, CollectionMeta, DOCUMENTS, OrInternal};
+use super::{Collection, Inner};
+use crate::error::{Result, StorageError};
+use crate::mapping::Mapping;
+use crate::store::{BulkOperation, Refresh, WriteOptions, WriteResult};
+use crate::value::{deep_merge, remove_path};
+
+/// Maximum length of a document id, in bytes (Elasticsearch's limit).
+const MAX_ID_BYTES: usize = 512;
+
+/// A write on one document.
+#[derive(Debug, Clone)]
+pub(crate) enum WriteOp {
+    Create { id: Option<String>, source: Value },
+    CreateOrReplace { id: String, source: Value },
+    Replace { id: String, source: Value },
+    Update { id: String, changes: Value },
+    Delete { id: String },
+    DeleteFields { id: String, fields: Vec<String> },
+}
+
+impl From<BulkOperation> for WriteOp {
+    fn from(operation: BulkOperation) -> Self {
+        match operation {
+            BulkOperation::Create { id, source } => Self::Create { id, source },
+            BulkOperation::CreateOrReplace { id, source } => Self::CreateOrReplace { id, source },
+            BulkOperation::Replace { id, source } => Self::Replace { id, source },
+            BulkOperation::Update { id, changes } => Self::Update { id, changes },
+            BulkOperation::Delete { id } => Self::Delete { id },
+        }
+    }
+}
+
+/// Whether one failed operation aborts the whole call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Atomicity {
+    AllOrNothing,
+    PerOperation,
+}
+
+type DocumentTable<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
+
+impl Inner {
+    /// Applies writes to one collection in one durable commit.
+    pub fn write(
+        &self,
+        index: &str,
+        name: &str,
+        operations: Vec<WriteOp>,
+        options: WriteOptions,
+        atomicity: Atomicity,
+    ) -> Result<Vec<Result<WriteResult>>> {
+        let collection = self.collection(index, name)?;
+        let _guard = self.write_lock.lock();
+        let original_mapping = collection.mapping.read().clone();
+        let mut mapping = original_mapping.clone();
+        let mut results = Vec::with_capacity(operations.len());
+        let mut staged = Vec::new();
+
+        let txn = self.db.begin_write().or_internal()?;
+        {
+            let mut documents = txn.open_table(DOCUMENTS).or_internal()?;
+            let mut changes = txn.open_table(CHANGES).or_internal()?;
+            let mut counters = txn.open_table(COUNTERS).or_internal()?;
+            for operation in operations {
+                let applied = apply(&mut documents, &mut mapping, &collection, operation);
+                let result = match applied {
+                    Ok(result) => result,
+                    Err(error) if atomicity == Atomicity::AllOrNothing => return Err(error),
+                    Err(error) => {
+                        results.push(Err(error));
+                        continue;
+                    }
+                };
+                let seq = db::next_seq(&mut counters)?;
+                changes.insert((collection.key.as_str(), seq), result.id.as_str()).or_internal()?;
+                staged.push((result.id.clone(), result.source.clone(), seq));
+                results.push(Ok(result));
+            }
+            if mapping != original_mapping {
+                let meta = CollectionMeta {
+                    mapping: mapping.clone(),
+                    settings: collection.settings.read().clone(),
+                    generation: *collection.generation.lock(),
+                };
+                let mut collections = txn.open_table(COLLECTIONS).or_internal()?;
+                collections.insert(collection.key.as_str(), meta.encode().as_slice()).or_internal()?;
+            }
+        }
+        txn.commit().or_internal()?;
+
+        if mapping != original_mapping {
+            // The rebuild reads the documents just committed, so nothing is staged here.
+            self.store_mapping(&collection, mapping)?;
+        } else {
+            self.stage(&collection, &mapping, staged);
+        }
+        if options.refresh == Refresh::WaitFor {
+            let search = collection.search.read().clone();
+            self.commit_search(&collection.key, &search)?;
+        }
+        Ok(results)
+    }
+
+    fn stage(&self, collection: &Collection, mapping: &Mapping, staged: Vec<(String, Option<Value>, u64)>) {
+        let search = collection.search.read().clone();
+        for (id, source, seq) in staged {
+            if let Err(error) = search.stage(mapping, &id, source.as_ref(), seq) {
+                // The write is durable in redb and stays in the replay table, so the next open
+                // indexes it; until then search may miss it.
+                tracing::warn!(%error, collection = %collection.key, id = %id, "cannot stage a write in the search index");
+            }
+        }
+    }
+
+    /// Applies one write and returns its single result.
+    pub fn write_one(&self, index: &str, name: &str, operation: WriteOp, options: WriteOptions) -> Result<WriteResult> {
+        let mut results = self.write(index, name, vec![operation], options, Atomicity::AllOrNothing)?;
+        results.pop().expect("one operation gives one result")
+    }
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(StorageError::InvalidArgument {
+            name: "_id".to_owned(),
+            reason: format!("a document id must be 1 to {MAX_ID_BYTES} bytes long"),
+        });
+    }
+    Ok(())
+}
+
+fn load(documents: &DocumentTable<'_>, key: &str, id: &str) -> Result<Option<(u64, Value)>> {
+    match documents.get((key, id)).or_internal()? {
+        Some(bytes) => Ok(Some(db::decode_document(bytes.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn not_found(collection: &Collection, id: &str) -> StorageError {
+    StorageError::NotFound { id: id.to_owned(), index: collection.index.clone(), collection: collection.name.clone() }
+}
+
+/// Checks a new source against the mapping; the mapping changes only when the check passes.
+fn check_source(mapping: &mut Mapping, collection: &Collection, source: &Value) -> Result<()> {
+    let mut candidate = mapping.clone();
+    if candidate.apply_document(source, &collection.index, &collection.name)? {
+        *mapping = candidate;
+    }
+    Ok(())
+}
+
+fn apply(documents: &mut DocumentTable<'_>, mapping: &mut Mapping, collection: &Collection, operation: WriteOp) -> Result<WriteResult> {
+    let key = collection.key.as_str();
+    let (id, old, new_source) = match operation {
+        WriteOp::Create { id, source } => {
+            let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            check_id(&id)?;
+            if load(documents, key, &id)?.is_some() {
+                return Err(StorageError::DocumentAlreadyExists {
+                    id,
+                    index: collection.index.clone(),
+                    collection: collection.name.clone(),
+                });
+            }
+            (id, None, Some(source))
+        }
+        WriteOp::CreateOrReplace { id, source } => {
+            check_id(&id)?;
+            let old = load(documents, key, &id)?;
+            (id, old, Some(source))
+        }
+        WriteOp::Replace { id, source } => {
+            let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
+            (id, Some(old), Some(source))
+        }
+        WriteOp::Update { id, changes } => {
+            let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
+            if !changes.is_object() {
+                return Err(StorageError::InvalidArgument { name: "body".to_owned(), reason: "changes must be a JSON object".to_owned() });
+            }
+            let mut merged = old.1.clone();
+            deep_merge(&mut merged, &changes);
+            (id, Some(old), Some(merged))
+        }
+        WriteOp::Delete { id } => {
+            let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
+            (id, Some(old), None)
+        }
+        WriteOp::DeleteFields { id, fields } => {
+            let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
+            let mut trimmed = old.1.clone();
+            for field in &fields {
+                remove_path(&mut trimmed, field);
+            }
+            (id, Some(old), Some(trimmed))
+        }
+    };
+
+    let version = old.as_ref().map_or(1, |(version, _)| version + 1);
+    match &new_source {
+        Some(source) => {
+            check_source(mapping, collection, source)?;
+            documents.insert((key, id.as_str()), db::encode_document(version, source).as_slice()).or_internal()?;
+        }
+        None => {
+            documents.remove((key, id.as_str())).or_internal()?;
+        }
+    }
+    let created = old.is_none();
+    let (old_version, old_source) = old.unzip();
+    Ok(WriteResult {
+        id,
+        version: if new_source.is_some() { version } else { old_version.unwrap_or(version) },
+        old_source,
+        source: new_source,
+        created,
+    })
+}
