@@ -304,6 +304,7 @@ impl FieldIndexes {
     }
 
     /// Returns true when nothing is indexed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.equals.is_empty()
             && self.exists.is_empty()

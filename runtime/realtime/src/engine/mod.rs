@@ -360,3 +360,121 @@ impl FilterEngine {
         engine.matches(&FlatDocument::new(source, id.as_ref()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn engine() -> FilterEngine {
+        FilterEngine::new(EngineConfig::default())
+    }
+
+    fn stats(engine: &FilterEngine) -> EngineStats {
+        engine.engine("i", "c").map_or(
+            EngineStats {
+                filters: 0,
+                subfilters: 0,
+                conditions: 0,
+            },
+            Engine::stats,
+        )
+    }
+
+    #[test]
+    fn subfilters_and_conditions_are_shared() {
+        let mut engine = engine();
+        let a = engine
+            .register("i", "c", &json!({"and": [{"equals": {"a": 1}}, {"exists": "b"}]}))
+            .unwrap();
+        let b = engine
+            .register("i", "c", &json!({"or": [
+                {"and": [{"exists": "b"}, {"equals": {"a": 1}}]},
+                {"equals": {"c": "x"}}
+            ]}))
+            .unwrap();
+        assert_ne!(a, b);
+        let counts = stats(&engine);
+        assert_eq!(counts.filters, 2);
+        assert_eq!(counts.subfilters, 2, "the a-and-b subfilter is stored once");
+        assert_eq!(counts.conditions, 3);
+
+        assert_eq!(engine.test("i", "c", &json!({"a": 1, "b": 0}), None), {
+            let mut both = vec![a.clone(), b.clone()];
+            both.sort();
+            both
+        });
+        assert_eq!(engine.test("i", "c", &json!({"c": "x"}), None), vec![b.clone()]);
+    }
+
+    #[test]
+    fn removal_frees_only_unshared_parts() {
+        let mut engine = engine();
+        let a = engine.register("i", "c", &json!({"equals": {"a": 1}})).unwrap();
+        let b = engine
+            .register("i", "c", &json!({"or": [{"equals": {"a": 1}}, {"range": {"n": {"gt": 0}}}]}))
+            .unwrap();
+        assert!(engine.remove("i", "c", &b));
+        assert_eq!(
+            stats(&engine),
+            EngineStats {
+                filters: 1,
+                subfilters: 1,
+                conditions: 1
+            }
+        );
+        assert!(engine.test("i", "c", &json!({"n": 3}), None).is_empty());
+        assert_eq!(engine.test("i", "c", &json!({"a": 1}), None), vec![a.clone()]);
+
+        assert!(engine.remove("i", "c", &a));
+        assert!(!engine.remove("i", "c", &a), "a second removal finds nothing");
+        assert!(engine.engine("i", "c").is_none(), "an empty engine is dropped");
+    }
+
+    #[test]
+    fn indexes_are_emptied_by_removal() {
+        let filters = [
+            json!({"equals": {"a": 1}}),
+            json!({"exists": "t[\"x\"]"}),
+            json!({"not": {"exists": "b"}}),
+            json!({"range": {"n": {"gte": 1}}}),
+            json!({"regexp": {"s": "^a"}}),
+            json!({"geoDistance": {"p": [0, 0], "distance": "1km"}}),
+            json!({"match": {"m": 1}}),
+            json!({"select": {"field": "l", "index": 0, "query": {"exists": "value"}}}),
+        ];
+        let mut engine = Engine::default();
+        let config = EngineConfig::default();
+        for (i, filter) in filters.iter().enumerate() {
+            let normalized = Normalized::from_filter(filter, config.parse_options()).unwrap();
+            assert!(engine.insert(&i.to_string(), &normalized));
+        }
+        for i in 0..filters.len() {
+            assert!(engine.remove(&i.to_string()));
+        }
+        assert_eq!(engine.stats().conditions, 0);
+        assert!(engine.indexes.is_empty());
+        assert!(engine.negation_only.is_empty());
+    }
+
+    #[test]
+    fn engines_are_per_collection() {
+        let mut engine = engine();
+        let id = engine.register("i", "c", &json!({})).unwrap();
+        assert_eq!(engine.test("i", "c", &json!({}), None), vec![id]);
+        assert!(engine.test("i", "other", &json!({}), None).is_empty());
+    }
+
+    #[test]
+    fn negated_conditions_on_absent_fields() {
+        let mut engine = engine();
+        let id = engine
+            .register("i", "c", &json!({"and": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]}))
+            .unwrap();
+        assert_eq!(engine.test("i", "c", &json!({}), None), vec![id.clone()]);
+        assert_eq!(engine.test("i", "c", &json!({"a": 2}), None), vec![id]);
+        assert!(engine.test("i", "c", &json!({"a": 1}), None).is_empty());
+        assert!(engine.test("i", "c", &json!({"b": null}), None).is_empty());
+    }
+}

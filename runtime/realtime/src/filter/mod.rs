@@ -7,3 +7,6 @@ mod parse;
 pub use condition::{Bound, Condition, ConditionKind, in_range};
 pub use normalize::{Literal, Normalized};
 pub use parse::ParseOptions;
+
+#[cfg(test)]
+mod keyword_tests;
