@@ -96,16 +96,34 @@ mod tests {
     #[test]
     fn catalogue_ids() {
         let cases = [
-            (RealtimeError::invalid("equals", "x"), "api.assert.koncorde_dsl_error"),
+            (
+                RealtimeError::invalid("equals", "x"),
+                "api.assert.koncorde_dsl_error",
+            ),
             (
                 RealtimeError::TooManyConditions { count: 2, max: 1 },
                 "api.assert.koncorde_dsl_error",
             ),
-            (RealtimeError::InvalidScope("x".into()), "core.realtime.invalid_scope"),
-            (RealtimeError::InvalidUsers("x".into()), "core.realtime.invalid_users"),
-            (RealtimeError::RoomNotFound("r".into()), "core.realtime.room_not_found"),
-            (RealtimeError::NotSubscribed("r".into()), "core.realtime.not_subscribed"),
-            (RealtimeError::TooManyRooms(1), "core.realtime.too_many_rooms"),
+            (
+                RealtimeError::InvalidScope("x".into()),
+                "core.realtime.invalid_scope",
+            ),
+            (
+                RealtimeError::InvalidUsers("x".into()),
+                "core.realtime.invalid_users",
+            ),
+            (
+                RealtimeError::RoomNotFound("r".into()),
+                "core.realtime.room_not_found",
+            ),
+            (
+                RealtimeError::NotSubscribed("r".into()),
+                "core.realtime.not_subscribed",
+            ),
+            (
+                RealtimeError::TooManyRooms(1),
+                "core.realtime.too_many_rooms",
+            ),
         ];
         for (error, id) in cases {
             assert_eq!(error.kuzzle_id(), id, "{error}");

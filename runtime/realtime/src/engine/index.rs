@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
 use serde_json::Value;
 
 use crate::filter::{Bound, Condition, ConditionKind, in_range};
@@ -91,7 +91,10 @@ fn range_entry(id: ConditionId, kind: &ConditionKind) -> Option<RangeEntry> {
         lower: *lower,
         upper: *upper,
     };
-    Some(RangeEntry::new(Rectangle::from_corners([low, 0.0], [high, 1.0]), data))
+    Some(RangeEntry::new(
+        Rectangle::from_corners([low, 0.0], [high, 1.0]),
+        data,
+    ))
 }
 
 fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
@@ -113,7 +116,10 @@ impl FieldIndexes {
         match condition.kind() {
             ConditionKind::Nothing => {}
             ConditionKind::Equals { value, .. } => {
-                self.equals.entry(field).or_default().insert(value.clone(), id);
+                self.equals
+                    .entry(field)
+                    .or_default()
+                    .insert(value.clone(), id);
             }
             ConditionKind::Exists { value, .. } => {
                 let index = self.exists.entry(field).or_default();
@@ -131,14 +137,20 @@ impl FieldIndexes {
                 self.ranges.entry(field).or_default().insert(entry);
             }
             ConditionKind::Regexp { regex, .. } => {
-                self.regexps.entry(field).or_default().push((id, regex.clone()));
+                self.regexps
+                    .entry(field)
+                    .or_default()
+                    .push((id, regex.clone()));
             }
             ConditionKind::Geo { .. } => {
                 let entry = geo_entry(id, condition.kind()).expect("geo condition");
                 self.geo.entry(field).or_default().insert(entry);
             }
             ConditionKind::Select { .. } => {
-                self.selects.entry(field).or_default().push((id, condition.clone()));
+                self.selects
+                    .entry(field)
+                    .or_default()
+                    .push((id, condition.clone()));
             }
             ConditionKind::Match { .. } => self.matches.push((id, condition.clone())),
         }
@@ -316,11 +328,15 @@ impl FieldIndexes {
     }
 }
 
-fn remove_nested<T>(map: &mut HashMap<String, T>, field: &str, remove: impl FnOnce(&mut T) -> bool) {
-    if let Some(inner) = map.get_mut(field) {
-        if remove(inner) {
-            map.remove(field);
-        }
+fn remove_nested<T>(
+    map: &mut HashMap<String, T>,
+    field: &str,
+    remove: impl FnOnce(&mut T) -> bool,
+) {
+    if let Some(inner) = map.get_mut(field)
+        && remove(inner)
+    {
+        map.remove(field);
     }
 }
 
@@ -334,7 +350,10 @@ mod tests {
     fn range_envelope_clamps_open_bounds() {
         let kind = ConditionKind::Range {
             field: "a".into(),
-            lower: Some(Bound { value: 1.0, inclusive: false }),
+            lower: Some(Bound {
+                value: 1.0,
+                inclusive: false,
+            }),
             upper: None,
         };
         let envelope = range_entry(0, &kind).unwrap().envelope();

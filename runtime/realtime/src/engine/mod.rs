@@ -109,7 +109,9 @@ impl Engine {
             } else {
                 entry.plain_users.push(id);
             }
-            self.subfilters[id].conditions.push((condition, literal.negated));
+            self.subfilters[id]
+                .conditions
+                .push((condition, literal.negated));
         }
         if self.subfilters[id].plain_count == 0 {
             self.negation_only.insert(id);
@@ -161,7 +163,10 @@ impl Engine {
             };
             users.retain(|user| *user != id);
             if condition.plain_users.is_empty() && condition.negated_users.is_empty() {
-                let condition = self.conditions.remove(condition_id).expect("condition is stored");
+                let condition = self
+                    .conditions
+                    .remove(condition_id)
+                    .expect("condition is stored");
                 self.indexes.remove(condition_id, &condition.condition);
                 self.condition_ids.remove(condition.condition.key());
             }
@@ -296,7 +301,12 @@ impl FilterEngine {
     /// # Errors
     ///
     /// Returns an error naming the bad keyword or value, or the exceeded limit.
-    pub fn normalize(&self, index: &str, collection: &str, filter: &Value) -> Result<NormalizedFilter> {
+    pub fn normalize(
+        &self,
+        index: &str,
+        collection: &str,
+        filter: &Value,
+    ) -> Result<NormalizedFilter> {
         let normalized = Normalized::from_filter(filter, self.config.parse_options())?;
         Ok(NormalizedFilter {
             id: normalized.room_id(&self.config.seed, index, collection),
@@ -352,7 +362,13 @@ impl FilterEngine {
 
     /// Returns the ids of the filters matching a document, sorted. `id` is the document's
     /// `_id`, tested by the `ids` keyword.
-    pub fn test(&self, index: &str, collection: &str, source: &Value, id: Option<&str>) -> Vec<String> {
+    pub fn test(
+        &self,
+        index: &str,
+        collection: &str,
+        source: &Value,
+        id: Option<&str>,
+    ) -> Vec<String> {
         let Some(engine) = self.engines.get(&engine_key(index, collection)) else {
             return Vec::new();
         };
@@ -386,13 +402,21 @@ mod tests {
     fn subfilters_and_conditions_are_shared() {
         let mut engine = engine();
         let a = engine
-            .register("i", "c", &json!({"and": [{"equals": {"a": 1}}, {"exists": "b"}]}))
+            .register(
+                "i",
+                "c",
+                &json!({"and": [{"equals": {"a": 1}}, {"exists": "b"}]}),
+            )
             .unwrap();
         let b = engine
-            .register("i", "c", &json!({"or": [
-                {"and": [{"exists": "b"}, {"equals": {"a": 1}}]},
-                {"equals": {"c": "x"}}
-            ]}))
+            .register(
+                "i",
+                "c",
+                &json!({"or": [
+                    {"and": [{"exists": "b"}, {"equals": {"a": 1}}]},
+                    {"equals": {"c": "x"}}
+                ]}),
+            )
             .unwrap();
         assert_ne!(a, b);
         let counts = stats(&engine);
@@ -405,15 +429,24 @@ mod tests {
             both.sort();
             both
         });
-        assert_eq!(engine.test("i", "c", &json!({"c": "x"}), None), vec![b.clone()]);
+        assert_eq!(
+            engine.test("i", "c", &json!({"c": "x"}), None),
+            vec![b.clone()]
+        );
     }
 
     #[test]
     fn removal_frees_only_unshared_parts() {
         let mut engine = engine();
-        let a = engine.register("i", "c", &json!({"equals": {"a": 1}})).unwrap();
+        let a = engine
+            .register("i", "c", &json!({"equals": {"a": 1}}))
+            .unwrap();
         let b = engine
-            .register("i", "c", &json!({"or": [{"equals": {"a": 1}}, {"range": {"n": {"gt": 0}}}]}))
+            .register(
+                "i",
+                "c",
+                &json!({"or": [{"equals": {"a": 1}}, {"range": {"n": {"gt": 0}}}]}),
+            )
             .unwrap();
         assert!(engine.remove("i", "c", &b));
         assert_eq!(
@@ -425,11 +458,20 @@ mod tests {
             }
         );
         assert!(engine.test("i", "c", &json!({"n": 3}), None).is_empty());
-        assert_eq!(engine.test("i", "c", &json!({"a": 1}), None), vec![a.clone()]);
+        assert_eq!(
+            engine.test("i", "c", &json!({"a": 1}), None),
+            vec![a.clone()]
+        );
 
         assert!(engine.remove("i", "c", &a));
-        assert!(!engine.remove("i", "c", &a), "a second removal finds nothing");
-        assert!(engine.engine("i", "c").is_none(), "an empty engine is dropped");
+        assert!(
+            !engine.remove("i", "c", &a),
+            "a second removal finds nothing"
+        );
+        assert!(
+            engine.engine("i", "c").is_none(),
+            "an empty engine is dropped"
+        );
     }
 
     #[test]
@@ -470,7 +512,11 @@ mod tests {
     fn negated_conditions_on_absent_fields() {
         let mut engine = engine();
         let id = engine
-            .register("i", "c", &json!({"and": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]}))
+            .register(
+                "i",
+                "c",
+                &json!({"and": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]}),
+            )
             .unwrap();
         assert_eq!(engine.test("i", "c", &json!({}), None), vec![id.clone()]);
         assert_eq!(engine.test("i", "c", &json!({"a": 2}), None), vec![id]);

@@ -179,13 +179,20 @@ impl Condition {
         };
         match &self.kind {
             ConditionKind::Nothing | ConditionKind::Match { .. } => false,
-            ConditionKind::Equals { value: expected, .. } => expected.matches(value),
+            ConditionKind::Equals {
+                value: expected, ..
+            } => expected.matches(value),
             ConditionKind::Exists { value: None, .. } => true,
-            ConditionKind::Exists { value: Some(member), .. } => array_contains(value, member),
+            ConditionKind::Exists {
+                value: Some(member),
+                ..
+            } => array_contains(value, member),
             ConditionKind::Range { lower, upper, .. } => {
                 value.as_f64().is_some_and(|n| in_range(n, *lower, *upper))
             }
-            ConditionKind::Regexp { regex, .. } => value.as_str().is_some_and(|s| regex.is_match(s)),
+            ConditionKind::Regexp { regex, .. } => {
+                value.as_str().is_some_and(|s| regex.is_match(s))
+            }
             ConditionKind::Geo { shape, .. } => {
                 is_truthy(value) && parse_geopoint(value).is_some_and(|p| shape.contains(p))
             }
@@ -196,8 +203,20 @@ impl Condition {
 
 /// Returns true when `n` is within both bounds.
 pub fn in_range(n: f64, lower: Option<Bound>, upper: Option<Bound>) -> bool {
-    let above = lower.is_none_or(|b| if b.inclusive { n >= b.value } else { n > b.value });
-    let below = upper.is_none_or(|b| if b.inclusive { n <= b.value } else { n < b.value });
+    let above = lower.is_none_or(|b| {
+        if b.inclusive {
+            n >= b.value
+        } else {
+            n > b.value
+        }
+    });
+    let below = upper.is_none_or(|b| {
+        if b.inclusive {
+            n <= b.value
+        } else {
+            n < b.value
+        }
+    });
     above && below
 }
 
@@ -224,9 +243,11 @@ fn select_matches(value: &Value, index: i64, query: &Normalized) -> bool {
 }
 
 fn match_object(document: &HashMap<String, &Value>, expected: &Map<String, Value>) -> bool {
-    expected
-        .iter()
-        .all(|(key, value)| document.get(key).is_some_and(|actual| match_any(actual, value)))
+    expected.iter().all(|(key, value)| {
+        document
+            .get(key)
+            .is_some_and(|actual| match_any(actual, value))
+    })
 }
 
 /// Partial match of `match`: objects must contain the expected keys, arrays must contain a
@@ -237,9 +258,7 @@ fn match_any(actual: &Value, expected: &Value) -> bool {
             .iter()
             .all(|(k, v)| actual.get(k).is_some_and(|a| match_any(a, v))),
         (Value::Array(actual), Value::Array(expected)) => match_array(actual, expected),
-        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => {
-            false
-        }
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (a, b) => a == b,
     }
@@ -267,17 +286,32 @@ fn kind_to_json(kind: &ConditionKind) -> Value {
         ConditionKind::Exists { field, value } => json!({"exists": {
             "path": field, "array": value.is_some(), "value": value.clone().unwrap_or(Value::Null)
         }}),
-        ConditionKind::Range { field, lower, upper } => {
+        ConditionKind::Range {
+            field,
+            lower,
+            upper,
+        } => {
             let mut bounds = Map::new();
             if let Some(b) = lower {
-                bounds.insert(if b.inclusive { "gte" } else { "gt" }.into(), number_value(b.value));
+                bounds.insert(
+                    if b.inclusive { "gte" } else { "gt" }.into(),
+                    number_value(b.value),
+                );
             }
             if let Some(b) = upper {
-                bounds.insert(if b.inclusive { "lte" } else { "lt" }.into(), number_value(b.value));
+                bounds.insert(
+                    if b.inclusive { "lte" } else { "lt" }.into(),
+                    number_value(b.value),
+                );
             }
             json!({"range": {field: bounds}})
         }
-        ConditionKind::Regexp { field, pattern, flags, .. } => {
+        ConditionKind::Regexp {
+            field,
+            pattern,
+            flags,
+            ..
+        } => {
             json!({"regexp": {field: {"value": pattern, "flags": flags}}})
         }
         ConditionKind::Geo { field, shape } => {
@@ -290,7 +324,11 @@ fn kind_to_json(kind: &ConditionKind) -> Value {
             json!({"geospatial": {keyword: {field: value}}})
         }
         ConditionKind::Match { value } => json!({"match": value}),
-        ConditionKind::Select { field, index, query } => json!({"select": {
+        ConditionKind::Select {
+            field,
+            index,
+            query,
+        } => json!({"select": {
             "field": field, "index": index, "query": query.to_json()
         }}),
     }

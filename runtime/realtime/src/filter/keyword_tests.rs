@@ -21,7 +21,11 @@ fn matches(filter: Value, document: Value) -> bool {
     let mut engine = FilterEngine::new(EngineConfig::default());
     let room = engine.register("i", "c", &filter).unwrap();
     let indexed = engine.test("i", "c", &document, id.as_ref().and_then(Value::as_str));
-    assert_eq!(indexed == vec![room], naive, "indexed and naive differ on {filter} / {document}");
+    assert_eq!(
+        indexed == vec![room],
+        naive,
+        "indexed and naive differ on {filter} / {document}"
+    );
     naive
 }
 
@@ -53,7 +57,10 @@ fn equals_scalars_only() {
     assert!(!matches(json!({"equals": {"a": null}}), json!({})));
     assert!(!matches(json!({"equals": {"a": 1}}), json!({"a": [1]})));
     assert!(!matches(json!({"equals": {"a": "1"}}), json!({"a": 1})));
-    assert!(matches(json!({"equals": {"a.b.c": true}}), json!({"a": {"b": {"c": true}}})));
+    assert!(matches(
+        json!({"equals": {"a.b.c": true}}),
+        json!({"a": {"b": {"c": true}}})
+    ));
     assert!(error(json!({"equals": {"a": [1]}})).contains("equals.a"));
     assert!(error(json!({"equals": {"a": 1, "b": 2}})).contains("exactly 1"));
 }
@@ -61,8 +68,14 @@ fn equals_scalars_only() {
 #[test]
 fn not_equals_matches_absent_fields() {
     assert!(matches(json!({"not": {"equals": {"a": 1}}}), json!({})));
-    assert!(matches(json!({"not": {"equals": {"a": 1}}}), json!({"a": 2})));
-    assert!(!matches(json!({"not": {"equals": {"a": 1}}}), json!({"a": 1})));
+    assert!(matches(
+        json!({"not": {"equals": {"a": 1}}}),
+        json!({"a": 2})
+    ));
+    assert!(!matches(
+        json!({"not": {"equals": {"a": 1}}}),
+        json!({"a": 1})
+    ));
 }
 
 #[test]
@@ -81,7 +94,10 @@ fn exists_and_missing() {
     assert!(!matches(json!({"exists": "a"}), json!({"b": 1})));
     assert!(matches(json!({"exists": {"field": "a"}}), json!({"a": 1})));
     assert!(matches(json!({"missing": "a"}), json!({"b": 1})));
-    assert!(!matches(json!({"missing": {"field": "a"}}), json!({"a": 1})));
+    assert!(!matches(
+        json!({"missing": {"field": "a"}}),
+        json!({"a": 1})
+    ));
     assert!(error(json!({"exists": ""})).contains("empty"));
 }
 
@@ -106,9 +122,18 @@ fn range_numbers_only() {
     assert!(!matches(filter.clone(), json!({"a": 3})));
     assert!(!matches(filter.clone(), json!({"a": "2"})));
     assert!(!matches(filter, json!({})));
-    assert!(matches(json!({"not": {"range": {"a": {"gt": 1}}}}), json!({"a": "x"})));
-    assert!(matches(json!({"not": {"range": {"a": {"gt": 1}}}}), json!({})));
-    assert!(!matches(json!({"not": {"range": {"a": {"gt": 1}}}}), json!({"a": 2})));
+    assert!(matches(
+        json!({"not": {"range": {"a": {"gt": 1}}}}),
+        json!({"a": "x"})
+    ));
+    assert!(matches(
+        json!({"not": {"range": {"a": {"gt": 1}}}}),
+        json!({})
+    ));
+    assert!(!matches(
+        json!({"not": {"range": {"a": {"gt": 1}}}}),
+        json!({"a": 2})
+    ));
     assert!(error(json!({"range": {"a": {"gt": 3, "lt": 1}}})).contains("strictly less"));
     assert!(error(json!({"range": {"a": {"gt": 1, "gte": 1}}})).contains("one lower bound"));
     assert!(error(json!({"range": {"a": {"gt": "1"}}})).contains("range.a.gt"));
@@ -117,16 +142,31 @@ fn range_numbers_only() {
 
 #[test]
 fn regexp_forms_and_flags() {
-    assert!(matches(json!({"regexp": {"a": "^ab+c$"}}), json!({"a": "abbc"})));
-    assert!(!matches(json!({"regexp": {"a": "^ab+c$"}}), json!({"a": "ABC"})));
+    assert!(matches(
+        json!({"regexp": {"a": "^ab+c$"}}),
+        json!({"a": "abbc"})
+    ));
+    assert!(!matches(
+        json!({"regexp": {"a": "^ab+c$"}}),
+        json!({"a": "ABC"})
+    ));
     let insensitive = json!({"regexp": {"a": {"value": "^abc$", "flags": "i"}}});
     assert!(matches(insensitive, json!({"a": "ABC"})));
-    assert!(!matches(json!({"regexp": {"a": "\\d"}}), json!({"a": "٣"})), "\\d is ASCII");
+    assert!(
+        !matches(json!({"regexp": {"a": "\\d"}}), json!({"a": "٣"})),
+        "\\d is ASCII"
+    );
     assert!(!matches(json!({"regexp": {"a": "4"}}), json!({"a": 42})));
     assert!(matches(json!({"not": {"regexp": {"a": "x"}}}), json!({})));
     // Koncorde tests the string form of non-strings under `not`: "42" matches /^4/.
-    assert!(!matches(json!({"not": {"regexp": {"a": "^4"}}}), json!({"a": 42})));
-    assert!(matches(json!({"not": {"regexp": {"a": "^5"}}}), json!({"a": 42})));
+    assert!(!matches(
+        json!({"not": {"regexp": {"a": "^4"}}}),
+        json!({"a": 42})
+    ));
+    assert!(matches(
+        json!({"not": {"regexp": {"a": "^5"}}}),
+        json!({"a": 42})
+    ));
     assert!(error(json!({"regexp": {"a": "["}})).contains("cannot compile"));
     assert!(error(json!({"regexp": {"a": "a(?=b)"}})).contains("cannot compile"));
     assert!(error(json!({"regexp": {"a": {"value": "a", "flags": "y"}}})).contains("`y`"));
@@ -155,8 +195,14 @@ fn geo_bounding_box_notations() {
         let filter = json!({"geoBoundingBox": {"pos": bbox}});
         assert!(matches(filter.clone(), json!({"pos": [5, 5]})), "{filter}");
         assert!(matches(filter.clone(), json!({"pos": "5, 5"})), "{filter}");
-        assert!(matches(filter.clone(), json!({"pos": {"lat": 5, "lon": 5}})), "{filter}");
-        assert!(matches(filter.clone(), json!({"pos": "s0gs3y0zh7w1"})), "{filter}");
+        assert!(
+            matches(filter.clone(), json!({"pos": {"lat": 5, "lon": 5}})),
+            "{filter}"
+        );
+        assert!(
+            matches(filter.clone(), json!({"pos": "s0gs3y0zh7w1"})),
+            "{filter}"
+        );
         assert!(!matches(filter, json!({"pos": [5, 15]})));
     }
     assert!(error(json!({"geoBoundingBox": {"pos": {"top": 1}}})).contains("bounding box"));
@@ -202,17 +248,31 @@ fn geo_polygon_points() {
     let filter = json!({"geoPolygon": {"pos": {"points": [[0, 0], "0, 10", {"lat": 10, "lon": 10}, [10, 0]]}}});
     assert!(matches(filter.clone(), json!({"pos": [5, 5]})));
     assert!(!matches(filter, json!({"pos": [5, 11]})));
-    assert!(error(json!({"geoPolygon": {"pos": {"points": [[0, 0], [1, 1]]}}})).contains("3 points"));
+    assert!(
+        error(json!({"geoPolygon": {"pos": {"points": [[0, 0], [1, 1]]}}})).contains("3 points")
+    );
 }
 
 #[test]
 fn match_partial_objects_and_arrays() {
     let filter = json!({"match": {"a": {"b": 1}, "tags": ["x", "y"]}});
-    assert!(matches(filter.clone(), json!({"a": {"b": 1, "c": 2}, "tags": ["y", "z", "x"]})));
-    assert!(!matches(filter.clone(), json!({"a": {"b": 1}, "tags": ["x"]})));
+    assert!(matches(
+        filter.clone(),
+        json!({"a": {"b": 1, "c": 2}, "tags": ["y", "z", "x"]})
+    ));
+    assert!(!matches(
+        filter.clone(),
+        json!({"a": {"b": 1}, "tags": ["x"]})
+    ));
     assert!(!matches(filter, json!({"a": {"b": 2}, "tags": ["x", "y"]})));
-    assert!(matches(json!({"match": {"a.b": 1}}), json!({"a": {"b": 1}})));
-    assert!(matches(json!({"not": {"match": {"a": 1}}}), json!({"a": 2})));
+    assert!(matches(
+        json!({"match": {"a.b": 1}}),
+        json!({"a": {"b": 1}})
+    ));
+    assert!(matches(
+        json!({"not": {"match": {"a": 1}}}),
+        json!({"a": 2})
+    ));
 }
 
 #[test]
@@ -221,7 +281,8 @@ fn select_array_element() {
     assert!(matches(last.clone(), json!({"a": [1, 2, 3]})));
     assert!(!matches(last.clone(), json!({"a": [3, 2]})));
     assert!(!matches(last, json!({"a": 3})));
-    let first = json!({"select": {"field": "a", "index": 0, "query": {"range": {"value.n": {"gt": 1}}}}});
+    let first =
+        json!({"select": {"field": "a", "index": 0, "query": {"range": {"value.n": {"gt": 1}}}}});
     assert!(matches(first, json!({"a": [{"n": 2}]})));
     let bad = json!({"select": {"field": "a", "index": 0.5, "query": {"exists": "value"}}});
     assert!(error(bad).contains("integer"));
@@ -251,7 +312,10 @@ fn bool_clauses() {
         "should_not": [{"equals": {"d": 1}}, {"equals": {"e": 1}}],
     }});
     assert!(matches(filter.clone(), json!({"a": 1, "c": 2, "d": 1})));
-    assert!(!matches(filter.clone(), json!({"a": 1, "c": 2, "d": 1, "e": 1})));
+    assert!(!matches(
+        filter.clone(),
+        json!({"a": 1, "c": 2, "d": 1, "e": 1})
+    ));
     assert!(!matches(filter.clone(), json!({"a": 1, "b": 1, "c": 2})));
     assert!(!matches(filter, json!({"a": 1})));
     assert!(error(json!({"bool": {"filter": []}})).contains("`filter`"));
@@ -324,9 +388,18 @@ fn equivalent_rewrites_share_a_room() {
             json!({"range": {"a": {"lte": 5, "gt": 1}}}),
         ),
         (json!({"in": {"a": ["x"]}}), json!({"equals": {"a": "x"}})),
-        (json!({"ids": {"values": ["x"]}}), json!({"equals": {"_id": "x"}})),
-        (json!({"missing": "a"}), json!({"not": {"exists": {"field": "a"}}})),
-        (json!({"bool": {"must": [{"exists": "a"}]}}), json!({"exists": "a"})),
+        (
+            json!({"ids": {"values": ["x"]}}),
+            json!({"equals": {"_id": "x"}}),
+        ),
+        (
+            json!({"missing": "a"}),
+            json!({"not": {"exists": {"field": "a"}}}),
+        ),
+        (
+            json!({"bool": {"must": [{"exists": "a"}]}}),
+            json!({"exists": "a"}),
+        ),
         (
             json!({"and": [{"equals": {"a": 1}}, {"equals": {"a": 2}}]}),
             json!({"nothing": {}}),
@@ -346,13 +419,20 @@ fn equivalent_rewrites_share_a_room() {
         ),
     ];
     for (a, b) in pairs {
-        assert_eq!(room(a.clone()), room(b.clone()), "{a} and {b} should share a room");
+        assert_eq!(
+            room(a.clone()),
+            room(b.clone()),
+            "{a} and {b} should share a room"
+        );
     }
 }
 
 #[test]
 fn different_filters_get_different_rooms() {
-    assert_ne!(room(json!({"equals": {"a": 1}})), room(json!({"equals": {"a": 2}})));
+    assert_ne!(
+        room(json!({"equals": {"a": 1}})),
+        room(json!({"equals": {"a": 2}}))
+    );
     assert_ne!(room(json!({"exists": "a"})), room(json!({"missing": "a"})));
     let engine = FilterEngine::new(EngineConfig::default());
     let filter = json!({"exists": "a"});

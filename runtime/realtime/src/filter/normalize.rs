@@ -308,7 +308,11 @@ fn simplify_field(literals: Vec<Literal>) -> Option<Vec<Literal>> {
         .find(|l| !l.negated && matches!(l.condition.kind(), ConditionKind::Equals { .. }))
         .or_else(|| {
             literals.iter().find(|l| {
-                l.negated && matches!(l.condition.kind(), ConditionKind::Exists { value: None, .. })
+                l.negated
+                    && matches!(
+                        l.condition.kind(),
+                        ConditionKind::Exists { value: None, .. }
+                    )
             })
         });
     if let Some(determining) = determining {
@@ -317,7 +321,10 @@ fn simplify_field(literals: Vec<Literal>) -> Option<Vec<Literal>> {
             _ => None,
         };
         for literal in &literals {
-            if literal != determining && !literal.condition.test_field(value.as_ref(), literal.negated)
+            if literal != determining
+                && !literal
+                    .condition
+                    .test_field(value.as_ref(), literal.negated)
             {
                 return None;
             }
@@ -334,11 +341,19 @@ fn simplify_field(literals: Vec<Literal>) -> Option<Vec<Literal>> {
 
     // `exists` is implied by any other positive literal on the field except `not`-forms.
     let implies_existence = others.iter().any(|l| {
-        !l.negated && !matches!(l.condition.kind(), ConditionKind::Exists { value: None, .. })
+        !l.negated
+            && !matches!(
+                l.condition.kind(),
+                ConditionKind::Exists { value: None, .. }
+            )
     });
     if implies_existence {
         others.retain(|l| {
-            l.negated || !matches!(l.condition.kind(), ConditionKind::Exists { value: None, .. })
+            l.negated
+                || !matches!(
+                    l.condition.kind(),
+                    ConditionKind::Exists { value: None, .. }
+                )
         });
     }
     Some(others)
@@ -352,7 +367,12 @@ fn intersect_ranges(ranges: &[Literal]) -> Option<Literal> {
     let mut field = String::new();
     let (mut lower, mut upper): (Option<Bound>, Option<Bound>) = (None, None);
     for literal in ranges {
-        let ConditionKind::Range { field: f, lower: l, upper: u } = literal.condition.kind() else {
+        let ConditionKind::Range {
+            field: f,
+            lower: l,
+            upper: u,
+        } = literal.condition.kind()
+        else {
             continue;
         };
         field.clone_from(f);
@@ -365,7 +385,11 @@ fn intersect_ranges(ranges: &[Literal]) -> Option<Literal> {
             return None;
         }
     }
-    let condition = Condition::new(ConditionKind::Range { field, lower, upper });
+    let condition = Condition::new(ConditionKind::Range {
+        field,
+        lower,
+        upper,
+    });
     Some(Literal::new(condition, false))
 }
 

@@ -45,7 +45,10 @@ pub fn parse(filter: &Value, options: ParseOptions) -> Result<Option<Expr>> {
         Value::Null => Ok(None),
         Value::Object(map) if map.is_empty() => Ok(None),
         Value::Object(_) => Parser { options }.filter(filter, None).map(Some),
-        other => Err(RealtimeError::invalid("", format!("expected an object, got `{other}`"))),
+        other => Err(RealtimeError::invalid(
+            "",
+            format!("expected an object, got `{other}`"),
+        )),
     }
 }
 
@@ -98,7 +101,10 @@ fn object<'a>(value: &'a Value, path: &str, size: Option<usize>) -> Result<&'a M
         Some(0) if map.is_empty() => invalid(path, "must be a non-empty object"),
         Some(n) if n > 0 && map.len() != n => invalid(
             path,
-            format!("expected an object with exactly {n} properties, got {}", map.len()),
+            format!(
+                "expected an object with exactly {n} properties, got {}",
+                map.len()
+            ),
         ),
         _ => Ok(map),
     }
@@ -143,7 +149,10 @@ impl Parser {
             let names: Vec<&str> = map.keys().map(String::as_str).collect();
             return invalid(
                 path.unwrap_or(""),
-                format!("a filter must have exactly one keyword, got `{}`", names.join(",")),
+                format!(
+                    "a filter must have exactly one keyword, got `{}`",
+                    names.join(",")
+                ),
             );
         };
         let path = join(path, keyword);
@@ -189,7 +198,10 @@ impl Parser {
                 debug_assert!(!KEYWORDS.contains(&unknown));
                 invalid(
                     &path,
-                    format!("unknown keyword `{unknown}`; known keywords: {}", KEYWORDS.join(", ")),
+                    format!(
+                        "unknown keyword `{unknown}`; known keywords: {}",
+                        KEYWORDS.join(", ")
+                    ),
                 )
             }
         }
@@ -206,7 +218,10 @@ impl Parser {
             .iter()
             .map(|item| match item {
                 Value::Object(map) if !map.is_empty() => self.filter(item, Some(path)),
-                other => invalid(path, format!("can only contain non-empty objects, got `{other}`")),
+                other => invalid(
+                    path,
+                    format!("can only contain non-empty objects, got `{other}`"),
+                ),
             })
             .collect()
     }
@@ -260,7 +275,9 @@ impl Parser {
                 Some(i) => i,
                 None => return invalid(&index_path, format!("must be an integer, got `{n}`")),
             },
-            Some(other) => return invalid(&index_path, format!("must be an integer, got `{other}`")),
+            Some(other) => {
+                return invalid(&index_path, format!("must be an integer, got `{other}`"));
+            }
             None => return invalid(&index_path, "is missing"),
         };
         let query_path = join(Some(path), "query");
@@ -323,7 +340,9 @@ static ARRAY_FIELD: LazyLock<Regex> =
 /// Parses `"path"`, `'path["value"]'` or the deprecated `{field: "path"}`.
 fn exists(value: &Value, path: &str) -> Result<Expr> {
     let field = match value {
-        Value::String(s) if s.is_empty() => return invalid(path, "cannot test an empty field name"),
+        Value::String(s) if s.is_empty() => {
+            return invalid(path, "cannot test an empty field name");
+        }
         Value::String(s) => s.as_str(),
         Value::Object(_) => {
             let map = object(value, path, Some(1))?;
@@ -346,7 +365,10 @@ fn exists(value: &Value, path: &str) -> Result<Expr> {
         None => (field.to_owned(), None),
     };
     let field = field.replace("\\[", "[").replace("\\]", "]");
-    Ok(leaf(ConditionKind::Exists { field, value: member }))
+    Ok(leaf(ConditionKind::Exists {
+        field,
+        value: member,
+    }))
 }
 
 fn range(value: &Value, path: &str) -> Result<Expr> {
@@ -373,21 +395,27 @@ fn range(value: &Value, path: &str) -> Result<Expr> {
             }
         };
         if slot.is_some() {
-            return invalid(&field_path, "only one lower bound and one upper bound are allowed");
-        }
-        *slot = Some(Bound { value: n, inclusive });
-    }
-
-    if let (Some(low), Some(high)) = (lower, upper) {
-        if high.value <= low.value {
             return invalid(
                 &field_path,
-                format!(
-                    "lower bound {} must be strictly less than upper bound {}",
-                    low.value, high.value
-                ),
+                "only one lower bound and one upper bound are allowed",
             );
         }
+        *slot = Some(Bound {
+            value: n,
+            inclusive,
+        });
+    }
+
+    if let (Some(low), Some(high)) = (lower, upper)
+        && high.value <= low.value
+    {
+        return invalid(
+            &field_path,
+            format!(
+                "lower bound {} must be strictly less than upper bound {}",
+                low.value, high.value
+            ),
+        );
     }
     Ok(leaf(ConditionKind::Range {
         field: field.clone(),
@@ -411,7 +439,10 @@ fn regexp(value: &Value, path: &str) -> Result<Expr> {
             let pattern = match map.get("value") {
                 Some(Value::String(s)) => s.as_str(),
                 Some(other) => {
-                    return invalid(&field_path, format!("value must be a string, got `{other}`"));
+                    return invalid(
+                        &field_path,
+                        format!("value must be a string, got `{other}`"),
+                    );
                 }
                 None => return invalid(&field_path, "the property `value` is missing"),
             };
@@ -419,7 +450,10 @@ fn regexp(value: &Value, path: &str) -> Result<Expr> {
                 None | Some(Value::Null) => "",
                 Some(Value::String(s)) => s.as_str(),
                 Some(other) => {
-                    return invalid(&field_path, format!("flags must be a string, got `{other}`"));
+                    return invalid(
+                        &field_path,
+                        format!("flags must be a string, got `{other}`"),
+                    );
                 }
             };
             (pattern, flags)
@@ -585,7 +619,9 @@ fn geo_center(map: &Map<String, Value>, names: &[&str], path: &str) -> Result<(S
     let Some(point) = parse_geopoint(point) else {
         return invalid(
             &join(Some(path), field),
-            format!("unrecognized geopoint `{point}`: expected [lat, lon], \"lat, lon\", a geohash or {{lat, lon}}"),
+            format!(
+                "unrecognized geopoint `{point}`: expected [lat, lon], \"lat, lon\", a geohash or {{lat, lon}}"
+            ),
         );
     };
     Ok((field.clone(), point))
@@ -613,7 +649,9 @@ fn geo_distance_range(value: &Value, path: &str) -> Result<Expr> {
     if from >= to {
         return invalid(
             path,
-            format!("inner radius `from` ({from} m) must be smaller than outer radius `to` ({to} m)"),
+            format!(
+                "inner radius `from` ({from} m) must be smaller than outer radius `to` ({to} m)"
+            ),
         );
     }
     let (field, center) = geo_center(map, &["from", "to"], path)?;

@@ -74,7 +74,9 @@ pub fn parse_distance(value: &Value) -> Result<f64, String> {
     match value {
         Value::Number(n) => match n.as_f64() {
             Some(metres) if metres >= 0.0 => Ok(metres),
-            _ => Err(format!("invalid distance `{n}`: expected metres, 0 or more")),
+            _ => Err(format!(
+                "invalid distance `{n}`: expected metres, 0 or more"
+            )),
         },
         Value::String(s) => parse_distance_string(s).ok_or_else(|| {
             format!(
@@ -82,7 +84,9 @@ pub fn parse_distance(value: &Value) -> Result<f64, String> {
                  an optional SI prefix), like \"500m\""
             )
         }),
-        other => Err(format!("invalid distance `{other}`: expected a string like \"500m\"")),
+        other => Err(format!(
+            "invalid distance `{other}`: expected a string like \"500m\""
+        )),
     }
 }
 

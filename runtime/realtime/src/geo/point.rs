@@ -135,9 +135,18 @@ mod tests {
     fn every_notation() {
         assert_eq!(parse_geopoint(&json!([43.6, 3.9])), point(43.6, 3.9));
         assert_eq!(parse_geopoint(&json!("43.6, 3.9")), point(43.6, 3.9));
-        assert_eq!(parse_geopoint(&json!({"lat": 43.6, "lon": 3.9})), point(43.6, 3.9));
-        assert_eq!(parse_geopoint(&json!({"latLon": [43.6, 3.9]})), point(43.6, 3.9));
-        assert_eq!(parse_geopoint(&json!({"lat_lon": "43.6,3.9"})), point(43.6, 3.9));
+        assert_eq!(
+            parse_geopoint(&json!({"lat": 43.6, "lon": 3.9})),
+            point(43.6, 3.9)
+        );
+        assert_eq!(
+            parse_geopoint(&json!({"latLon": [43.6, 3.9]})),
+            point(43.6, 3.9)
+        );
+        assert_eq!(
+            parse_geopoint(&json!({"lat_lon": "43.6,3.9"})),
+            point(43.6, 3.9)
+        );
         assert_eq!(
             parse_geopoint(&json!({"latLon": {"lat": "43.6", "lon": 3.9}})),
             point(43.6, 3.9)
@@ -147,8 +156,14 @@ mod tests {
     #[test]
     fn geohash_decodes_to_cell_centre() {
         // Values printed by ngeohash 0.6.3, the decoder Koncorde 4.7.0 uses.
-        assert_eq!(parse_geopoint(&json!("spey61y")), point(43.29643249511719, 5.3702545166015625));
-        assert_eq!(parse_geopoint(&json!("ezs42")), point(42.60498046875, -5.60302734375));
+        assert_eq!(
+            parse_geopoint(&json!("spey61y")),
+            point(43.29643249511719, 5.3702545166015625)
+        );
+        assert_eq!(
+            parse_geopoint(&json!("ezs42")),
+            point(42.60498046875, -5.60302734375)
+        );
     }
 
     #[test]

@@ -58,7 +58,12 @@ impl GeoShape {
     pub fn to_json(&self) -> Value {
         let n = number_value;
         match self {
-            Self::BoundingBox { top, left, bottom, right } => json!({"geoBoundingBox": {
+            Self::BoundingBox {
+                top,
+                left,
+                bottom,
+                right,
+            } => json!({"geoBoundingBox": {
                 "top": n(*top), "left": n(*left), "bottom": n(*bottom), "right": n(*right)
             }}),
             Self::Circle { center, radius } => json!({"geoDistance": {
@@ -79,7 +84,12 @@ impl GeoShape {
     /// outside the envelope is outside the shape.
     pub fn envelope(&self) -> ([f64; 2], [f64; 2]) {
         match self {
-            Self::BoundingBox { top, left, bottom, right } => ([*left, *bottom], [*right, *top]),
+            Self::BoundingBox {
+                top,
+                left,
+                bottom,
+                right,
+            } => ([*left, *bottom], [*right, *top]),
             Self::Circle { center, radius } => circle_envelope(*center, *radius),
             Self::Annulus { center, to, .. } => circle_envelope(*center, *to),
             Self::Polygon { points } => polygon_envelope(points),
@@ -135,7 +145,10 @@ fn polygon_envelope(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
         }
     }
     let margin = 1e-6;
-    ([min[0] - margin, min[1] - margin], [max[0] + margin, max[1] + margin])
+    (
+        [min[0] - margin, min[1] - margin],
+        [max[0] + margin, max[1] + margin],
+    )
 }
 
 fn to_unit(p: GeoPoint) -> [f64; 3] {
@@ -254,7 +267,10 @@ mod tests {
 
     #[test]
     fn circle_contains() {
-        let circle = GeoShape::Circle { center: p(43.6, 3.9), radius: 1000.0 };
+        let circle = GeoShape::Circle {
+            center: p(43.6, 3.9),
+            radius: 1000.0,
+        };
         assert!(circle.contains(p(43.6, 3.9)));
         assert!(circle.contains(p(43.605, 3.9)));
         assert!(!circle.contains(p(43.62, 3.9)));
@@ -262,7 +278,11 @@ mod tests {
 
     #[test]
     fn annulus_excludes_centre() {
-        let ring = GeoShape::Annulus { center: p(0.0, 0.0), from: 1000.0, to: 5000.0 };
+        let ring = GeoShape::Annulus {
+            center: p(0.0, 0.0),
+            from: 1000.0,
+            to: 5000.0,
+        };
         assert!(!ring.contains(p(0.0, 0.0)));
         assert!(ring.contains(p(0.02, 0.0)));
         assert!(!ring.contains(p(0.1, 0.0)));
@@ -270,7 +290,12 @@ mod tests {
 
     #[test]
     fn bounding_box_includes_edges() {
-        let bbox = GeoShape::BoundingBox { top: 10.0, left: 0.0, bottom: 0.0, right: 10.0 };
+        let bbox = GeoShape::BoundingBox {
+            top: 10.0,
+            left: 0.0,
+            bottom: 0.0,
+            right: 10.0,
+        };
         assert!(bbox.contains(p(10.0, 0.0)));
         assert!(bbox.contains(p(5.0, 5.0)));
         assert!(!bbox.contains(p(5.0, 10.5)));
@@ -284,7 +309,10 @@ mod tests {
         assert!(square.contains(p(5.0, 5.0)));
         assert!(!square.contains(p(5.0, 11.0)));
         assert!(!square.contains(p(-1.0, 5.0)));
-        assert!(square.contains(p(0.0, 5.0)), "a point on the equator edge is covered");
+        assert!(
+            square.contains(p(0.0, 5.0)),
+            "a point on the equator edge is covered"
+        );
     }
 
     #[test]
