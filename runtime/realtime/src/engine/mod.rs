@@ -1,0 +1,526 @@
+//! Indexed matching of documents against stored filters.
+//!
+//! Filters are stored as subfilters, and subfilters as conditions. A subfilter is shared by
+//! every filter whose normal form contains it, and a condition by every subfilter that uses it,
+//! plainly or negated; each is freed when its last user goes. Matching a document looks its
+//! fields up in per-field indexes, counts the plain conditions each subfilter has satisfied,
+//! and marks the subfilters whose negated conditions are falsified. Only subfilters without a
+//! plain condition are visited on every document.
+
+mod index;
+mod slab;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use self::index::{ConditionId, FieldIndexes, Hit};
+use self::slab::Slab;
+use crate::error::Result;
+use crate::filter::{Condition, Literal, Normalized, ParseOptions};
+use crate::json::FlatDocument;
+
+type SubfilterId = usize;
+
+#[derive(Debug)]
+struct ConditionEntry {
+    condition: Arc<Condition>,
+    /// Subfilters that require the condition to be true.
+    plain_users: Vec<SubfilterId>,
+    /// Subfilters that require the condition to be false.
+    negated_users: Vec<SubfilterId>,
+}
+
+#[derive(Debug)]
+struct SubfilterEntry {
+    key: String,
+    conditions: Vec<(ConditionId, bool)>,
+    plain_count: usize,
+    filters: Vec<String>,
+}
+
+/// Counts of stored objects, to check sharing and cleanup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Stored filters.
+    pub filters: usize,
+    /// Distinct subfilters.
+    pub subfilters: usize,
+    /// Distinct conditions.
+    pub conditions: usize,
+}
+
+/// The filters of one `index/collection` and their indexes.
+#[derive(Debug, Default)]
+pub struct Engine {
+    filters: HashMap<String, Vec<SubfilterId>>,
+    subfilters: Slab<SubfilterEntry>,
+    subfilter_ids: HashMap<String, SubfilterId>,
+    conditions: Slab<ConditionEntry>,
+    condition_ids: HashMap<String, ConditionId>,
+    /// Subfilters with no plain condition: they match unless a negation is falsified.
+    negation_only: HashSet<SubfilterId>,
+    indexes: FieldIndexes,
+}
+
+fn subfilter_key(term: &[Literal]) -> String {
+    let mut key = String::new();
+    for literal in term {
+        key.push(if literal.negated { '!' } else { '+' });
+        key.push_str(literal.condition.key());
+        key.push('\n');
+    }
+    key
+}
+
+impl Engine {
+    /// Stores a filter under its room id. Returns false when the id is already stored.
+    pub fn insert(&mut self, filter_id: &str, normalized: &Normalized) -> bool {
+        if self.filters.contains_key(filter_id) {
+            return false;
+        }
+        let mut subfilters = Vec::with_capacity(normalized.subfilters().len());
+        for term in normalized.subfilters() {
+            let id = self.insert_subfilter(term);
+            self.subfilters[id].filters.push(filter_id.to_owned());
+            subfilters.push(id);
+        }
+        self.filters.insert(filter_id.to_owned(), subfilters);
+        true
+    }
+
+    fn insert_subfilter(&mut self, term: &[Literal]) -> SubfilterId {
+        let key = subfilter_key(term);
+        if let Some(&id) = self.subfilter_ids.get(&key) {
+            return id;
+        }
+        let id = self.subfilters.insert(SubfilterEntry {
+            key: key.clone(),
+            conditions: Vec::with_capacity(term.len()),
+            plain_count: term.iter().filter(|l| !l.negated).count(),
+            filters: Vec::new(),
+        });
+        for literal in term {
+            let condition = self.insert_condition(&literal.condition);
+            let entry = &mut self.conditions[condition];
+            if literal.negated {
+                entry.negated_users.push(id);
+            } else {
+                entry.plain_users.push(id);
+            }
+            self.subfilters[id]
+                .conditions
+                .push((condition, literal.negated));
+        }
+        if self.subfilters[id].plain_count == 0 {
+            self.negation_only.insert(id);
+        }
+        self.subfilter_ids.insert(key, id);
+        id
+    }
+
+    fn insert_condition(&mut self, condition: &Arc<Condition>) -> ConditionId {
+        if let Some(&id) = self.condition_ids.get(condition.key()) {
+            return id;
+        }
+        let id = self.conditions.insert(ConditionEntry {
+            condition: Arc::clone(condition),
+            plain_users: Vec::new(),
+            negated_users: Vec::new(),
+        });
+        self.indexes.insert(id, condition);
+        self.condition_ids.insert(condition.key().to_owned(), id);
+        id
+    }
+
+    /// Removes a filter and frees the subfilters and conditions no other filter uses.
+    /// Returns false when the id is not stored.
+    pub fn remove(&mut self, filter_id: &str) -> bool {
+        let Some(subfilters) = self.filters.remove(filter_id) else {
+            return false;
+        };
+        for id in subfilters {
+            let entry = &mut self.subfilters[id];
+            entry.filters.retain(|f| f != filter_id);
+            if entry.filters.is_empty() {
+                self.remove_subfilter(id);
+            }
+        }
+        true
+    }
+
+    fn remove_subfilter(&mut self, id: SubfilterId) {
+        let entry = self.subfilters.remove(id).expect("subfilter is stored");
+        self.subfilter_ids.remove(&entry.key);
+        self.negation_only.remove(&id);
+        for (condition_id, negated) in entry.conditions {
+            let condition = &mut self.conditions[condition_id];
+            let users = if negated {
+                &mut condition.negated_users
+            } else {
+                &mut condition.plain_users
+            };
+            users.retain(|user| *user != id);
+            if condition.plain_users.is_empty() && condition.negated_users.is_empty() {
+                let condition = self
+                    .conditions
+                    .remove(condition_id)
+                    .expect("condition is stored");
+                self.indexes.remove(condition_id, &condition.condition);
+                self.condition_ids.remove(condition.condition.key());
+            }
+        }
+    }
+
+    /// Returns true when a filter is stored under this id.
+    pub fn contains(&self, filter_id: &str) -> bool {
+        self.filters.contains_key(filter_id)
+    }
+
+    /// Returns true when no filter is stored.
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty()
+    }
+
+    /// Returns the number of stored filters, subfilters and conditions.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            filters: self.filters.len(),
+            subfilters: self.subfilters.len(),
+            conditions: self.conditions.len(),
+        }
+    }
+
+    /// Returns the ids of the filters that match a flattened document, sorted.
+    pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<String> {
+        let mut hits: Vec<Hit> = Vec::new();
+        self.indexes.hits(document, &mut hits);
+
+        let mut counts: HashMap<SubfilterId, usize> = HashMap::new();
+        let mut blocked: HashSet<SubfilterId> = HashSet::new();
+        for hit in &hits {
+            let entry = &self.conditions[hit.condition];
+            if hit.plain {
+                for subfilter in &entry.plain_users {
+                    *counts.entry(*subfilter).or_default() += 1;
+                }
+            }
+            if hit.blocks_negation {
+                blocked.extend(entry.negated_users.iter().copied());
+            }
+        }
+
+        let complete = counts
+            .into_iter()
+            .filter(|(id, count)| *count == self.subfilters[*id].plain_count)
+            .map(|(id, _)| id);
+        let mut matched: Vec<String> = complete
+            .chain(self.negation_only.iter().copied())
+            .filter(|id| !blocked.contains(id))
+            .flat_map(|id| self.subfilters[id].filters.iter().cloned())
+            .collect();
+        matched.sort_unstable();
+        matched.dedup();
+        matched
+    }
+}
+
+/// Settings of a [`FilterEngine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// HMAC key of room ids. Every node of a cluster must use the same seed.
+    pub seed: Vec<u8>,
+    /// Maximum leaf conditions per filter (Kuzzle's `limits.subscriptionConditionsCount`);
+    /// 0 disables the check.
+    pub max_conditions: usize,
+    /// Maximum subfilters in one filter's normal form. The normal form of an `and` of `or`s
+    /// grows as the product of their sizes, and this bounds memory and time per filter.
+    pub max_subfilters: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            seed: vec![0; 32],
+            max_conditions: 100,
+            max_subfilters: 4096,
+        }
+    }
+}
+
+impl EngineConfig {
+    fn parse_options(&self) -> ParseOptions {
+        ParseOptions {
+            max_conditions: self.max_conditions,
+            max_subfilters: self.max_subfilters,
+        }
+    }
+}
+
+/// A normalized filter bound to an index and collection, with its room id.
+#[derive(Debug, Clone)]
+pub struct NormalizedFilter {
+    /// Room id: HMAC-SHA256 of the canonical form and `index/collection`.
+    pub id: String,
+    /// Index name.
+    pub index: String,
+    /// Collection name.
+    pub collection: String,
+    /// Canonical form.
+    pub filter: Normalized,
+}
+
+/// Filters of every `index/collection`, one [`Engine`] each.
+#[derive(Debug, Default)]
+pub struct FilterEngine {
+    config: EngineConfig,
+    engines: HashMap<String, Engine>,
+}
+
+fn engine_key(index: &str, collection: &str) -> String {
+    format!("{index}/{collection}")
+}
+
+impl FilterEngine {
+    /// Creates an engine with the given settings.
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            engines: HashMap::new(),
+        }
+    }
+
+    /// Returns the settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Validates and normalizes a filter without storing it.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error naming the bad keyword or value, or the exceeded limit.
+    pub fn normalize(
+        &self,
+        index: &str,
+        collection: &str,
+        filter: &Value,
+    ) -> Result<NormalizedFilter> {
+        let normalized = Normalized::from_filter(filter, self.config.parse_options())?;
+        Ok(NormalizedFilter {
+            id: normalized.room_id(&self.config.seed, index, collection),
+            index: index.to_owned(),
+            collection: collection.to_owned(),
+            filter: normalized,
+        })
+    }
+
+    /// Stores a normalized filter. Returns false when its id was already stored.
+    pub fn store(&mut self, filter: &NormalizedFilter) -> bool {
+        self.engines
+            .entry(engine_key(&filter.index, &filter.collection))
+            .or_default()
+            .insert(&filter.id, &filter.filter)
+    }
+
+    /// Validates, normalizes and stores a filter, and returns its room id.
+    ///
+    /// # Errors
+    ///
+    /// Same as [`FilterEngine::normalize`].
+    pub fn register(&mut self, index: &str, collection: &str, filter: &Value) -> Result<String> {
+        let normalized = self.normalize(index, collection, filter)?;
+        self.store(&normalized);
+        Ok(normalized.id)
+    }
+
+    /// Removes a filter. Returns false when it is not stored.
+    pub fn remove(&mut self, index: &str, collection: &str, id: &str) -> bool {
+        let key = engine_key(index, collection);
+        let Some(engine) = self.engines.get_mut(&key) else {
+            return false;
+        };
+        let removed = engine.remove(id);
+        if engine.is_empty() {
+            self.engines.remove(&key);
+        }
+        removed
+    }
+
+    /// Returns true when the filter is stored.
+    pub fn contains(&self, index: &str, collection: &str, id: &str) -> bool {
+        self.engines
+            .get(&engine_key(index, collection))
+            .is_some_and(|engine| engine.contains(id))
+    }
+
+    /// Returns the engine of one `index/collection`, if it holds filters.
+    pub fn engine(&self, index: &str, collection: &str) -> Option<&Engine> {
+        self.engines.get(&engine_key(index, collection))
+    }
+
+    /// Returns the ids of the filters matching a document, sorted. `id` is the document's
+    /// `_id`, tested by the `ids` keyword.
+    pub fn test(
+        &self,
+        index: &str,
+        collection: &str,
+        source: &Value,
+        id: Option<&str>,
+    ) -> Vec<String> {
+        let Some(engine) = self.engines.get(&engine_key(index, collection)) else {
+            return Vec::new();
+        };
+        let id = id.map(|id| Value::String(id.to_owned()));
+        engine.matches(&FlatDocument::new(source, id.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn engine() -> FilterEngine {
+        FilterEngine::new(EngineConfig::default())
+    }
+
+    fn stats(engine: &FilterEngine) -> EngineStats {
+        engine.engine("i", "c").map_or(
+            EngineStats {
+                filters: 0,
+                subfilters: 0,
+                conditions: 0,
+            },
+            Engine::stats,
+        )
+    }
+
+    #[test]
+    fn subfilters_and_conditions_are_shared() {
+        let mut engine = engine();
+        let a = engine
+            .register(
+                "i",
+                "c",
+                &json!({"and": [{"equals": {"a": 1}}, {"exists": "b"}]}),
+            )
+            .unwrap();
+        let b = engine
+            .register(
+                "i",
+                "c",
+                &json!({"or": [
+                    {"and": [{"exists": "b"}, {"equals": {"a": 1}}]},
+                    {"equals": {"c": "x"}}
+                ]}),
+            )
+            .unwrap();
+        assert_ne!(a, b);
+        let counts = stats(&engine);
+        assert_eq!(counts.filters, 2);
+        assert_eq!(counts.subfilters, 2, "the a-and-b subfilter is stored once");
+        assert_eq!(counts.conditions, 3);
+
+        assert_eq!(engine.test("i", "c", &json!({"a": 1, "b": 0}), None), {
+            let mut both = vec![a.clone(), b.clone()];
+            both.sort();
+            both
+        });
+        assert_eq!(
+            engine.test("i", "c", &json!({"c": "x"}), None),
+            vec![b.clone()]
+        );
+    }
+
+    #[test]
+    fn removal_frees_only_unshared_parts() {
+        let mut engine = engine();
+        let a = engine
+            .register("i", "c", &json!({"equals": {"a": 1}}))
+            .unwrap();
+        let b = engine
+            .register(
+                "i",
+                "c",
+                &json!({"or": [{"equals": {"a": 1}}, {"range": {"n": {"gt": 0}}}]}),
+            )
+            .unwrap();
+        assert!(engine.remove("i", "c", &b));
+        assert_eq!(
+            stats(&engine),
+            EngineStats {
+                filters: 1,
+                subfilters: 1,
+                conditions: 1
+            }
+        );
+        assert!(engine.test("i", "c", &json!({"n": 3}), None).is_empty());
+        assert_eq!(
+            engine.test("i", "c", &json!({"a": 1}), None),
+            vec![a.clone()]
+        );
+
+        assert!(engine.remove("i", "c", &a));
+        assert!(
+            !engine.remove("i", "c", &a),
+            "a second removal finds nothing"
+        );
+        assert!(
+            engine.engine("i", "c").is_none(),
+            "an empty engine is dropped"
+        );
+    }
+
+    #[test]
+    fn indexes_are_emptied_by_removal() {
+        let filters = [
+            json!({"equals": {"a": 1}}),
+            json!({"exists": "t[\"x\"]"}),
+            json!({"not": {"exists": "b"}}),
+            json!({"range": {"n": {"gte": 1}}}),
+            json!({"regexp": {"s": "^a"}}),
+            json!({"geoDistance": {"p": [0, 0], "distance": "1km"}}),
+            json!({"match": {"m": 1}}),
+            json!({"select": {"field": "l", "index": 0, "query": {"exists": "value"}}}),
+        ];
+        let mut engine = Engine::default();
+        let config = EngineConfig::default();
+        for (i, filter) in filters.iter().enumerate() {
+            let normalized = Normalized::from_filter(filter, config.parse_options()).unwrap();
+            assert!(engine.insert(&i.to_string(), &normalized));
+        }
+        for i in 0..filters.len() {
+            assert!(engine.remove(&i.to_string()));
+        }
+        assert_eq!(engine.stats().conditions, 0);
+        assert!(engine.indexes.is_empty());
+        assert!(engine.negation_only.is_empty());
+    }
+
+    #[test]
+    fn engines_are_per_collection() {
+        let mut engine = engine();
+        let id = engine.register("i", "c", &json!({})).unwrap();
+        assert_eq!(engine.test("i", "c", &json!({}), None), vec![id]);
+        assert!(engine.test("i", "other", &json!({}), None).is_empty());
+    }
+
+    #[test]
+    fn negated_conditions_on_absent_fields() {
+        let mut engine = engine();
+        let id = engine
+            .register(
+                "i",
+                "c",
+                &json!({"and": [{"not": {"equals": {"a": 1}}}, {"missing": "b"}]}),
+            )
+            .unwrap();
+        assert_eq!(engine.test("i", "c", &json!({}), None), vec![id.clone()]);
+        assert_eq!(engine.test("i", "c", &json!({"a": 2}), None), vec![id]);
+        assert!(engine.test("i", "c", &json!({"a": 1}), None).is_empty());
+        assert!(engine.test("i", "c", &json!({"b": null}), None).is_empty());
+    }
+}

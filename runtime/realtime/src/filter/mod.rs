@@ -1,0 +1,12 @@
+//! The Koncorde filter language: validation, leaf conditions and canonical normal form.
+
+mod condition;
+mod normalize;
+mod parse;
+
+pub use condition::{Bound, Condition, ConditionKind, in_range};
+pub use normalize::{Literal, Normalized};
+pub use parse::ParseOptions;
+
+#[cfg(test)]
+mod keyword_tests;
