@@ -7,6 +7,7 @@
 pub mod config;
 mod connections;
 mod controllers;
+pub mod errors;
 mod funnel;
 mod http;
 mod metrics;

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use palisade_api::{ApiResult, Request};
+use palisade_realtime::DocumentChange;
+use palisade_storage::{DocumentStore, EmbeddedEngine, EngineConfig};
 
 use crate::config::Config;
 use crate::connections::Connections;
@@ -29,16 +31,27 @@ pub struct ServerState {
     pub metrics: Metrics,
     /// Open WebSocket connections, for pushing messages and closing them on shutdown.
     pub connections: Connections,
+    /// The document store: the embedded engine in `dataDir/storage`.
+    pub storage: Arc<dyn DocumentStore>,
     /// When the server started.
     pub started_at: Instant,
 }
 
 impl ServerState {
-    /// Builds the state for a configuration.
-    pub fn new(config: Config) -> Arc<Self> {
+    /// Builds the state for a configuration, opening the document store.
+    ///
+    /// Blocking: opening the store may replay writes into its search indexes, so call it from
+    /// `spawn_blocking` or before the async runtime starts.
+    ///
+    /// # Errors
+    ///
+    /// The storage error when the data folder cannot be opened.
+    pub fn open(config: Config) -> Result<Arc<Self>, palisade_storage::StorageError> {
+        let engine = EmbeddedEngine::open(EngineConfig::new(config.data_dir.join("storage")))?;
         let funnel = Funnel::new(&config.limits);
         let connections = Connections::new(config.websocket.max_backpressure);
-        Arc::new(Self {
+        Ok(Arc::new(Self {
+            storage: Arc::new(engine),
             node_id: node_id(),
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),
@@ -47,7 +60,7 @@ impl ServerState {
             connections,
             started_at: Instant::now(),
             config,
-        })
+        }))
     }
 
     /// Runs one request through the funnel and its controller action.
@@ -66,6 +79,17 @@ impl ServerState {
             started.elapsed(),
         );
         outcome
+    }
+}
+
+impl ServerState {
+    /// Hands a document change to the realtime engine, which notifies the subscribers whose
+    /// filters match. Called by every write action unless the request is `silent`, in the order
+    /// the writes were applied.
+    ///
+    /// TODO(realtime): subscriptions are not wired yet, so there is no subscriber to notify.
+    pub fn notify_document(&self, change: DocumentChange) {
+        drop(change);
     }
 }
 
