@@ -93,7 +93,7 @@ impl ServerState {
     }
 }
 
-/// A node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.
+/// Generates a node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.
 fn node_id() -> String {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     format!("knode-palisade-{}", &suffix[..8])

@@ -23,7 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to send the close frame and flush what is queued when the server closes a socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Why the server closes a socket.
+/// The close code and reason of a socket the server closes.
 #[derive(Debug)]
 struct Closing {
     code: u16,
