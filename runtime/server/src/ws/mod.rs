@@ -1,5 +1,5 @@
-//! The WebSocket protocol: one JSON request per text frame, with the response sent on the same socket and
-//! `room` set to the request id.
+//! The WebSocket protocol: one JSON request per text frame. Each response goes back on the same
+//! socket with `room` set to the request id.
 
 mod connection;
 mod frame;
