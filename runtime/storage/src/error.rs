@@ -29,22 +29,38 @@ pub enum StorageError {
 
     /// No document has this id.
     #[error("document `{id}` not found in `{index}`:`{collection}`")]
-    NotFound { id: String, index: String, collection: String },
+    NotFound {
+        id: String,
+        index: String,
+        collection: String,
+    },
 
     /// A document with this id already exists.
     #[error("document `{id}` already exists in `{index}`:`{collection}`")]
-    DocumentAlreadyExists { id: String, index: String, collection: String },
+    DocumentAlreadyExists {
+        id: String,
+        index: String,
+        collection: String,
+    },
 
     /// A field is not in a `strict` mapping.
     #[error(
         "field `{field}` is not in the strict mapping of `{index}`:`{collection}`; \
          add it with updateMapping first"
     )]
-    StrictMappingRejection { field: String, index: String, collection: String },
+    StrictMappingRejection {
+        field: String,
+        index: String,
+        collection: String,
+    },
 
     /// A value does not fit the type its field is mapped to.
     #[error("field `{field}` is mapped as `{expected}` but the value {value} is not one")]
-    FieldTypeMismatch { field: String, expected: &'static str, value: String },
+    FieldTypeMismatch {
+        field: String,
+        expected: &'static str,
+        value: String,
+    },
 
     /// A mapping is malformed.
     #[error("invalid mapping at `{path}`: {reason}")]
@@ -56,7 +72,11 @@ pub enum StorageError {
 
     /// A mapping update tries to change the type of an existing field.
     #[error("field `{field}` is mapped as `{from}` and cannot become `{to}`")]
-    CannotChangeMapping { field: String, from: String, to: String },
+    CannotChangeMapping {
+        field: String,
+        from: String,
+        to: String,
+    },
 
     /// A search body uses a clause or option this engine does not support.
     #[error("`{keyword}` is not supported by this storage engine")]
@@ -134,14 +154,30 @@ impl StorageError {
             Self::InvalidIndexName { name, .. } | Self::InvalidCollectionName { name, .. } => {
                 vec![name.clone()]
             }
-            Self::IndexAlreadyExists { index } | Self::UnknownIndex { index } => vec![index.clone()],
-            Self::UnknownCollection { index, collection } => vec![index.clone(), collection.clone()],
-            Self::NotFound { id, index, collection }
-            | Self::DocumentAlreadyExists { id, index, collection } => {
+            Self::IndexAlreadyExists { index } | Self::UnknownIndex { index } => {
+                vec![index.clone()]
+            }
+            Self::UnknownCollection { index, collection } => {
+                vec![index.clone(), collection.clone()]
+            }
+            Self::NotFound {
+                id,
+                index,
+                collection,
+            }
+            | Self::DocumentAlreadyExists {
+                id,
+                index,
+                collection,
+            } => {
                 vec![id.clone(), index.clone(), collection.clone()]
             }
             Self::StrictMappingRejection { field, .. } => vec![field.clone()],
-            Self::FieldTypeMismatch { field, expected, value } => {
+            Self::FieldTypeMismatch {
+                field,
+                expected,
+                value,
+            } => {
                 vec![field.clone(), (*expected).to_owned(), value.clone()]
             }
             Self::InvalidMapping { path, reason } => vec![path.clone(), reason.clone()],
@@ -157,7 +193,10 @@ impl StorageError {
             | Self::Internal { reason } => vec![reason.clone()],
             Self::InvalidArgument { name, reason } => vec![name.clone(), reason.clone()],
             Self::UnknownScrollId { scroll_id } => vec![scroll_id.clone()],
-            Self::ScrollDurationTooGreat { requested_ms, max_ms } => {
+            Self::ScrollDurationTooGreat {
+                requested_ms,
+                max_ms,
+            } => {
                 vec![requested_ms.to_string(), max_ms.to_string()]
             }
             Self::GetLimitExceeded { requested, limit } => {
@@ -168,17 +207,23 @@ impl StorageError {
 
     /// Builds an [`StorageError::InvalidSearchQuery`] from a message.
     pub(crate) fn query(reason: impl Into<String>) -> Self {
-        Self::InvalidSearchQuery { reason: reason.into() }
+        Self::InvalidSearchQuery {
+            reason: reason.into(),
+        }
     }
 
     /// Builds an [`StorageError::UnknownQueryKeyword`] naming the unsupported clause.
     pub(crate) fn unsupported(keyword: impl Into<String>) -> Self {
-        Self::UnknownQueryKeyword { keyword: keyword.into() }
+        Self::UnknownQueryKeyword {
+            keyword: keyword.into(),
+        }
     }
 
     /// Builds an [`StorageError::Internal`] from any engine error.
     pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
-        Self::Internal { reason: error.to_string() }
+        Self::Internal {
+            reason: error.to_string(),
+        }
     }
 }
 

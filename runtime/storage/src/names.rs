@@ -79,7 +79,9 @@ mod tests {
     #[test]
     fn invalid_names_fail() {
         let long = "x".repeat(127);
-        for name in ["", "_all", "Upper", "a b", "a.b", "a%b", "a:b", "a,b", "a\nb", &long] {
+        for name in [
+            "", "_all", "Upper", "a b", "a.b", "a%b", "a:b", "a,b", "a\nb", &long,
+        ] {
             assert!(validate_collection_name(name).is_err(), "{name:?}");
             assert!(validate_index_name(name, true).is_err(), "{name:?}");
         }

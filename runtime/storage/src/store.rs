@@ -158,13 +158,29 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
     async fn stats(&self) -> Result<StorageStats>;
 
     /// Creates a collection, or updates its mapping and settings when it exists (as Kuzzle).
-    async fn create_collection(&self, index: &str, collection: &str, config: CollectionConfig) -> Result<()>;
+    async fn create_collection(
+        &self,
+        index: &str,
+        collection: &str,
+        config: CollectionConfig,
+    ) -> Result<()>;
     /// Updates the mapping and settings of an existing collection.
-    async fn update_collection(&self, index: &str, collection: &str, config: CollectionConfig) -> Result<()>;
+    async fn update_collection(
+        &self,
+        index: &str,
+        collection: &str,
+        config: CollectionConfig,
+    ) -> Result<()>;
     /// Adds fields to a mapping and returns the new mapping (without `_kuzzle_info`).
-    async fn update_mapping(&self, index: &str, collection: &str, mappings: Value) -> Result<Value>;
+    async fn update_mapping(&self, index: &str, collection: &str, mappings: Value)
+    -> Result<Value>;
     /// Returns `{dynamic, _meta, properties}`.
-    async fn get_mapping(&self, index: &str, collection: &str, include_kuzzle_meta: bool) -> Result<Value>;
+    async fn get_mapping(
+        &self,
+        index: &str,
+        collection: &str,
+        include_kuzzle_meta: bool,
+    ) -> Result<Value>;
     async fn get_settings(&self, index: &str, collection: &str) -> Result<Value>;
     async fn collection_exists(&self, index: &str, collection: &str) -> Result<bool>;
     /// Lists the collections of an index, sorted.
@@ -177,17 +193,58 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
 
     /// Creates a document; generates an id when `id` is `None`.
     /// Errors: `document_already_exists`, mapping errors.
-    async fn create(&self, index: &str, collection: &str, id: Option<&str>, source: Value, options: WriteOptions) -> Result<WriteResult>;
+    async fn create(
+        &self,
+        index: &str,
+        collection: &str,
+        id: Option<&str>,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
     /// Creates or replaces a document; `created` tells which.
-    async fn create_or_replace(&self, index: &str, collection: &str, id: &str, source: Value, options: WriteOptions) -> Result<WriteResult>;
+    async fn create_or_replace(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
     /// Replaces an existing document. Errors: `not_found`.
-    async fn replace(&self, index: &str, collection: &str, id: &str, source: Value, options: WriteOptions) -> Result<WriteResult>;
+    async fn replace(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
     /// Deep-merges `changes` into an existing document. Errors: `not_found`.
-    async fn update(&self, index: &str, collection: &str, id: &str, changes: Value, options: WriteOptions) -> Result<WriteResult>;
+    async fn update(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
     /// Deletes a document. Errors: `not_found`.
-    async fn delete(&self, index: &str, collection: &str, id: &str, options: WriteOptions) -> Result<WriteResult>;
+    async fn delete(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
     /// Removes fields given as dotted paths. Errors: `not_found`.
-    async fn delete_fields(&self, index: &str, collection: &str, id: &str, fields: Vec<String>, options: WriteOptions) -> Result<WriteResult>;
+    async fn delete_fields(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        fields: Vec<String>,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
 
     /// Reads a document in real time. Errors: `not_found`.
     async fn get(&self, index: &str, collection: &str, id: &str) -> Result<Document>;
@@ -195,16 +252,40 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
     async fn exists(&self, index: &str, collection: &str, id: &str) -> Result<bool>;
 
     /// Runs an Elasticsearch search body.
-    async fn search(&self, index: &str, collection: &str, request: SearchRequest) -> Result<SearchResult>;
+    async fn search(
+        &self,
+        index: &str,
+        collection: &str,
+        request: SearchRequest,
+    ) -> Result<SearchResult>;
     /// Counts the documents matching a query clause (`body.query`).
     async fn count(&self, index: &str, collection: &str, query: Value) -> Result<u64>;
     /// Returns the next page of a scroll search and extends its TTL when `ttl` is given.
     /// Errors: `unknown_scroll_id`.
     async fn scroll(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<SearchResult>;
     /// Deletes every document matching a query clause, in one durable commit.
-    async fn delete_by_query(&self, index: &str, collection: &str, query: Value, options: WriteOptions) -> Result<Vec<WriteResult>>;
+    async fn delete_by_query(
+        &self,
+        index: &str,
+        collection: &str,
+        query: Value,
+        options: WriteOptions,
+    ) -> Result<Vec<WriteResult>>;
     /// Deep-merges `changes` into every document matching a query clause, in one durable commit.
-    async fn update_by_query(&self, index: &str, collection: &str, query: Value, changes: Value, options: WriteOptions) -> Result<Vec<WriteResult>>;
+    async fn update_by_query(
+        &self,
+        index: &str,
+        collection: &str,
+        query: Value,
+        changes: Value,
+        options: WriteOptions,
+    ) -> Result<Vec<WriteResult>>;
     /// Applies many writes in one durable commit; each item succeeds or fails on its own.
-    async fn bulk(&self, index: &str, collection: &str, operations: Vec<BulkOperation>, options: WriteOptions) -> Result<Vec<Result<WriteResult>>>;
+    async fn bulk(
+        &self,
+        index: &str,
+        collection: &str,
+        operations: Vec<BulkOperation>,
+        options: WriteOptions,
+    ) -> Result<Vec<Result<WriteResult>>>;
 }

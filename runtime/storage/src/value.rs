@@ -84,7 +84,9 @@ pub fn remove_path(source: &mut Value, path: &str) -> bool {
             }
         }
     }
-    object.as_object_mut().is_some_and(|map| map.remove(last).is_some())
+    object
+        .as_object_mut()
+        .is_some_and(|map| map.remove(last).is_some())
 }
 
 /// Returns the object inside a value, or an empty object for anything else.

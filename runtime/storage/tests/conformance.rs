@@ -12,7 +12,10 @@ async fn embedded() -> Fixture {
         .await
         .expect("the open task")
         .expect("the engine opens");
-    Fixture { store: Arc::new(engine), guard: Box::new(folder) }
+    Fixture {
+        store: Arc::new(engine),
+        guard: Box::new(folder),
+    }
 }
 
 palisade_storage::conformance_tests!(embedded);

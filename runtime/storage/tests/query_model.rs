@@ -47,11 +47,23 @@ impl Doc {
     /// Returns the values of a field, as comparable numbers or strings.
     fn values(&self, field: &str) -> Vec<Scalar> {
         match field {
-            "kind" => self.kind.map(|k| Scalar::Text(k.into())).into_iter().collect(),
-            "count" => self.count.map(|c| Scalar::Number(c as f64)).into_iter().collect(),
+            "kind" => self
+                .kind
+                .map(|k| Scalar::Text(k.into()))
+                .into_iter()
+                .collect(),
+            "count" => self
+                .count
+                .map(|c| Scalar::Number(c as f64))
+                .into_iter()
+                .collect(),
             "ratio" => self.ratio.map(Scalar::Number).into_iter().collect(),
             "flag" => self.flag.map(Scalar::Flag).into_iter().collect(),
-            "tags" => self.tags.iter().map(|t| Scalar::Text((*t).into())).collect(),
+            "tags" => self
+                .tags
+                .iter()
+                .map(|t| Scalar::Text((*t).into()))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -80,10 +92,20 @@ enum Model {
     MatchAll,
     Term(&'static str, Scalar),
     Terms(&'static str, Vec<Scalar>),
-    Range { field: &'static str, lower: Option<(Scalar, bool)>, upper: Option<(Scalar, bool)> },
+    Range {
+        field: &'static str,
+        lower: Option<(Scalar, bool)>,
+        upper: Option<(Scalar, bool)>,
+    },
     Exists(&'static str),
     Ids(Vec<usize>),
-    Bool { must: Vec<Model>, filter: Vec<Model>, should: Vec<Model>, must_not: Vec<Model>, minimum: Option<usize> },
+    Bool {
+        must: Vec<Model>,
+        filter: Vec<Model>,
+        should: Vec<Model>,
+        must_not: Vec<Model>,
+        minimum: Option<usize>,
+    },
 }
 
 impl Model {
@@ -92,14 +114,28 @@ impl Model {
             Self::MatchAll => true,
             Self::Term(field, value) => doc.values(field).contains(value),
             Self::Terms(field, values) => doc.values(field).iter().any(|v| values.contains(v)),
-            Self::Range { field, lower, upper } => doc.values(field).iter().any(|value| {
-                let above = lower.as_ref().is_none_or(|(low, inclusive)| value > low || (*inclusive && value == low));
-                let below = upper.as_ref().is_none_or(|(high, inclusive)| value < high || (*inclusive && value == high));
+            Self::Range {
+                field,
+                lower,
+                upper,
+            } => doc.values(field).iter().any(|value| {
+                let above = lower
+                    .as_ref()
+                    .is_none_or(|(low, inclusive)| value > low || (*inclusive && value == low));
+                let below = upper
+                    .as_ref()
+                    .is_none_or(|(high, inclusive)| value < high || (*inclusive && value == high));
                 above && below
             }),
             Self::Exists(field) => !doc.values(field).is_empty(),
             Self::Ids(ids) => ids.contains(&id),
-            Self::Bool { must, filter, should, must_not, minimum } => {
+            Self::Bool {
+                must,
+                filter,
+                should,
+                must_not,
+                minimum,
+            } => {
                 let required = match minimum {
                     Some(minimum) => (*minimum).min(should.len()),
                     None if must.is_empty() && filter.is_empty() && !should.is_empty() => 1,
@@ -119,20 +155,39 @@ impl Model {
             Self::Terms(field, values) => {
                 json!({"terms": {*field: values.iter().map(Scalar::to_json).collect::<Vec<_>>()}})
             }
-            Self::Range { field, lower, upper } => {
+            Self::Range {
+                field,
+                lower,
+                upper,
+            } => {
                 let mut bounds = Map::new();
                 if let Some((value, inclusive)) = lower {
-                    bounds.insert(if *inclusive { "gte" } else { "gt" }.into(), value.to_json());
+                    bounds.insert(
+                        if *inclusive { "gte" } else { "gt" }.into(),
+                        value.to_json(),
+                    );
                 }
                 if let Some((value, inclusive)) = upper {
-                    bounds.insert(if *inclusive { "lte" } else { "lt" }.into(), value.to_json());
+                    bounds.insert(
+                        if *inclusive { "lte" } else { "lt" }.into(),
+                        value.to_json(),
+                    );
                 }
                 json!({"range": {*field: bounds}})
             }
             Self::Exists(field) => json!({"exists": {"field": field}}),
-            Self::Ids(ids) => json!({"ids": {"values": ids.iter().map(|i| format!("d{i}")).collect::<Vec<_>>()}}),
-            Self::Bool { must, filter, should, must_not, minimum } => {
-                let list = |queries: &Vec<Model>| queries.iter().map(Model::to_json).collect::<Vec<_>>();
+            Self::Ids(ids) => {
+                json!({"ids": {"values": ids.iter().map(|i| format!("d{i}")).collect::<Vec<_>>()}})
+            }
+            Self::Bool {
+                must,
+                filter,
+                should,
+                must_not,
+                minimum,
+            } => {
+                let list =
+                    |queries: &Vec<Model>| queries.iter().map(Model::to_json).collect::<Vec<_>>();
                 let mut body = json!({
                     "must": list(must), "filter": list(filter),
                     "should": list(should), "must_not": list(must_not)
@@ -154,15 +209,27 @@ fn doc_strategy() -> impl Strategy<Value = Doc> {
         proptest::option::of(any::<bool>()),
         prop::collection::vec(prop::sample::select(vec!["x", "y", "z"]), 0..3),
     )
-        .prop_map(|(kind, count, ratio, flag, tags)| Doc { kind, count, ratio, flag, tags })
+        .prop_map(|(kind, count, ratio, flag, tags)| Doc {
+            kind,
+            count,
+            ratio,
+            flag,
+            tags,
+        })
 }
 
 fn value_strategy(field: &'static str) -> BoxedStrategy<Scalar> {
     match field {
-        "kind" => prop::sample::select(vec!["a", "b", "c", "e"]).prop_map(|k| Scalar::Text(k.into())).boxed(),
-        "tags" => prop::sample::select(vec!["x", "y", "w"]).prop_map(|t| Scalar::Text(t.into())).boxed(),
+        "kind" => prop::sample::select(vec!["a", "b", "c", "e"])
+            .prop_map(|k| Scalar::Text(k.into()))
+            .boxed(),
+        "tags" => prop::sample::select(vec!["x", "y", "w"])
+            .prop_map(|t| Scalar::Text(t.into()))
+            .boxed(),
         "count" => (-6_i64..6).prop_map(|c| Scalar::Number(c as f64)).boxed(),
-        "ratio" => prop::sample::select(vec![-1.5, -1.0, 0.0, 0.5, 1.0, 2.25]).prop_map(Scalar::Number).boxed(),
+        "ratio" => prop::sample::select(vec![-1.5, -1.0, 0.0, 0.5, 1.0, 2.25])
+            .prop_map(Scalar::Number)
+            .boxed(),
         _ => any::<bool>().prop_map(Scalar::Flag).boxed(),
     }
 }
@@ -172,14 +239,21 @@ fn field_strategy() -> impl Strategy<Value = &'static str> {
 }
 
 fn leaf_strategy() -> BoxedStrategy<Model> {
-    let term = field_strategy().prop_flat_map(|f| value_strategy(f).prop_map(move |v| Model::Term(f, v)));
-    let terms = field_strategy()
-        .prop_flat_map(|f| prop::collection::vec(value_strategy(f), 0..3).prop_map(move |v| Model::Terms(f, v)));
+    let term =
+        field_strategy().prop_flat_map(|f| value_strategy(f).prop_map(move |v| Model::Term(f, v)));
+    let terms = field_strategy().prop_flat_map(|f| {
+        prop::collection::vec(value_strategy(f), 0..3).prop_map(move |v| Model::Terms(f, v))
+    });
     let range = prop::sample::select(vec!["kind", "count", "ratio", "tags"]).prop_flat_map(|f| {
         let bound = proptest::option::of((value_strategy(f), any::<bool>()));
-        (bound.clone(), bound).prop_map(move |(lower, upper)| Model::Range { field: f, lower, upper })
+        (bound.clone(), bound).prop_map(move |(lower, upper)| Model::Range {
+            field: f,
+            lower,
+            upper,
+        })
     });
-    let exists = prop::sample::select(vec!["kind", "count", "ratio", "flag", "tags", "unmapped"]).prop_map(Model::Exists);
+    let exists = prop::sample::select(vec!["kind", "count", "ratio", "flag", "tags", "unmapped"])
+        .prop_map(Model::Exists);
     let ids = prop::collection::vec(0_usize..25, 0..4).prop_map(Model::Ids);
     prop_oneof![Just(Model::MatchAll), term, terms, range, exists, ids].boxed()
 }
@@ -187,9 +261,20 @@ fn leaf_strategy() -> BoxedStrategy<Model> {
 fn query_strategy() -> impl Strategy<Value = Model> {
     leaf_strategy().prop_recursive(3, 24, 4, |inner| {
         let list = prop::collection::vec(inner, 0..3);
-        (list.clone(), list.clone(), list.clone(), list, proptest::option::of(0_usize..3)).prop_map(
-            |(must, filter, should, must_not, minimum)| Model::Bool { must, filter, should, must_not, minimum },
+        (
+            list.clone(),
+            list.clone(),
+            list.clone(),
+            list,
+            proptest::option::of(0_usize..3),
         )
+            .prop_map(|(must, filter, should, must_not, minimum)| Model::Bool {
+                must,
+                filter,
+                should,
+                must_not,
+                minimum,
+            })
     })
 }
 
@@ -204,25 +289,47 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         let folder = tempfile::tempdir().unwrap();
         let engine = EmbeddedEngine::open(EngineConfig::new(folder.path())).unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             engine.create_index(INDEX).await.unwrap();
             let mappings = json!({"properties": {
                 "kind": {"type": "keyword"}, "count": {"type": "long"}, "ratio": {"type": "double"},
                 "flag": {"type": "boolean"}, "tags": {"type": "keyword"}
             }});
-            let config = CollectionConfig { mappings: Some(mappings), settings: None };
-            engine.create_collection(INDEX, COLLECTION, config).await.unwrap();
+            let config = CollectionConfig {
+                mappings: Some(mappings),
+                settings: None,
+            };
+            engine
+                .create_collection(INDEX, COLLECTION, config)
+                .await
+                .unwrap();
         });
-        Harness { runtime, engine, _folder: folder }
+        Harness {
+            runtime,
+            engine,
+            _folder: folder,
+        }
     })
 }
 
 fn engine_ids(harness: &Harness, query: &Value) -> Vec<String> {
     harness.runtime.block_on(async {
         let body = json!({"query": query});
-        let request = SearchRequest { body, size: Some(100), ..SearchRequest::default() };
-        let result = harness.engine.search(INDEX, COLLECTION, request).await.unwrap();
+        let request = SearchRequest {
+            body,
+            size: Some(100),
+            ..SearchRequest::default()
+        };
+        let result = harness
+            .engine
+            .search(INDEX, COLLECTION, request)
+            .await
+            .unwrap();
         let mut ids: Vec<String> = result.hits.into_iter().map(|hit| hit.id).collect();
         ids.sort();
         ids

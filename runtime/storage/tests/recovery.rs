@@ -27,8 +27,14 @@ fn open(path: &Path) -> EmbeddedEngine {
 async fn setup(engine: &EmbeddedEngine) {
     engine.create_index(INDEX).await.unwrap();
     let mappings = json!({"properties": {"n": {"type": "long"}, "tag": {"type": "keyword"}}});
-    let config = CollectionConfig { mappings: Some(mappings), settings: None };
-    engine.create_collection(INDEX, COLLECTION, config).await.unwrap();
+    let config = CollectionConfig {
+        mappings: Some(mappings),
+        settings: None,
+    };
+    engine
+        .create_collection(INDEX, COLLECTION, config)
+        .await
+        .unwrap();
 }
 
 async fn count(engine: &EmbeddedEngine, query: Value) -> u64 {
@@ -37,7 +43,11 @@ async fn count(engine: &EmbeddedEngine, query: Value) -> u64 {
 
 async fn search_ids(engine: &EmbeddedEngine, query: Value) -> Vec<String> {
     let body = json!({"query": query, "sort": ["_id"]});
-    let request = SearchRequest { body, size: Some(10_000), ..SearchRequest::default() };
+    let request = SearchRequest {
+        body,
+        size: Some(10_000),
+        ..SearchRequest::default()
+    };
     let result = engine.search(INDEX, COLLECTION, request).await.unwrap();
     result.hits.into_iter().map(|hit| hit.id).collect()
 }
@@ -50,29 +60,59 @@ async fn unflushed_writes_replayed() {
     let options = WriteOptions::default();
     for i in 0..50 {
         let id = format!("d{i:02}");
-        engine.create(INDEX, COLLECTION, Some(&id), json!({"n": i, "tag": "new"}), options).await.unwrap();
+        engine
+            .create(
+                INDEX,
+                COLLECTION,
+                Some(&id),
+                json!({"n": i, "tag": "new"}),
+                options,
+            )
+            .await
+            .unwrap();
     }
     // Half of them reach a search index commit, the rest only redb.
     engine.refresh_collection(INDEX, COLLECTION).await.unwrap();
     for i in 0..10 {
         let id = format!("d{i:02}");
-        engine.update(INDEX, COLLECTION, &id, json!({"tag": "updated"}), options).await.unwrap();
+        engine
+            .update(INDEX, COLLECTION, &id, json!({"tag": "updated"}), options)
+            .await
+            .unwrap();
     }
     for i in 40..50 {
-        engine.delete(INDEX, COLLECTION, &format!("d{i:02}"), options).await.unwrap();
+        engine
+            .delete(INDEX, COLLECTION, &format!("d{i:02}"), options)
+            .await
+            .unwrap();
     }
     for i in 50..60 {
         let id = format!("d{i:02}");
-        engine.create(INDEX, COLLECTION, Some(&id), json!({"n": i, "tag": "late"}), options).await.unwrap();
+        engine
+            .create(
+                INDEX,
+                COLLECTION,
+                Some(&id),
+                json!({"n": i, "tag": "late"}),
+                options,
+            )
+            .await
+            .unwrap();
     }
     drop(engine);
 
     let engine = tokio::task::block_in_place(|| open(folder.path()));
     assert_eq!(count(&engine, json!({})).await, 50);
-    assert_eq!(count(&engine, json!({"term": {"tag": "updated"}})).await, 10);
+    assert_eq!(
+        count(&engine, json!({"term": {"tag": "updated"}})).await,
+        10
+    );
     assert_eq!(count(&engine, json!({"term": {"tag": "new"}})).await, 30);
     assert_eq!(count(&engine, json!({"term": {"tag": "late"}})).await, 10);
-    assert_eq!(count(&engine, json!({"range": {"n": {"gte": 40, "lt": 50}}})).await, 0);
+    assert_eq!(
+        count(&engine, json!({"range": {"n": {"gte": 40, "lt": 50}}})).await,
+        0
+    );
     let document = engine.get(INDEX, COLLECTION, "d05").await.unwrap();
     assert_eq!(document.source, json!({"n": 5, "tag": "updated"}));
     assert_eq!(document.version, 2);
@@ -86,7 +126,16 @@ async fn lost_search_index_rebuilt() {
     setup(&engine).await;
     for i in 0..20 {
         let source = json!({"n": i, "tag": "x"});
-        engine.create(INDEX, COLLECTION, Some(&format!("d{i}")), source, WriteOptions::default()).await.unwrap();
+        engine
+            .create(
+                INDEX,
+                COLLECTION,
+                Some(&format!("d{i}")),
+                source,
+                WriteOptions::default(),
+            )
+            .await
+            .unwrap();
     }
     engine.flush().unwrap();
     drop(engine);
@@ -107,7 +156,12 @@ async fn killed_writer_loses_nothing() {
     }
 
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child_writes", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child_writes",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, folder.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -127,12 +181,19 @@ async fn killed_writer_loses_nothing() {
     // SIGKILL: no destructor, no flush, possibly in the middle of a write.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(acknowledged.len(), 150, "the child stopped before 150 writes");
+    assert_eq!(
+        acknowledged.len(),
+        150,
+        "the child stopped before 150 writes"
+    );
 
     let engine = tokio::task::block_in_place(|| open(folder.path()));
     let found = search_ids(&engine, json!({"term": {"tag": "child"}})).await;
     for id in &acknowledged {
-        assert!(engine.exists(INDEX, COLLECTION, id).await.unwrap(), "{id} not readable");
+        assert!(
+            engine.exists(INDEX, COLLECTION, id).await.unwrap(),
+            "{id} not readable"
+        );
         assert!(found.contains(id), "{id} not searchable");
     }
     // Writes committed but not yet acknowledged may exist too, and must be searchable as well.
@@ -143,7 +204,9 @@ async fn killed_writer_loses_nothing() {
 /// its write returned. Does nothing in a normal test run.
 #[test]
 fn crash_child_writes() {
-    let Some(path) = std::env::var_os(CHILD_ENV) else { return };
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let engine = open(Path::new(&path));
@@ -151,7 +214,16 @@ fn crash_child_writes() {
         for i in 0.. {
             let id = format!("c{i:05}");
             let source = json!({"n": i, "tag": "child"});
-            engine.create(INDEX, COLLECTION, Some(&id), source, WriteOptions::default()).await.unwrap();
+            engine
+                .create(
+                    INDEX,
+                    COLLECTION,
+                    Some(&id),
+                    source,
+                    WriteOptions::default(),
+                )
+                .await
+                .unwrap();
             writeln!(stdout, "ack {id}").unwrap();
             stdout.flush().unwrap();
         }

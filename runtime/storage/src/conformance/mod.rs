@@ -38,7 +38,9 @@ pub struct Fixture {
 
 impl std::fmt::Debug for Fixture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fixture").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +51,10 @@ pub const BOOKS: &str = "books";
 
 /// Write options that make a write searchable at once.
 pub fn wait_for() -> WriteOptions {
-    WriteOptions { refresh: Refresh::WaitFor, retry_on_conflict: 0 }
+    WriteOptions {
+        refresh: Refresh::WaitFor,
+        retry_on_conflict: 0,
+    }
 }
 
 /// Returns the catalogue id of an error, or panics with what succeeded instead.
@@ -84,26 +89,44 @@ pub fn books_mapping() -> Value {
 /// The six books every query case searches.
 pub fn books() -> Vec<(&'static str, Value)> {
     vec![
-        ("b1", json!({"title": "The Rust Programming Language", "author": "klabnik", "year": 2018,
+        (
+            "b1",
+            json!({"title": "The Rust Programming Language", "author": "klabnik", "year": 2018,
             "price": 39.5, "available": true, "published": "2018-08-01",
             "tags": ["rust", "programming"], "location": {"lat": 48.8566, "lon": 2.3522},
-            "reviews": [{"user": "ann", "stars": 5}, {"user": "bob", "stars": 3}]})),
-        ("b2", json!({"title": "Programming Rust", "author": "blandy", "year": 2021,
+            "reviews": [{"user": "ann", "stars": 5}, {"user": "bob", "stars": 3}]}),
+        ),
+        (
+            "b2",
+            json!({"title": "Programming Rust", "author": "blandy", "year": 2021,
             "price": 49.0, "available": false, "published": "2021-06-15T10:00:00Z",
             "tags": ["rust"], "location": {"lat": 51.5074, "lon": -0.1278},
-            "reviews": [{"user": "ann", "stars": 2}, {"user": "cid", "stars": 5}]})),
-        ("b3", json!({"title": "Learning Go", "author": "bodner", "year": 2021,
+            "reviews": [{"user": "ann", "stars": 2}, {"user": "cid", "stars": 5}]}),
+        ),
+        (
+            "b3",
+            json!({"title": "Learning Go", "author": "bodner", "year": 2021,
             "price": 29.99, "available": true, "published": 1_609_459_200_000_i64,
             "tags": ["go", "programming"], "location": "52.52,13.405",
-            "reviews": [{"user": "bob", "stars": 4}]})),
-        ("b4", json!({"title": "The Go Programming Language", "author": "donovan", "year": 2015,
-            "price": 35.0, "available": true, "published": "2015-11-01", "tags": ["go"]})),
-        ("b5", json!({"title": "Zero to Production in Rust", "author": "palmieri", "year": 2022,
+            "reviews": [{"user": "bob", "stars": 4}]}),
+        ),
+        (
+            "b4",
+            json!({"title": "The Go Programming Language", "author": "donovan", "year": 2015,
+            "price": 35.0, "available": true, "published": "2015-11-01", "tags": ["go"]}),
+        ),
+        (
+            "b5",
+            json!({"title": "Zero to Production in Rust", "author": "palmieri", "year": 2022,
             "available": false, "published": "2022-05-01", "tags": [],
-            "location": [12.4964, 41.9028], "note": "stored but not searchable"})),
-        ("b6", json!({"title": "Rust in Action", "author": "mcnamara", "year": 2021,
+            "location": [12.4964, 41.9028], "note": "stored but not searchable"}),
+        ),
+        (
+            "b6",
+            json!({"title": "Rust in Action", "author": "mcnamara", "year": 2021,
             "price": 45.0, "available": true, "published": "2021-08-01",
-            "tags": ["rust", "systems"], "location": {"lat": 48.86, "lon": 2.35}})),
+            "tags": ["rust", "systems"], "location": {"lat": 48.86, "lon": 2.35}}),
+        ),
     ]
 }
 
@@ -112,16 +135,26 @@ pub async fn seed_books(store: &dyn DocumentStore) {
     if !store.index_exists(INDEX).await.unwrap() {
         store.create_index(INDEX).await.unwrap();
     }
-    let config = CollectionConfig { mappings: Some(books_mapping()), settings: None };
+    let config = CollectionConfig {
+        mappings: Some(books_mapping()),
+        settings: None,
+    };
     store.create_collection(INDEX, BOOKS, config).await.unwrap();
     for (id, source) in books() {
-        store.create(INDEX, BOOKS, Some(id), source, wait_for()).await.unwrap();
+        store
+            .create(INDEX, BOOKS, Some(id), source, wait_for())
+            .await
+            .unwrap();
     }
 }
 
 /// Runs a search on the books and returns the hit ids in result order.
 pub async fn search_ids(store: &dyn DocumentStore, body: Value) -> Vec<String> {
-    let request = SearchRequest { body, size: Some(100), ..SearchRequest::default() };
+    let request = SearchRequest {
+        body,
+        size: Some(100),
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, request).await.unwrap();
     result.hits.into_iter().map(|hit| hit.id).collect()
 }

@@ -20,9 +20,11 @@ pub async fn sort_by_fields(store: Arc<dyn DocumentStore>) {
     let by_date = search_ids(store, json!({"sort": [{"published": "desc"}]})).await;
     assert_eq!(by_date, ids(&["b5", "b6", "b2", "b3", "b1", "b4"]));
     // Multi-valued fields sort on their smallest value ascending, their largest descending.
-    let filtered = json!({"query": {"terms": {"_id": ["b1", "b3", "b6"]}}, "sort": [{"tags": "asc"}]});
+    let filtered =
+        json!({"query": {"terms": {"_id": ["b1", "b3", "b6"]}}, "sort": [{"tags": "asc"}]});
     assert_eq!(search_ids(store, filtered).await, ids(&["b3", "b1", "b6"]));
-    let filtered = json!({"query": {"terms": {"_id": ["b1", "b3", "b6"]}}, "sort": [{"tags": "desc"}]});
+    let filtered =
+        json!({"query": {"terms": {"_id": ["b1", "b3", "b6"]}}, "sort": [{"tags": "desc"}]});
     assert_eq!(search_ids(store, filtered).await, ids(&["b6", "b1", "b3"]));
 }
 
@@ -31,18 +33,33 @@ pub async fn sort_missing_values(store: Arc<dyn DocumentStore>) {
     let store = store.as_ref();
     let desc = search_ids(store, json!({"sort": [{"price": "desc"}]})).await;
     assert_eq!(desc, ids(&["b2", "b6", "b1", "b4", "b3", "b5"]));
-    let first = search_ids(store, json!({"sort": [{"price": {"order": "asc", "missing": "_first"}}]})).await;
+    let first = search_ids(
+        store,
+        json!({"sort": [{"price": {"order": "asc", "missing": "_first"}}]}),
+    )
+    .await;
     assert_eq!(first, ids(&["b5", "b3", "b4", "b1", "b6", "b2"]));
-    let value = search_ids(store, json!({"sort": [{"price": {"order": "asc", "missing": 36}}]})).await;
+    let value = search_ids(
+        store,
+        json!({"sort": [{"price": {"order": "asc", "missing": 36}}]}),
+    )
+    .await;
     assert_eq!(value, ids(&["b3", "b4", "b5", "b1", "b6", "b2"]));
 }
 
 pub async fn sort_on_text_rejected(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
     for field in ["title", "note"] {
-        let request = SearchRequest { body: json!({"sort": [field]}), ..SearchRequest::default() };
+        let request = SearchRequest {
+            body: json!({"sort": [field]}),
+            ..SearchRequest::default()
+        };
         let error = store.search(INDEX, BOOKS, request).await.unwrap_err();
-        assert_eq!(error.kuzzle_id(), "services.storage.invalid_search_query", "{field}");
+        assert_eq!(
+            error.kuzzle_id(),
+            "services.storage.invalid_search_query",
+            "{field}"
+        );
         assert!(error.to_string().contains(field));
     }
 }
@@ -50,20 +67,34 @@ pub async fn sort_on_text_rejected(store: Arc<dyn DocumentStore>) {
 pub async fn from_and_size(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
     let body = json!({"sort": [{"year": "asc"}, "_id"], "from": 2, "size": 2});
-    let request = SearchRequest { body: body.clone(), ..SearchRequest::default() };
+    let request = SearchRequest {
+        body: body.clone(),
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, request).await.unwrap();
     assert_eq!(result.total, 6);
     let page: Vec<_> = result.hits.iter().map(|hit| hit.id.as_str()).collect();
     assert_eq!(page, vec!["b2", "b3"]);
     // Arguments override the body.
-    let request = SearchRequest { body, from: Some(4), size: Some(10), ..SearchRequest::default() };
+    let request = SearchRequest {
+        body,
+        from: Some(4),
+        size: Some(10),
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, request).await.unwrap();
     let page: Vec<_> = result.hits.iter().map(|hit| hit.id.as_str()).collect();
     assert_eq!(page, vec!["b6", "b5"]);
     // Default size is 10.
-    let result = store.search(INDEX, BOOKS, SearchRequest::default()).await.unwrap();
+    let result = store
+        .search(INDEX, BOOKS, SearchRequest::default())
+        .await
+        .unwrap();
     assert_eq!(result.hits.len(), 6);
-    let none = SearchRequest { size: Some(0), ..SearchRequest::default() };
+    let none = SearchRequest {
+        size: Some(0),
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, none).await.unwrap();
     assert!(result.hits.is_empty());
     assert_eq!(result.total, 6);
@@ -76,20 +107,35 @@ pub async fn search_after_pages(store: Arc<dyn DocumentStore>) {
         if let Some(after) = after {
             body["search_after"] = after;
         }
-        SearchRequest { body, ..SearchRequest::default() }
+        SearchRequest {
+            body,
+            ..SearchRequest::default()
+        }
     };
     let first = store.search(INDEX, BOOKS, request(None)).await.unwrap();
     assert_eq!(first.hits[0].sort, Some(vec![json!(2015), json!("b4")]));
     let last = first.hits.last().unwrap().sort.clone().unwrap();
     assert_eq!(last, vec![json!(2018), json!("b1")]);
-    let second = store.search(INDEX, BOOKS, request(Some(json!(last)))).await.unwrap();
+    let second = store
+        .search(INDEX, BOOKS, request(Some(json!(last))))
+        .await
+        .unwrap();
     let page: Vec<_> = second.hits.iter().map(|hit| hit.id.as_str()).collect();
     assert_eq!(page, vec!["b2", "b3"]);
-    let third = store.search(INDEX, BOOKS, request(Some(json!([2021, "b3"])))).await.unwrap();
+    let third = store
+        .search(INDEX, BOOKS, request(Some(json!([2021, "b3"]))))
+        .await
+        .unwrap();
     let page: Vec<_> = third.hits.iter().map(|hit| hit.id.as_str()).collect();
     assert_eq!(page, vec!["b6", "b5"]);
-    let without_sort = SearchRequest { body: json!({"search_after": [1]}), ..SearchRequest::default() };
-    assert_eq!(error_id(store.search(INDEX, BOOKS, without_sort).await), "services.storage.invalid_search_query");
+    let without_sort = SearchRequest {
+        body: json!({"search_after": [1]}),
+        ..SearchRequest::default()
+    };
+    assert_eq!(
+        error_id(store.search(INDEX, BOOKS, without_sort).await),
+        "services.storage.invalid_search_query"
+    );
 }
 
 pub async fn source_filtering(store: Arc<dyn DocumentStore>) {
@@ -98,71 +144,175 @@ pub async fn source_filtering(store: Arc<dyn DocumentStore>) {
         let body = json!({"query": {"ids": {"values": ["b1"]}}, "_source": source});
         let store = store.clone();
         async move {
-            let request = SearchRequest { body, ..SearchRequest::default() };
-            store.search(INDEX, BOOKS, request).await.unwrap().hits.remove(0).source
+            let request = SearchRequest {
+                body,
+                ..SearchRequest::default()
+            };
+            store
+                .search(INDEX, BOOKS, request)
+                .await
+                .unwrap()
+                .hits
+                .remove(0)
+                .source
         }
     };
-    assert_eq!(search(json!(["title", "year"])).await, Some(json!({"title": "The Rust Programming Language", "year": 2018})));
+    assert_eq!(
+        search(json!(["title", "year"])).await,
+        Some(json!({"title": "The Rust Programming Language", "year": 2018}))
+    );
     assert_eq!(search(json!(false)).await, None);
-    let excluded = search(json!({"excludes": ["reviews", "location", "tags"]})).await.unwrap();
+    let excluded = search(json!({"excludes": ["reviews", "location", "tags"]}))
+        .await
+        .unwrap();
     assert_eq!(excluded.as_object().unwrap().len(), 6);
     assert!(excluded.get("reviews").is_none());
     let nested = search(json!({"includes": ["reviews.user"]})).await.unwrap();
-    assert_eq!(nested, json!({"reviews": [{"user": "ann"}, {"user": "bob"}]}));
-    let wildcard = search(json!({"includes": ["ti*"], "excludes": ["year"]})).await.unwrap();
+    assert_eq!(
+        nested,
+        json!({"reviews": [{"user": "ann"}, {"user": "bob"}]})
+    );
+    let wildcard = search(json!({"includes": ["ti*"], "excludes": ["year"]}))
+        .await
+        .unwrap();
     assert_eq!(wildcard, json!({"title": "The Rust Programming Language"}));
 }
 
 pub async fn scroll_pages(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
     let body = json!({"sort": ["_id"]});
-    let request = SearchRequest { body, size: Some(2), scroll: Some(Duration::from_secs(30)), ..SearchRequest::default() };
+    let request = SearchRequest {
+        body,
+        size: Some(2),
+        scroll: Some(Duration::from_secs(30)),
+        ..SearchRequest::default()
+    };
     let first = store.search(INDEX, BOOKS, request).await.unwrap();
     assert_eq!(first.total, 6);
     assert_eq!(first.remaining, Some(4));
     let scroll_id = first.scroll_id.clone().expect("a scroll id");
-    let mut pages = vec![first.hits.iter().map(|hit| hit.id.clone()).collect::<Vec<_>>()];
+    let mut pages = vec![
+        first
+            .hits
+            .iter()
+            .map(|hit| hit.id.clone())
+            .collect::<Vec<_>>(),
+    ];
     let mut remaining = Vec::new();
     for _ in 0..3 {
-        let page = store.scroll(&scroll_id, Some(Duration::from_secs(30))).await.unwrap();
+        let page = store
+            .scroll(&scroll_id, Some(Duration::from_secs(30)))
+            .await
+            .unwrap();
         assert_eq!(page.total, 6);
         remaining.push(page.remaining.unwrap());
         pages.push(page.hits.into_iter().map(|hit| hit.id).collect());
     }
-    assert_eq!(pages, vec![ids(&["b1", "b2"]), ids(&["b3", "b4"]), ids(&["b5", "b6"]), ids(&[])]);
+    assert_eq!(
+        pages,
+        vec![
+            ids(&["b1", "b2"]),
+            ids(&["b3", "b4"]),
+            ids(&["b5", "b6"]),
+            ids(&[])
+        ]
+    );
     assert_eq!(remaining, vec![2, 0, 0]);
-    assert_eq!(error_id(store.scroll("not-a-scroll", None).await), "services.storage.unknown_scroll_id");
+    assert_eq!(
+        error_id(store.scroll("not-a-scroll", None).await),
+        "services.storage.unknown_scroll_id"
+    );
 
-    let short = SearchRequest { scroll: Some(Duration::from_millis(50)), size: Some(1), ..SearchRequest::default() };
-    let expiring = store.search(INDEX, BOOKS, short).await.unwrap().scroll_id.unwrap();
+    let short = SearchRequest {
+        scroll: Some(Duration::from_millis(50)),
+        size: Some(1),
+        ..SearchRequest::default()
+    };
+    let expiring = store
+        .search(INDEX, BOOKS, short)
+        .await
+        .unwrap()
+        .scroll_id
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(error_id(store.scroll(&expiring, None).await), "services.storage.unknown_scroll_id");
+    assert_eq!(
+        error_id(store.scroll(&expiring, None).await),
+        "services.storage.unknown_scroll_id"
+    );
 
-    let too_long = SearchRequest { scroll: Some(Duration::from_secs(3600)), ..SearchRequest::default() };
-    assert_eq!(error_id(store.search(INDEX, BOOKS, too_long).await), "services.storage.scroll_duration_too_great");
+    let too_long = SearchRequest {
+        scroll: Some(Duration::from_secs(3600)),
+        ..SearchRequest::default()
+    };
+    assert_eq!(
+        error_id(store.search(INDEX, BOOKS, too_long).await),
+        "services.storage.scroll_duration_too_great"
+    );
 }
 
 pub async fn count_matches(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
-    assert_eq!(store.count(INDEX, BOOKS, json!({"term": {"tags": "rust"}})).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .count(INDEX, BOOKS, json!({"term": {"tags": "rust"}}))
+            .await
+            .unwrap(),
+        3
+    );
     assert_eq!(store.count(INDEX, BOOKS, json!({})).await.unwrap(), 6);
     assert_eq!(store.count(INDEX, BOOKS, Value::Null).await.unwrap(), 6);
-    assert_eq!(error_id(store.count(INDEX, BOOKS, json!({"nope": {}})).await), "services.storage.unknown_query_keyword");
+    assert_eq!(
+        error_id(store.count(INDEX, BOOKS, json!({"nope": {}})).await),
+        "services.storage.unknown_query_keyword"
+    );
 }
 
 pub async fn scores_rank(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
     let body = json!({"query": {"match": {"title": "rust programming"}}});
-    let result = store.search(INDEX, BOOKS, SearchRequest { body, ..SearchRequest::default() }).await.unwrap();
+    let result = store
+        .search(
+            INDEX,
+            BOOKS,
+            SearchRequest {
+                body,
+                ..SearchRequest::default()
+            },
+        )
+        .await
+        .unwrap();
     let scores: Vec<f32> = result.hits.iter().map(|hit| hit.score).collect();
-    assert!(scores.windows(2).all(|pair| pair[0] >= pair[1]), "{scores:?}");
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
     assert!(scores.iter().all(|score| *score > 0.0));
     // Documents with both terms outrank documents with one.
-    let top: Vec<_> = result.hits.iter().take(2).map(|hit| hit.id.as_str()).collect();
+    let top: Vec<_> = result
+        .hits
+        .iter()
+        .take(2)
+        .map(|hit| hit.id.as_str())
+        .collect();
     assert!(top.contains(&"b1") && top.contains(&"b2"), "{top:?}");
     let sorted = json!({"query": {"match": {"title": "rust"}}, "sort": ["_score", "_id"]});
-    let result = store.search(INDEX, BOOKS, SearchRequest { body: sorted, ..SearchRequest::default() }).await.unwrap();
-    assert!(result.hits.windows(2).all(|pair| pair[0].score >= pair[1].score));
+    let result = store
+        .search(
+            INDEX,
+            BOOKS,
+            SearchRequest {
+                body: sorted,
+                ..SearchRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        result
+            .hits
+            .windows(2)
+            .all(|pair| pair[0].score >= pair[1].score)
+    );
 }
 
 pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
@@ -181,7 +331,10 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
         "per_month": {"date_histogram": {"field": "published", "fixed_interval": "30d"}},
         "by_author": {"terms": {"field": "author", "size": 2, "order": {"_key": "asc"}}, "aggs": {"avg_year": {"avg": {"field": "year"}}}}
     }});
-    let request = SearchRequest { body, ..SearchRequest::default() };
+    let request = SearchRequest {
+        body,
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, request).await.unwrap();
     assert!(result.hits.is_empty());
     let aggs = result.aggregations.expect("aggregations");
@@ -189,12 +342,21 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|bucket| (bucket["key"].as_str().unwrap().to_owned(), bucket["doc_count"].as_u64().unwrap()))
+        .map(|bucket| {
+            (
+                bucket["key"].as_str().unwrap().to_owned(),
+                bucket["doc_count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let expected = [("rust", 3), ("go", 2), ("programming", 2), ("systems", 1)];
     assert_eq!(buckets, expected.map(|(k, c)| (k.to_owned(), c)).to_vec());
     let close = |value: &Value, expected: f64| (value.as_f64().unwrap() - expected).abs() < 1e-6;
-    assert!(close(&aggs["avg_price"]["value"], 198.49 / 5.0), "{}", aggs["avg_price"]);
+    assert!(
+        close(&aggs["avg_price"]["value"], 198.49 / 5.0),
+        "{}",
+        aggs["avg_price"]
+    );
     assert!(close(&aggs["max_year"]["value"], 2022.0));
     assert!(close(&aggs["min_year"]["value"], 2015.0));
     assert!(close(&aggs["total_price"]["value"], 198.49));
@@ -202,41 +364,93 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
     assert_eq!(aggs["year_stats"]["count"], 6);
     assert!(close(&aggs["year_stats"]["sum"], 12118.0));
     assert!(close(&aggs["distinct_tags"]["value"], 4.0));
-    let decades: Vec<u64> = aggs["decades"]["buckets"].as_array().unwrap().iter().map(|b| b["doc_count"].as_u64().unwrap()).collect();
+    let decades: Vec<u64> = aggs["decades"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .collect();
     assert_eq!(decades, vec![2, 4]);
-    let ranges: Vec<u64> = aggs["price_ranges"]["buckets"].as_array().unwrap().iter().map(|b| b["doc_count"].as_u64().unwrap()).collect();
+    let ranges: Vec<u64> = aggs["price_ranges"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .collect();
     assert_eq!(ranges, vec![3, 2]);
-    let months: Vec<u64> = aggs["per_month"]["buckets"].as_array().unwrap().iter().map(|b| b["doc_count"].as_u64().unwrap()).filter(|c| *c > 0).collect();
+    let months: Vec<u64> = aggs["per_month"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .filter(|c| *c > 0)
+        .collect();
     assert_eq!(months, vec![1, 1, 1, 1, 1, 1]);
     let calendar = json!({"aggs": {"y": {"date_histogram": {"field": "published", "calendar_interval": "year"}}}});
-    let calendar = SearchRequest { body: calendar, ..SearchRequest::default() };
-    assert_eq!(error_id(store.search(INDEX, BOOKS, calendar).await), "services.storage.unknown_query_keyword");
+    let calendar = SearchRequest {
+        body: calendar,
+        ..SearchRequest::default()
+    };
+    assert_eq!(
+        error_id(store.search(INDEX, BOOKS, calendar).await),
+        "services.storage.unknown_query_keyword"
+    );
     let authors = aggs["by_author"]["buckets"].as_array().unwrap();
     assert_eq!(authors.len(), 2);
     assert_eq!(authors[0]["key"], "blandy");
     assert!(close(&authors[0]["avg_year"]["value"], 2021.0));
 
-    let text = SearchRequest { body: json!({"aggs": {"t": {"terms": {"field": "title"}}}}), ..SearchRequest::default() };
+    let text = SearchRequest {
+        body: json!({"aggs": {"t": {"terms": {"field": "title"}}}}),
+        ..SearchRequest::default()
+    };
     assert!(store.search(INDEX, BOOKS, text).await.is_err());
 }
 
 pub async fn highlight_marks_terms(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
-    let body = json!({"query": {"match": {"title": "rust"}}, "highlight": {"fields": {"title": {}}}});
-    let request = SearchRequest { body, ..SearchRequest::default() };
+    let body =
+        json!({"query": {"match": {"title": "rust"}}, "highlight": {"fields": {"title": {}}}});
+    let request = SearchRequest {
+        body,
+        ..SearchRequest::default()
+    };
     let result = store.search(INDEX, BOOKS, request).await.unwrap();
     assert_eq!(result.hits.len(), 4);
     for hit in &result.hits {
         let fragments = &hit.highlight.as_ref().expect("highlight")["title"];
-        assert!(fragments[0].as_str().unwrap().contains("<em>Rust</em>"), "{fragments}");
+        assert!(
+            fragments[0].as_str().unwrap().contains("<em>Rust</em>"),
+            "{fragments}"
+        );
     }
     let tagged = json!({"query": {"match": {"title": "action"}}, "highlight": {"pre_tags": ["["], "post_tags": ["]"], "fields": {"title": {}}}});
-    let result = store.search(INDEX, BOOKS, SearchRequest { body: tagged, ..SearchRequest::default() }).await.unwrap();
-    assert_eq!(result.hits[0].highlight, Some(json!({"title": ["Rust in [Action]"]})));
+    let result = store
+        .search(
+            INDEX,
+            BOOKS,
+            SearchRequest {
+                body: tagged,
+                ..SearchRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        result.hits[0].highlight,
+        Some(json!({"title": ["Rust in [Action]"]}))
+    );
 }
 
 pub async fn result_window_limited(store: Arc<dyn DocumentStore>) {
     seed_books(store.as_ref()).await;
-    let request = SearchRequest { from: Some(9_995), size: Some(10), ..SearchRequest::default() };
-    assert_eq!(error_id(store.search(INDEX, BOOKS, request).await), "services.storage.get_limit_exceeded");
+    let request = SearchRequest {
+        from: Some(9_995),
+        size: Some(10),
+        ..SearchRequest::default()
+    };
+    assert_eq!(
+        error_id(store.search(INDEX, BOOKS, request).await),
+        "services.storage.get_limit_exceeded"
+    );
 }

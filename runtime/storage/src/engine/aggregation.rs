@@ -10,8 +10,21 @@ use crate::error::{Result, StorageError};
 
 /// Aggregation types passed to tantivy, which accepts their Elasticsearch request shape.
 const SUPPORTED: &[&str] = &[
-    "terms", "range", "histogram", "date_histogram", "avg", "sum", "min", "max", "stats",
-    "extended_stats", "value_count", "cardinality", "percentiles", "top_hits", "filter",
+    "terms",
+    "range",
+    "histogram",
+    "date_histogram",
+    "avg",
+    "sum",
+    "min",
+    "max",
+    "stats",
+    "extended_stats",
+    "value_count",
+    "cardinality",
+    "percentiles",
+    "top_hits",
+    "filter",
 ];
 
 /// Runs an `aggregations` request and returns its Elasticsearch-shaped result.
@@ -38,7 +51,9 @@ fn check_types(request: &Value) -> Result<()> {
     };
     for (name, aggregation) in aggregations {
         let Some(body) = aggregation.as_object() else {
-            return Err(StorageError::query(format!("aggregation `{name}` must be an object")));
+            return Err(StorageError::query(format!(
+                "aggregation `{name}` must be an object"
+            )));
         };
         for (key, value) in body {
             match key.as_str() {

@@ -26,13 +26,19 @@ impl Inner {
         if self.index_exists(index)? {
             Ok(())
         } else {
-            Err(StorageError::UnknownIndex { index: index.to_owned() })
+            Err(StorageError::UnknownIndex {
+                index: index.to_owned(),
+            })
         }
     }
 
     /// Returns an open collection, or the error naming what is missing.
     pub fn collection(&self, index: &str, name: &str) -> Result<Arc<Collection>> {
-        if let Some(collection) = self.collections.read().get(&db::collection_key(index, name)) {
+        if let Some(collection) = self
+            .collections
+            .read()
+            .get(&db::collection_key(index, name))
+        {
             return Ok(collection.clone());
         }
         self.require_index(index)?;
@@ -47,7 +53,9 @@ impl Inner {
         {
             let mut table = txn.open_table(INDEXES).or_internal()?;
             if table.get(index).or_internal()?.is_some() {
-                return Err(StorageError::IndexAlreadyExists { index: index.to_owned() });
+                return Err(StorageError::IndexAlreadyExists {
+                    index: index.to_owned(),
+                });
             }
             table.insert(index, [].as_slice()).or_internal()?;
         }
@@ -61,7 +69,10 @@ impl Inner {
         }
         let _guard = self.write_lock.lock();
         let txn = self.db.begin_write().or_internal()?;
-        txn.open_table(INDEXES).or_internal()?.remove(index).or_internal()?;
+        txn.open_table(INDEXES)
+            .or_internal()?
+            .remove(index)
+            .or_internal()?;
         txn.commit().or_internal()
     }
 
@@ -92,7 +103,12 @@ impl Inner {
     }
 
     /// Creates a collection, or updates the mapping and settings of an existing one.
-    pub fn create_collection(&self, index: &str, name: &str, config: CollectionConfig) -> Result<()> {
+    pub fn create_collection(
+        &self,
+        index: &str,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<()> {
         self.require_index(index)?;
         validate_collection_name(name)?;
         let key = db::collection_key(index, name);
@@ -107,7 +123,11 @@ impl Inner {
         let settings = config.settings.unwrap_or_else(|| json!({}));
 
         let _guard = self.write_lock.lock();
-        let meta = CollectionMeta { mapping, settings, generation: 0 };
+        let meta = CollectionMeta {
+            mapping,
+            settings,
+            generation: 0,
+        };
         let search = rebuild_into(self, &key, &meta, 1)?;
         let collection = Collection {
             index: index.to_owned(),
@@ -122,7 +142,12 @@ impl Inner {
         Ok(())
     }
 
-    pub fn update_collection(&self, index: &str, name: &str, config: CollectionConfig) -> Result<()> {
+    pub fn update_collection(
+        &self,
+        index: &str,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<()> {
         let collection = self.collection(index, name)?;
         let _guard = self.write_lock.lock();
         let mut mapping = collection.mapping.read().clone();
@@ -158,7 +183,9 @@ impl Inner {
         let txn = self.db.begin_write().or_internal()?;
         {
             let mut table = txn.open_table(COLLECTIONS).or_internal()?;
-            table.insert(collection.key.as_str(), meta.encode().as_slice()).or_internal()?;
+            table
+                .insert(collection.key.as_str(), meta.encode().as_slice())
+                .or_internal()?;
         }
         txn.commit().or_internal()?;
         *collection.mapping.write() = mapping;
@@ -166,7 +193,14 @@ impl Inner {
     }
 
     pub fn update_mapping(&self, index: &str, name: &str, mappings: &Value) -> Result<Value> {
-        self.update_collection(index, name, CollectionConfig { mappings: Some(mappings.clone()), settings: None })?;
+        self.update_collection(
+            index,
+            name,
+            CollectionConfig {
+                mappings: Some(mappings.clone()),
+                settings: None,
+            },
+        )?;
         Ok(self.collection(index, name)?.mapping.read().to_json(false))
     }
 
@@ -194,7 +228,10 @@ impl Inner {
         let _guard = self.write_lock.lock();
         let txn = self.db.begin_write().or_internal()?;
         db::clear_collection(&txn, &collection.key)?;
-        txn.open_table(COLLECTIONS).or_internal()?.remove(collection.key.as_str()).or_internal()?;
+        txn.open_table(COLLECTIONS)
+            .or_internal()?
+            .remove(collection.key.as_str())
+            .or_internal()?;
         txn.commit().or_internal()?;
         self.collections.write().remove(&collection.key);
         self.scrolls.forget_collection(index, name);
@@ -211,10 +248,16 @@ impl Inner {
         let txn = self.db.begin_read().or_internal()?;
         let documents = txn.open_table(DOCUMENTS).or_internal()?;
         for index in self.list_indexes()? {
-            let mut index_stats = IndexStats { name: index.clone(), ..IndexStats::default() };
+            let mut index_stats = IndexStats {
+                name: index.clone(),
+                ..IndexStats::default()
+            };
             for name in self.list_collections(&index)? {
                 let key = db::collection_key(&index, &name);
-                let mut collection_stats = CollectionStats { name, ..CollectionStats::default() };
+                let mut collection_stats = CollectionStats {
+                    name,
+                    ..CollectionStats::default()
+                };
                 for entry in documents.range((key.as_str(), "")..).or_internal()? {
                     let (entry_key, bytes) = entry.or_internal()?;
                     if entry_key.value().0 != key {

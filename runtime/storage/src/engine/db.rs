@@ -11,7 +11,8 @@ pub(crate) const INDEXES: TableDefinition<&str, &[u8]> = TableDefinition::new("i
 /// `<index>/<collection>` to the collection's metadata, as JSON.
 pub(crate) const COLLECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("collections");
 /// (`<index>/<collection>`, id) to the version (8 bytes, little endian) then the source JSON.
-pub(crate) const DOCUMENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("documents");
+pub(crate) const DOCUMENTS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("documents");
 /// (`<index>/<collection>`, sequence number) to the id written, for writes that the search
 /// index may not have committed yet. Replayed on open, pruned after each search index commit.
 pub(crate) const CHANGES: TableDefinition<(&str, u64), &str> = TableDefinition::new("changes");
@@ -43,7 +44,9 @@ pub(crate) fn encode_document(version: u64, source: &Value) -> Vec<u8> {
 }
 
 pub(crate) fn decode_document(bytes: &[u8]) -> Result<(u64, Value)> {
-    let (version, json) = bytes.split_at_checked(8).ok_or_else(|| StorageError::internal("truncated document record"))?;
+    let (version, json) = bytes
+        .split_at_checked(8)
+        .ok_or_else(|| StorageError::internal("truncated document record"))?;
     let version = u64::from_le_bytes(version.try_into().expect("split at 8 bytes"));
     Ok((version, serde_json::from_slice(json).or_internal()?))
 }
@@ -79,7 +82,11 @@ impl CollectionMeta {
 }
 
 /// Reads one document in its own read transaction.
-pub(crate) fn read_document(db: &redb::Database, key: &str, id: &str) -> Result<Option<(u64, Value)>> {
+pub(crate) fn read_document(
+    db: &redb::Database,
+    key: &str,
+    id: &str,
+) -> Result<Option<(u64, Value)>> {
     let txn = db.begin_read().or_internal()?;
     let table = match txn.open_table(DOCUMENTS) {
         Ok(table) => table,
@@ -130,15 +137,22 @@ pub(crate) fn create_tables(db: &redb::Database) -> Result<()> {
 /// Deletes every document and pending change of a collection inside a write transaction.
 pub(crate) fn clear_collection(txn: &redb::WriteTransaction, key: &str) -> Result<()> {
     let mut documents = txn.open_table(DOCUMENTS).or_internal()?;
-    documents.retain_in((key, "")..,|(collection, _), _| collection != key).or_internal()?;
+    documents
+        .retain_in((key, "").., |(collection, _), _| collection != key)
+        .or_internal()?;
     let mut changes = txn.open_table(CHANGES).or_internal()?;
-    changes.retain_in((key, 0)..=(key, u64::MAX), |_, _| false).or_internal()?;
+    changes
+        .retain_in((key, 0)..=(key, u64::MAX), |_, _| false)
+        .or_internal()?;
     Ok(())
 }
 
 /// Returns the next sequence number inside a write transaction.
 pub(crate) fn next_seq(counters: &mut redb::Table<&str, u64>) -> Result<u64> {
-    let current = counters.get(SEQ_COUNTER).or_internal()?.map_or(0, |value| value.value());
+    let current = counters
+        .get(SEQ_COUNTER)
+        .or_internal()?
+        .map_or(0, |value| value.value());
     counters.insert(SEQ_COUNTER, current + 1).or_internal()?;
     Ok(current + 1)
 }
@@ -147,5 +161,8 @@ pub(crate) fn next_seq(counters: &mut redb::Table<&str, u64>) -> Result<u64> {
 pub(crate) fn current_seq(db: &redb::Database) -> Result<u64> {
     let txn = db.begin_read().or_internal()?;
     let counters = txn.open_table(COUNTERS).or_internal()?;
-    Ok(counters.get(SEQ_COUNTER).or_internal()?.map_or(0, |value| value.value()))
+    Ok(counters
+        .get(SEQ_COUNTER)
+        .or_internal()?
+        .map_or(0, |value| value.value()))
 }

@@ -131,7 +131,9 @@ impl EmbeddedEngine {
 impl Inner {
     /// Returns the folder of a collection's search index generation.
     pub fn search_folder(&self, key: &str, generation: u64) -> PathBuf {
-        search_root(&self.config.path).join(key).join(generation.to_string())
+        search_root(&self.config.path)
+            .join(key)
+            .join(generation.to_string())
     }
 
     /// Commits the search indexes with staged writes (all of them when `force`).
@@ -158,20 +160,25 @@ pub(crate) fn search_root(path: &Path) -> PathBuf {
 }
 
 fn start_refresh_thread(inner: Weak<Inner>, interval: Duration) {
-    let spawned = std::thread::Builder::new().name("storage-refresh".to_owned()).spawn(move || {
-        loop {
-            std::thread::sleep(interval);
-            let Some(inner) = inner.upgrade() else { return };
-            if let Err(error) = inner.refresh_all(false) {
-                tracing::warn!(%error, "periodic search index refresh failed");
+    let spawned = std::thread::Builder::new()
+        .name("storage-refresh".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                let Some(inner) = inner.upgrade() else { return };
+                if let Err(error) = inner.refresh_all(false) {
+                    tracing::warn!(%error, "periodic search index refresh failed");
+                }
             }
-        }
-    });
+        });
     if let Err(error) = spawned {
         tracing::warn!(%error, "cannot start the search index refresh thread; writes become searchable only on refresh=wait_for");
     }
 }
 
 fn unknown_collection(index: &str, collection: &str) -> StorageError {
-    StorageError::UnknownCollection { index: index.to_owned(), collection: collection.to_owned() }
+    StorageError::UnknownCollection {
+        index: index.to_owned(),
+        collection: collection.to_owned(),
+    }
 }

@@ -18,7 +18,10 @@ pub(super) fn open_collections(inner: &Inner) -> Result<()> {
         let mut stored = Vec::new();
         for entry in table.iter().or_internal()? {
             let (key, bytes) = entry.or_internal()?;
-            stored.push((key.value().to_owned(), CollectionMeta::decode(bytes.value())?));
+            stored.push((
+                key.value().to_owned(),
+                CollectionMeta::decode(bytes.value())?,
+            ));
         }
         stored
     };
@@ -30,7 +33,12 @@ pub(super) fn open_collections(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-fn open_collection(inner: &Inner, index: &str, name: &str, meta: CollectionMeta) -> Result<Collection> {
+fn open_collection(
+    inner: &Inner,
+    index: &str,
+    name: &str,
+    meta: CollectionMeta,
+) -> Result<Collection> {
     let key = db::collection_key(index, name);
     let folder = inner.search_folder(&key, meta.generation);
     let opened = SearchIndex::open(&folder, &meta.mapping);
@@ -71,12 +79,21 @@ fn generation_of(search: &SearchIndex, fallback: u64) -> u64 {
 }
 
 /// Stages again every write recorded after the index's last commit, then commits.
-fn replay(inner: &Inner, key: &str, meta: &CollectionMeta, search: &SearchIndex, committed: u64) -> Result<()> {
+fn replay(
+    inner: &Inner,
+    key: &str,
+    meta: &CollectionMeta,
+    search: &SearchIndex,
+    committed: u64,
+) -> Result<()> {
     let pending: Vec<(u64, String)> = {
         let txn = inner.db.begin_read().or_internal()?;
         let table = txn.open_table(CHANGES).or_internal()?;
         let mut pending = Vec::new();
-        for entry in table.range((key, committed + 1)..=(key, u64::MAX)).or_internal()? {
+        for entry in table
+            .range((key, committed + 1)..=(key, u64::MAX))
+            .or_internal()?
+        {
             let (change, id) = entry.or_internal()?;
             pending.push((change.value().1, id.value().to_owned()));
         }
@@ -88,28 +105,45 @@ fn replay(inner: &Inner, key: &str, meta: &CollectionMeta, search: &SearchIndex,
     tracing::info!(collection = %key, writes = pending.len(), "replaying writes into the search index");
     for (seq, id) in pending {
         let current = db::read_document(&inner.db, key, &id)?;
-        search.stage(&meta.mapping, &id, current.as_ref().map(|(_, source)| source), seq)?;
+        search.stage(
+            &meta.mapping,
+            &id,
+            current.as_ref().map(|(_, source)| source),
+            seq,
+        )?;
     }
     inner.commit_search(key, search)
 }
 
 /// Builds a fresh search index generation from the stored documents and records it.
-pub(super) fn rebuild_into(inner: &Inner, key: &str, meta: &CollectionMeta, generation: u64) -> Result<SearchIndex> {
+pub(super) fn rebuild_into(
+    inner: &Inner,
+    key: &str,
+    meta: &CollectionMeta,
+    generation: u64,
+) -> Result<SearchIndex> {
     let folder = inner.search_folder(key, generation);
     if folder.exists() {
         std::fs::remove_dir_all(&folder).or_internal()?;
     }
     let seq = db::current_seq(&inner.db)?;
     let (search, _) = SearchIndex::open(&folder, &meta.mapping)?;
-    db::scan_documents(&inner.db, key, |id, _, source| search.stage(&meta.mapping, id, Some(&source), 0))?;
+    db::scan_documents(&inner.db, key, |id, _, source| {
+        search.stage(&meta.mapping, id, Some(&source), 0)
+    })?;
     search.mark_staged(seq);
     search.commit()?;
 
     let txn = inner.db.begin_write().or_internal()?;
     {
         let mut collections = txn.open_table(COLLECTIONS).or_internal()?;
-        let recorded = CollectionMeta { generation, ..meta.clone() };
-        collections.insert(key, recorded.encode().as_slice()).or_internal()?;
+        let recorded = CollectionMeta {
+            generation,
+            ..meta.clone()
+        };
+        collections
+            .insert(key, recorded.encode().as_slice())
+            .or_internal()?;
     }
     txn.commit().or_internal()?;
     prune_changes(&inner.db, key, seq)?;
@@ -122,10 +156,10 @@ pub(super) fn remove_other_generations(inner: &Inner, key: &str, keep: u64) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_str() != Some(keep.to_string().as_str()) {
-            if let Err(error) = std::fs::remove_dir_all(entry.path()) {
-                tracing::debug!(%error, folder = %entry.path().display(), "cannot remove an old search index");
-            }
+        if entry.file_name().to_str() != Some(keep.to_string().as_str())
+            && let Err(error) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::debug!(%error, folder = %entry.path().display(), "cannot remove an old search index");
         }
     }
 }
@@ -135,7 +169,9 @@ pub(super) fn prune_changes(db: &redb::Database, key: &str, seq: u64) -> Result<
     let txn = db.begin_write().or_internal()?;
     {
         let mut changes = txn.open_table(CHANGES).or_internal()?;
-        changes.retain_in((key, 0)..=(key, seq), |_, _| false).or_internal()?;
+        changes
+            .retain_in((key, 0)..=(key, seq), |_, _| false)
+            .or_internal()?;
     }
     txn.commit().or_internal()
 }

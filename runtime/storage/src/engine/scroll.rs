@@ -77,7 +77,9 @@ impl ScrollRegistry {
     /// Takes the next page of a scroll; a given `ttl` restarts its expiry.
     pub fn next_page(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<ScrollPage> {
         let mut scrolls = self.scrolls.lock();
-        let unknown = || StorageError::UnknownScrollId { scroll_id: scroll_id.to_owned() };
+        let unknown = || StorageError::UnknownScrollId {
+            scroll_id: scroll_id.to_owned(),
+        };
         let state = scrolls.get_mut(scroll_id).ok_or_else(unknown)?;
         let now = Instant::now();
         if state.expires_at <= now {
@@ -102,6 +104,8 @@ impl ScrollRegistry {
 
     /// Drops the scrolls of a deleted collection.
     pub fn forget_collection(&self, index: &str, collection: &str) {
-        self.scrolls.lock().retain(|_, state| state.index != index || state.collection != collection);
+        self.scrolls
+            .lock()
+            .retain(|_, state| state.index != index || state.collection != collection);
     }
 }

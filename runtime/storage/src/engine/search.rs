@@ -62,13 +62,20 @@ impl Inner {
             None => None,
         };
 
-        let needs_all = !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
-        let limit = if needs_all { searcher.num_docs() as usize } else { from + size };
+        let needs_all =
+            !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
+        let limit = if needs_all {
+            searcher.num_docs() as usize
+        } else {
+            from + size
+        };
         let mut candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
         sort_candidates(&mut candidates, &body.sort, &mapping);
         if let Some(after) = &body.search_after {
             let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
-            candidates.retain(|candidate| compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater);
+            candidates.retain(|candidate| {
+                compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater
+            });
         }
 
         let sorted = !body.sort.is_empty();
@@ -77,24 +84,41 @@ impl Inner {
         }
         let page: Vec<Candidate> = candidates.into_iter().skip(from).take(size).collect();
         let highlighter = match &body.highlight {
-            Some(highlight) => Some(Highlighter::new(highlight, &searcher, &*query, &search, &mapping)?),
+            Some(highlight) => Some(Highlighter::new(
+                highlight, &searcher, &*query, &search, &mapping,
+            )?),
             None => None,
         };
         let hits = page
             .into_iter()
             .map(|candidate| {
-                let highlight = highlighter.as_ref().and_then(|h| h.highlight(&candidate.source));
+                let highlight = highlighter
+                    .as_ref()
+                    .and_then(|h| h.highlight(&candidate.source));
                 to_hit(&collection, candidate, &body.source, highlight, sorted)
             })
             .collect();
-        Ok(SearchResult { hits, total, aggregations, scroll_id: None, remaining: None })
+        Ok(SearchResult {
+            hits,
+            total,
+            aggregations,
+            scroll_id: None,
+            remaining: None,
+        })
     }
 
     fn check_window(&self, from: usize, size: usize, scroll: Option<Duration>) -> Result<()> {
         let window = self.config.max_result_window;
-        let requested = if scroll.is_some() { size } else { from.saturating_add(size) };
+        let requested = if scroll.is_some() {
+            size
+        } else {
+            from.saturating_add(size)
+        };
         if requested > window {
-            return Err(StorageError::GetLimitExceeded { requested: requested as u64, limit: window as u64 });
+            return Err(StorageError::GetLimitExceeded {
+                requested: requested as u64,
+                limit: window as u64,
+            });
         }
         if let Some(ttl) = scroll {
             let max = self.config.max_scroll_ttl;
@@ -109,7 +133,13 @@ impl Inner {
     }
 
     /// Translates a query, evaluating the clauses the index cannot answer on the stored sources.
-    fn translate(&self, collection: &Collection, mapping: &Mapping, search: &SearchIndex, query: &Query) -> Result<Box<dyn TantivyQuery>> {
+    fn translate(
+        &self,
+        collection: &Collection,
+        mapping: &Mapping,
+        search: &SearchIndex,
+        query: &Query,
+    ) -> Result<Box<dyn TantivyQuery>> {
         let resolve = |clause: &Query| -> Result<Vec<String>> {
             // TODO(perf): nested and geo clauses scan every stored document of the collection.
             let mut ids = Vec::new();
@@ -121,7 +151,11 @@ impl Inner {
             })?;
             Ok(ids)
         };
-        let translator = Translator { mapping, search, resolve_ids: &resolve };
+        let translator = Translator {
+            mapping,
+            search,
+            resolve_ids: &resolve,
+        };
         translator.translate(query)
     }
 
@@ -135,8 +169,12 @@ impl Inner {
         let query = self.translate(&collection, &mapping, &search, &query)?;
         let searcher = search.reader.searcher();
         let limit = searcher.num_docs() as usize;
-        let hits = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score()).or_internal()?;
-        hits.into_iter().map(|(_, address)| document_id(&searcher, address, &search)).collect()
+        let hits = searcher
+            .search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .or_internal()?;
+        hits.into_iter()
+            .map(|(_, address)| document_id(&searcher, address, &search))
+            .collect()
     }
 
     pub fn count(&self, index: &str, name: &str, query: &Value) -> Result<u64> {
@@ -148,7 +186,13 @@ impl Inner {
         Ok(searcher.search(&*query, &Count).or_internal()? as u64)
     }
 
-    fn load_candidates(&self, collection: &Collection, searcher: &Searcher, query: &dyn TantivyQuery, limit: usize) -> Result<Vec<Candidate>> {
+    fn load_candidates(
+        &self,
+        collection: &Collection,
+        searcher: &Searcher,
+        query: &dyn TantivyQuery,
+        limit: usize,
+    ) -> Result<Vec<Candidate>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -162,16 +206,33 @@ impl Inner {
             let id = document_id(searcher, address, &search)?;
             // A document deleted since the last refresh is still in the index but no longer
             // stored: it is left out, as a real-time get would not find it either.
-            let Some(bytes) = documents.get((collection.key.as_str(), id.as_str())).or_internal()? else {
+            let Some(bytes) = documents
+                .get((collection.key.as_str(), id.as_str()))
+                .or_internal()?
+            else {
                 continue;
             };
             let (version, source) = db::decode_document(bytes.value())?;
-            candidates.push(Candidate { id, score, version, source, sort: Vec::new() });
+            candidates.push(Candidate {
+                id,
+                score,
+                version,
+                source,
+                sort: Vec::new(),
+            });
         }
         Ok(candidates)
     }
 
-    fn start_scroll(&self, collection: &Collection, candidates: Vec<Candidate>, size: usize, source: SourceFilter, ttl: Duration, sorted: bool) -> SearchResult {
+    fn start_scroll(
+        &self,
+        collection: &Collection,
+        candidates: Vec<Candidate>,
+        size: usize,
+        source: SourceFilter,
+        ttl: Duration,
+        sorted: bool,
+    ) -> SearchResult {
         let total = candidates.len() as u64;
         let entries = candidates
             .iter()
@@ -181,14 +242,27 @@ impl Inner {
                 sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
             })
             .collect();
-        let scroll_id = self.scrolls.register(&collection.index, &collection.name, entries, size, source.clone(), ttl);
+        let scroll_id = self.scrolls.register(
+            &collection.index,
+            &collection.name,
+            entries,
+            size,
+            source.clone(),
+            ttl,
+        );
         let hits: Vec<Hit> = candidates
             .into_iter()
             .take(size)
             .map(|candidate| to_hit(collection, candidate, &source, None, sorted))
             .collect();
         let remaining = total - hits.len() as u64;
-        SearchResult { hits, total, aggregations: None, scroll_id: Some(scroll_id), remaining: Some(remaining) }
+        SearchResult {
+            hits,
+            total,
+            aggregations: None,
+            scroll_id: Some(scroll_id),
+            remaining: Some(remaining),
+        }
     }
 
     pub fn scroll(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<SearchResult> {
@@ -199,7 +273,9 @@ impl Inner {
         let key = db::collection_key(&page.index, &page.collection);
         let mut hits = Vec::with_capacity(page.entries.len());
         for entry in page.entries {
-            let Some((version, source)) = db::read_document(&self.db, &key, &entry.id)? else { continue };
+            let Some((version, source)) = db::read_document(&self.db, &key, &entry.id)? else {
+                continue;
+            };
             hits.push(Hit {
                 index: page.index.clone(),
                 collection: page.collection.clone(),
@@ -253,7 +329,13 @@ fn compare_keys(sort: &[SortField], left: &[SortValue], right: &[SortValue]) -> 
     Ordering::Equal
 }
 
-fn to_hit(collection: &Collection, candidate: Candidate, filter: &SourceFilter, highlight: Option<Value>, sorted: bool) -> Hit {
+fn to_hit(
+    collection: &Collection,
+    candidate: Candidate,
+    filter: &SourceFilter,
+    highlight: Option<Value>,
+    sorted: bool,
+) -> Hit {
     Hit {
         index: collection.index.clone(),
         collection: collection.name.clone(),
@@ -274,18 +356,33 @@ struct Highlighter {
 }
 
 impl Highlighter {
-    fn new(request: &Highlight, searcher: &Searcher, query: &dyn TantivyQuery, search: &SearchIndex, mapping: &Mapping) -> Result<Self> {
+    fn new(
+        request: &Highlight,
+        searcher: &Searcher,
+        query: &dyn TantivyQuery,
+        search: &SearchIndex,
+        mapping: &Mapping,
+    ) -> Result<Self> {
         let mut generators = Vec::new();
         for path in &request.fields {
             if mapping.leaf_type(path) != Some(FieldType::Text) {
-                return Err(StorageError::unsupported(format!("highlight on non-text field `{path}`")));
+                return Err(StorageError::unsupported(format!(
+                    "highlight on non-text field `{path}`"
+                )));
             }
-            let Some(field) = search.field(path) else { continue };
-            let mut generator = SnippetGenerator::create(searcher, query, field.field).or_internal()?;
+            let Some(field) = search.field(path) else {
+                continue;
+            };
+            let mut generator =
+                SnippetGenerator::create(searcher, query, field.field).or_internal()?;
             generator.set_max_num_chars(request.fragment_size);
             generators.push((path.clone(), field.field, generator));
         }
-        Ok(Self { generators, pre_tag: request.pre_tag.clone(), post_tag: request.post_tag.clone() })
+        Ok(Self {
+            generators,
+            pre_tag: request.pre_tag.clone(),
+            post_tag: request.post_tag.clone(),
+        })
     }
 
     fn highlight(&self, source: &Value) -> Option<Value> {

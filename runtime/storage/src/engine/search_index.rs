@@ -47,7 +47,9 @@ pub(crate) struct SearchIndex {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("folder", &self.folder).finish_non_exhaustive()
+        f.debug_struct("SearchIndex")
+            .field("folder", &self.folder)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,9 @@ pub(crate) fn build_schema(mapping: &Mapping) -> Schema {
                 let indexing = TextFieldIndexing::default()
                     .set_tokenizer("raw")
                     .set_index_option(IndexRecordOption::WithFreqs);
-                let options = TextOptions::default().set_indexing_options(indexing).set_fast("raw");
+                let options = TextOptions::default()
+                    .set_indexing_options(indexing)
+                    .set_fast("raw");
                 builder.add_text_field(name, options);
             }
             FieldType::Text => {
@@ -82,7 +86,8 @@ pub(crate) fn build_schema(mapping: &Mapping) -> Schema {
                 builder.add_bool_field(name, INDEXED | FAST);
             }
             FieldType::Date => {
-                let options = DateOptions::from(INDEXED | FAST).set_precision(DateTimePrecision::Milliseconds);
+                let options = DateOptions::from(INDEXED | FAST)
+                    .set_precision(DateTimePrecision::Milliseconds);
                 builder.add_date_field(name, options);
             }
             // Geo clauses are evaluated on the stored source; only presence is indexed.
@@ -105,7 +110,12 @@ impl SearchIndex {
         let index = Index::open_or_create(directory, schema.clone()).or_internal()?;
         let committed = if existing && index.schema() == schema {
             let metas = index.load_metas().or_internal()?;
-            Some(metas.payload.and_then(|payload| payload.parse().ok()).unwrap_or(0))
+            Some(
+                metas
+                    .payload
+                    .and_then(|payload| payload.parse().ok())
+                    .unwrap_or(0),
+            )
         } else {
             None
         };
@@ -124,8 +134,14 @@ impl SearchIndex {
         }
         let id_field = schema.get_field(ID_FIELD).or_internal()?;
         let present_field = schema.get_field(PRESENT_FIELD).or_internal()?;
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES).or_internal()?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().or_internal()?;
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .or_internal()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .or_internal()?;
         Ok(Self {
             index,
             reader,
@@ -140,11 +156,19 @@ impl SearchIndex {
     }
 
     /// Replaces (or deletes, when `source` is `None`) a document in the writer.
-    pub fn stage(&self, mapping: &Mapping, id: &str, source: Option<&Value>, seq: u64) -> Result<()> {
+    pub fn stage(
+        &self,
+        mapping: &Mapping,
+        id: &str,
+        source: Option<&Value>,
+        seq: u64,
+    ) -> Result<()> {
         let writer = self.writer.lock();
         writer.delete_term(Term::from_field_text(self.id_field, id));
         if let Some(source) = source {
-            writer.add_document(self.to_tantivy(mapping, id, source)).or_internal()?;
+            writer
+                .add_document(self.to_tantivy(mapping, id, source))
+                .or_internal()?;
         }
         self.added_seq.fetch_max(seq, Ordering::SeqCst);
         self.dirty.store(true, Ordering::SeqCst);
@@ -159,7 +183,9 @@ impl SearchIndex {
             document.add_text(self.present_field, path);
         }
         for (path, value) in indexed.values {
-            let Some(schema_field) = self.fields.get(&path) else { continue };
+            let Some(schema_field) = self.fields.get(&path) else {
+                continue;
+            };
             let field = schema_field.field;
             match value {
                 IndexValue::Str(text) => document.add_text(field, text),

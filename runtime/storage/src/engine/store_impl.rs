@@ -20,12 +20,21 @@ impl EmbeddedEngine {
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || job(&inner)).await.map_err(StorageError::internal)?
+        tokio::task::spawn_blocking(move || job(&inner))
+            .await
+            .map_err(StorageError::internal)?
     }
 
-    async fn write_one(&self, index: &str, collection: &str, operation: WriteOp, options: WriteOptions) -> Result<WriteResult> {
+    async fn write_one(
+        &self,
+        index: &str,
+        collection: &str,
+        operation: WriteOp,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.write_one(&index, &collection, operation, options)).await
+        self.run(move |inner| inner.write_one(&index, &collection, operation, options))
+            .await
     }
 }
 
@@ -54,22 +63,45 @@ impl DocumentStore for EmbeddedEngine {
         self.run(|inner| inner.stats()).await
     }
 
-    async fn create_collection(&self, index: &str, collection: &str, config: CollectionConfig) -> Result<()> {
+    async fn create_collection(
+        &self,
+        index: &str,
+        collection: &str,
+        config: CollectionConfig,
+    ) -> Result<()> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.create_collection(&index, &collection, config)).await
+        self.run(move |inner| inner.create_collection(&index, &collection, config))
+            .await
     }
 
-    async fn update_collection(&self, index: &str, collection: &str, config: CollectionConfig) -> Result<()> {
+    async fn update_collection(
+        &self,
+        index: &str,
+        collection: &str,
+        config: CollectionConfig,
+    ) -> Result<()> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.update_collection(&index, &collection, config)).await
+        self.run(move |inner| inner.update_collection(&index, &collection, config))
+            .await
     }
 
-    async fn update_mapping(&self, index: &str, collection: &str, mappings: Value) -> Result<Value> {
+    async fn update_mapping(
+        &self,
+        index: &str,
+        collection: &str,
+        mappings: Value,
+    ) -> Result<Value> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.update_mapping(&index, &collection, &mappings)).await
+        self.run(move |inner| inner.update_mapping(&index, &collection, &mappings))
+            .await
     }
 
-    async fn get_mapping(&self, index: &str, collection: &str, include_kuzzle_meta: bool) -> Result<Value> {
+    async fn get_mapping(
+        &self,
+        index: &str,
+        collection: &str,
+        include_kuzzle_meta: bool,
+    ) -> Result<Value> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| {
             let collection = inner.collection(&index, &collection)?;
@@ -80,14 +112,23 @@ impl DocumentStore for EmbeddedEngine {
 
     async fn get_settings(&self, index: &str, collection: &str) -> Result<Value> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| Ok(inner.collection(&index, &collection)?.settings.read().clone())).await
+        self.run(move |inner| {
+            Ok(inner
+                .collection(&index, &collection)?
+                .settings
+                .read()
+                .clone())
+        })
+        .await
     }
 
     async fn collection_exists(&self, index: &str, collection: &str) -> Result<bool> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| match inner.collection(&index, &collection) {
             Ok(_) => Ok(true),
-            Err(StorageError::UnknownCollection { .. } | StorageError::UnknownIndex { .. }) => Ok(false),
+            Err(StorageError::UnknownCollection { .. } | StorageError::UnknownIndex { .. }) => {
+                Ok(false)
+            }
             Err(error) => Err(error),
         })
         .await
@@ -100,7 +141,8 @@ impl DocumentStore for EmbeddedEngine {
 
     async fn truncate_collection(&self, index: &str, collection: &str) -> Result<()> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.truncate_collection(&index, &collection)).await
+        self.run(move |inner| inner.truncate_collection(&index, &collection))
+            .await
     }
 
     async fn refresh_collection(&self, index: &str, collection: &str) -> Result<()> {
@@ -115,38 +157,95 @@ impl DocumentStore for EmbeddedEngine {
 
     async fn delete_collection(&self, index: &str, collection: &str) -> Result<()> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.delete_collection(&index, &collection)).await
+        self.run(move |inner| inner.delete_collection(&index, &collection))
+            .await
     }
 
-    async fn create(&self, index: &str, collection: &str, id: Option<&str>, source: Value, options: WriteOptions) -> Result<WriteResult> {
-        let operation = WriteOp::Create { id: id.map(str::to_owned), source };
+    async fn create(
+        &self,
+        index: &str,
+        collection: &str,
+        id: Option<&str>,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::Create {
+            id: id.map(str::to_owned),
+            source,
+        };
         self.write_one(index, collection, operation, options).await
     }
 
-    async fn create_or_replace(&self, index: &str, collection: &str, id: &str, source: Value, options: WriteOptions) -> Result<WriteResult> {
-        let operation = WriteOp::CreateOrReplace { id: id.to_owned(), source };
+    async fn create_or_replace(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::CreateOrReplace {
+            id: id.to_owned(),
+            source,
+        };
         self.write_one(index, collection, operation, options).await
     }
 
-    async fn replace(&self, index: &str, collection: &str, id: &str, source: Value, options: WriteOptions) -> Result<WriteResult> {
-        let operation = WriteOp::Replace { id: id.to_owned(), source };
+    async fn replace(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        source: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::Replace {
+            id: id.to_owned(),
+            source,
+        };
         self.write_one(index, collection, operation, options).await
     }
 
-    async fn update(&self, index: &str, collection: &str, id: &str, changes: Value, options: WriteOptions) -> Result<WriteResult> {
+    async fn update(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
         // Writes are serialized by the engine, so an update never meets a version conflict and
         // `retry_on_conflict` has nothing to retry.
-        let operation = WriteOp::Update { id: id.to_owned(), changes };
+        let operation = WriteOp::Update {
+            id: id.to_owned(),
+            changes,
+        };
         self.write_one(index, collection, operation, options).await
     }
 
-    async fn delete(&self, index: &str, collection: &str, id: &str, options: WriteOptions) -> Result<WriteResult> {
+    async fn delete(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
         let operation = WriteOp::Delete { id: id.to_owned() };
         self.write_one(index, collection, operation, options).await
     }
 
-    async fn delete_fields(&self, index: &str, collection: &str, id: &str, fields: Vec<String>, options: WriteOptions) -> Result<WriteResult> {
-        let operation = WriteOp::DeleteFields { id: id.to_owned(), fields };
+    async fn delete_fields(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        fields: Vec<String>,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::DeleteFields {
+            id: id.to_owned(),
+            fields,
+        };
         self.write_one(index, collection, operation, options).await
     }
 
@@ -155,8 +254,16 @@ impl DocumentStore for EmbeddedEngine {
         self.run(move |inner| {
             let handle = inner.collection(&index, &collection)?;
             match super::db::read_document(&inner.db, &handle.key, &id)? {
-                Some((version, source)) => Ok(Document { id, source, version }),
-                None => Err(StorageError::NotFound { id, index, collection }),
+                Some((version, source)) => Ok(Document {
+                    id,
+                    source,
+                    version,
+                }),
+                None => Err(StorageError::NotFound {
+                    id,
+                    index,
+                    collection,
+                }),
             }
         })
         .await
@@ -169,7 +276,11 @@ impl DocumentStore for EmbeddedEngine {
             let mut result = MultiGet::default();
             for id in ids {
                 match super::db::read_document(&inner.db, &handle.key, &id)? {
-                    Some((version, source)) => result.found.push(Document { id, source, version }),
+                    Some((version, source)) => result.found.push(Document {
+                        id,
+                        source,
+                        version,
+                    }),
                     None => result.missing.push(id),
                 }
             }
@@ -187,14 +298,21 @@ impl DocumentStore for EmbeddedEngine {
         .await
     }
 
-    async fn search(&self, index: &str, collection: &str, request: SearchRequest) -> Result<SearchResult> {
+    async fn search(
+        &self,
+        index: &str,
+        collection: &str,
+        request: SearchRequest,
+    ) -> Result<SearchResult> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.search(&index, &collection, request)).await
+        self.run(move |inner| inner.search(&index, &collection, request))
+            .await
     }
 
     async fn count(&self, index: &str, collection: &str, query: Value) -> Result<u64> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.count(&index, &collection, &query)).await
+        self.run(move |inner| inner.count(&index, &collection, &query))
+            .await
     }
 
     async fn scroll(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<SearchResult> {
@@ -202,34 +320,77 @@ impl DocumentStore for EmbeddedEngine {
         self.run(move |inner| inner.scroll(&scroll_id, ttl)).await
     }
 
-    async fn delete_by_query(&self, index: &str, collection: &str, query: Value, options: WriteOptions) -> Result<Vec<WriteResult>> {
+    async fn delete_by_query(
+        &self,
+        index: &str,
+        collection: &str,
+        query: Value,
+        options: WriteOptions,
+    ) -> Result<Vec<WriteResult>> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| {
             let ids = inner.matching_ids(&index, &collection, &query)?;
             let operations = ids.into_iter().map(|id| WriteOp::Delete { id }).collect();
-            let results = inner.write(&index, &collection, operations, options, Atomicity::PerOperation)?;
+            let results = inner.write(
+                &index,
+                &collection,
+                operations,
+                options,
+                Atomicity::PerOperation,
+            )?;
             Ok(results.into_iter().filter_map(Result::ok).collect())
         })
         .await
     }
 
-    async fn update_by_query(&self, index: &str, collection: &str, query: Value, changes: Value, options: WriteOptions) -> Result<Vec<WriteResult>> {
+    async fn update_by_query(
+        &self,
+        index: &str,
+        collection: &str,
+        query: Value,
+        changes: Value,
+        options: WriteOptions,
+    ) -> Result<Vec<WriteResult>> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| {
             let ids = inner.matching_ids(&index, &collection, &query)?;
             let operations = ids
                 .into_iter()
-                .map(|id| WriteOp::Update { id, changes: changes.clone() })
+                .map(|id| WriteOp::Update {
+                    id,
+                    changes: changes.clone(),
+                })
                 .collect();
-            let results = inner.write(&index, &collection, operations, options, Atomicity::AllOrNothing)?;
+            let results = inner.write(
+                &index,
+                &collection,
+                operations,
+                options,
+                Atomicity::AllOrNothing,
+            )?;
             results.into_iter().collect()
         })
         .await
     }
 
-    async fn bulk(&self, index: &str, collection: &str, operations: Vec<BulkOperation>, options: WriteOptions) -> Result<Vec<Result<WriteResult>>> {
+    async fn bulk(
+        &self,
+        index: &str,
+        collection: &str,
+        operations: Vec<BulkOperation>,
+        options: WriteOptions,
+    ) -> Result<Vec<Result<WriteResult>>> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         let operations = operations.into_iter().map(WriteOp::from).collect();
-        self.run(move |inner| inner.write(&index, &collection, operations, options, Atomicity::PerOperation)).await
+        self.run(move |inner| {
+            inner.write(
+                &index,
+                &collection,
+                operations,
+                options,
+                Atomicity::PerOperation,
+            )
+        })
+        .await
     }
 }

@@ -4,15 +4,15 @@ use std::ops::Bound;
 
 use serde_json::Value;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
-    PhrasePrefixQuery, PhraseQuery, Query as TantivyQuery, RangeQuery, RegexQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    InvertedIndexRangeQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TantivyQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
-use super::search_index::{SearchIndex, SchemaField};
+use super::search_index::{SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
 use crate::query::value::coerce;
@@ -35,35 +35,59 @@ impl Translator<'_> {
         let translated: Boxed = match query {
             Query::MatchAll => Box::new(AllQuery),
             Query::MatchNone => Box::new(EmptyQuery),
-            Query::Term { field, value, case_insensitive } => self.term(field, value, *case_insensitive)?,
+            Query::Term {
+                field,
+                value,
+                case_insensitive,
+            } => self.term(field, value, *case_insensitive)?,
             Query::Terms { field, values } => self.terms(field, values)?,
-            Query::Range { field, lower, upper } => self.range(field, lower, upper)?,
+            Query::Range {
+                field,
+                lower,
+                upper,
+            } => self.range(field, lower, upper)?,
             Query::Exists { field } if field == "_id" => Box::new(AllQuery),
             Query::Exists { field } => {
                 let term = Term::from_field_text(self.search.present_field, field);
                 Box::new(TermQuery::new(term, IndexRecordOption::Basic))
             }
             Query::Ids { values } => self.ids(values),
-            Query::Prefix { field, value, case_insensitive } => {
-                self.regex(field, &format!("{}.*", regex::escape(value)), *case_insensitive)?
-            }
-            Query::Wildcard { field, pattern, case_insensitive } => {
-                self.regex(field, &wildcard_to_regex(pattern), *case_insensitive)?
-            }
+            Query::Prefix {
+                field,
+                value,
+                case_insensitive,
+            } => self.regex(
+                field,
+                &format!("{}.*", regex::escape(value)),
+                *case_insensitive,
+            )?,
+            Query::Wildcard {
+                field,
+                pattern,
+                case_insensitive,
+            } => self.regex(field, &wildcard_to_regex(pattern), *case_insensitive)?,
             Query::Regexp { field, pattern } => self.regex(field, pattern, false)?,
-            Query::Match { field, text, operator, minimum_should_match } => {
-                self.match_query(field, text, *operator, *minimum_should_match)?
-            }
+            Query::Match {
+                field,
+                text,
+                operator,
+                minimum_should_match,
+            } => self.match_query(field, text, *operator, *minimum_should_match)?,
             Query::MatchPhrase { field, text, slop } => self.phrase(field, text, *slop, false)?,
             Query::MatchPhrasePrefix { field, text } => self.phrase(field, text, 0, true)?,
-            Query::MultiMatch { fields, text, operator, phrase } => {
-                self.multi_match(fields, text, *operator, *phrase)?
-            }
+            Query::MultiMatch {
+                fields,
+                text,
+                operator,
+                phrase,
+            } => self.multi_match(fields, text, *operator, *phrase)?,
             Query::Bool(bool_query) => self.bool_query(bool_query)?,
             Query::ConstantScore { filter, boost } => {
                 Box::new(ConstScoreQuery::new(self.translate(filter)?, *boost))
             }
-            Query::Boost { query, boost } => Box::new(BoostQuery::new(self.translate(query)?, *boost)),
+            Query::Boost { query, boost } => {
+                Box::new(BoostQuery::new(self.translate(query)?, *boost))
+            }
             Query::Nested { .. }
             | Query::GeoDistance { .. }
             | Query::GeoBoundingBox { .. }
@@ -82,9 +106,18 @@ impl Translator<'_> {
         Some((schema_field, field_type))
     }
 
-    fn typed_term(&self, path: &str, field: SchemaField, field_type: FieldType, value: &Value) -> Result<Term> {
+    fn typed_term(
+        &self,
+        path: &str,
+        field: SchemaField,
+        field_type: FieldType,
+        value: &Value,
+    ) -> Result<Term> {
         let typed = coerce(field_type, value).ok_or_else(|| {
-            StorageError::query(format!("{value} is not a valid `{}` value for field `{path}`", field_type.name()))
+            StorageError::query(format!(
+                "{value} is not a valid `{}` value for field `{path}`",
+                field_type.name()
+            ))
         })?;
         let field = field.field;
         Ok(match typed {
@@ -92,7 +125,9 @@ impl Translator<'_> {
             IndexValue::I64(number) => Term::from_field_i64(field, number),
             IndexValue::F64(number) => Term::from_field_f64(field, number),
             IndexValue::Bool(flag) => Term::from_field_bool(field, flag),
-            IndexValue::Date(millis) => Term::from_field_date(field, DateTime::from_timestamp_millis(millis)),
+            IndexValue::Date(millis) => {
+                Term::from_field_date(field, DateTime::from_timestamp_millis(millis))
+            }
             IndexValue::Geo(_) => return Err(StorageError::unsupported("term on geo_point")),
         })
     }
@@ -108,12 +143,17 @@ impl Translator<'_> {
         if path == "_id" {
             return Ok(self.ids(&[scalar_text(value)]));
         }
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         if case_insensitive && field_type == FieldType::Keyword {
             return self.regex(path, &regex::escape(&scalar_text(value)), true);
         }
         let term = self.typed_term(path, field, field_type, value)?;
-        Ok(Box::new(TermQuery::new(term, Self::record_option(field_type))))
+        Ok(Box::new(TermQuery::new(
+            term,
+            Self::record_option(field_type),
+        )))
     }
 
     fn terms(&self, path: &str, values: &[Value]) -> Result<Boxed> {
@@ -121,54 +161,81 @@ impl Translator<'_> {
             let ids: Vec<String> = values.iter().map(scalar_text).collect();
             return Ok(self.ids(&ids));
         }
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         let terms = values
             .iter()
             .map(|value| self.typed_term(path, field, field_type, value))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 1.0)))
+        Ok(Box::new(ConstScoreQuery::new(
+            Box::new(TermSetQuery::new(terms)),
+            1.0,
+        )))
     }
 
-    fn range(&self, path: &str, lower: &Option<RangeBound>, upper: &Option<RangeBound>) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+    fn range(
+        &self,
+        path: &str,
+        lower: &Option<RangeBound>,
+        upper: &Option<RangeBound>,
+    ) -> Result<Boxed> {
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         if field_type == FieldType::Text {
             return Err(StorageError::unsupported("range on a text field"));
         }
         let bound = |bound: &Option<RangeBound>| -> Result<Bound<Term>> {
             Ok(match bound {
                 None => Bound::Unbounded,
-                Some(RangeBound { value, inclusive: true }) => {
-                    Bound::Included(self.typed_term(path, field, field_type, value)?)
-                }
-                Some(RangeBound { value, inclusive: false }) => {
-                    Bound::Excluded(self.typed_term(path, field, field_type, value)?)
-                }
+                Some(RangeBound {
+                    value,
+                    inclusive: true,
+                }) => Bound::Included(self.typed_term(path, field, field_type, value)?),
+                Some(RangeBound {
+                    value,
+                    inclusive: false,
+                }) => Bound::Excluded(self.typed_term(path, field, field_type, value)?),
             })
         };
         if lower.is_none() && upper.is_none() {
             // A range without bounds matches every document with a value, as in Elasticsearch.
-            return self.translate(&Query::Exists { field: path.to_owned() });
+            return self.translate(&Query::Exists {
+                field: path.to_owned(),
+            });
         }
-        let query = RangeQuery::new(bound(lower)?, bound(upper)?);
+        // NOTE: tantivy 0.27's fast-field range scorer overflows (a panic in debug builds) when
+        // a boolean query seeks it backwards, so ranges use the inverted index.
+        let query = InvertedIndexRangeQuery::new(bound(lower)?, bound(upper)?);
         Ok(Box::new(ConstScoreQuery::new(Box::new(query), 1.0)))
     }
 
     fn ids(&self, ids: &[String]) -> Boxed {
-        let terms = ids.iter().map(|id| Term::from_field_text(self.search.id_field, id));
+        let terms = ids
+            .iter()
+            .map(|id| Term::from_field_text(self.search.id_field, id));
         Box::new(TermSetQuery::new(terms))
     }
 
     fn regex(&self, path: &str, pattern: &str, case_insensitive: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         if !matches!(field_type, FieldType::Keyword | FieldType::Text) {
             return Err(StorageError::query(format!(
                 "pattern queries need a keyword or text field; `{path}` is `{}`",
                 field_type.name()
             )));
         }
-        let pattern = if case_insensitive { format!("(?i){pattern}") } else { pattern.to_owned() };
-        let query = RegexQuery::from_pattern(&pattern, field.field)
-            .map_err(|error| StorageError::query(format!("invalid pattern `{pattern}`: {error}")))?;
+        let pattern = if case_insensitive {
+            format!("(?i){pattern}")
+        } else {
+            pattern.to_owned()
+        };
+        let query = RegexQuery::from_pattern(&pattern, field.field).map_err(|error| {
+            StorageError::query(format!("invalid pattern `{pattern}`: {error}"))
+        })?;
         Ok(Box::new(ConstScoreQuery::new(Box::new(query), 1.0)))
     }
 
@@ -195,30 +262,43 @@ impl Translator<'_> {
         operator: Operator,
         minimum: Option<MinimumShouldMatch>,
     ) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         if field_type != FieldType::Text {
             return self.term(path, text, false);
         }
         let tokens = self.analyze(&scalar_text(text))?;
         let mut clauses: Vec<(Occur, Boxed)> = Vec::new();
-        let occur = if operator == Operator::And { Occur::Must } else { Occur::Should };
+        let occur = if operator == Operator::And {
+            Occur::Must
+        } else {
+            Occur::Should
+        };
         for token in &tokens {
             let term = Term::from_field_text(field.field, token);
-            clauses.push((occur, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
+            clauses.push((
+                occur,
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+            ));
         }
         match (clauses.len(), occur) {
             (0, _) => Ok(Box::new(EmptyQuery)),
             (1, _) => Ok(clauses.pop().expect("one clause").1),
             (count, Occur::Should) => {
                 let required = minimum.map_or(1, |minimum| minimum.resolve(count).max(1));
-                Ok(Box::new(BooleanQuery::with_minimum_required_clauses(clauses, required)))
+                Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+                    clauses, required,
+                )))
             }
             _ => Ok(Box::new(BooleanQuery::new(clauses))),
         }
     }
 
     fn phrase(&self, path: &str, text: &str, slop: u32, prefix: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else { return Ok(Box::new(EmptyQuery)) };
+        let Some((field, field_type)) = self.field(path) else {
+            return Ok(Box::new(EmptyQuery));
+        };
         if field_type != FieldType::Text {
             if prefix {
                 return self.regex(path, &format!("{}.*", regex::escape(text)), false);
@@ -226,20 +306,34 @@ impl Translator<'_> {
             return self.term(path, &Value::String(text.to_owned()), false);
         }
         let tokens = self.analyze(text)?;
-        let terms: Vec<Term> = tokens.iter().map(|token| Term::from_field_text(field.field, token)).collect();
+        let terms: Vec<Term> = tokens
+            .iter()
+            .map(|token| Term::from_field_text(field.field, token))
+            .collect();
         match terms.len() {
             0 => Ok(Box::new(EmptyQuery)),
             1 if prefix => self.regex(path, &format!("{}.*", regex::escape(&tokens[0])), false),
-            1 => Ok(Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::WithFreqs))),
+            1 => Ok(Box::new(TermQuery::new(
+                terms[0].clone(),
+                IndexRecordOption::WithFreqs,
+            ))),
             _ if prefix => Ok(Box::new(PhrasePrefixQuery::new(terms))),
             _ => {
                 let positioned = terms.into_iter().enumerate().collect();
-                Ok(Box::new(PhraseQuery::new_with_offset_and_slop(positioned, slop)))
+                Ok(Box::new(PhraseQuery::new_with_offset_and_slop(
+                    positioned, slop,
+                )))
             }
         }
     }
 
-    fn multi_match(&self, fields: &[String], text: &Value, operator: Operator, phrase: bool) -> Result<Boxed> {
+    fn multi_match(
+        &self,
+        fields: &[String],
+        text: &Value,
+        operator: Operator,
+        phrase: bool,
+    ) -> Result<Boxed> {
         let expanded: Vec<String> = if fields.iter().any(|field| field == "*") {
             self.mapping
                 .leaves()
@@ -256,7 +350,9 @@ impl Translator<'_> {
                 self.phrase(field, &scalar_text(text), 0, false)?
             } else {
                 let field_type = self.mapping.leaf_type(field);
-                if field_type.is_some_and(|t| t != FieldType::Text) && coerce(field_type.unwrap_or(FieldType::Keyword), text).is_none() {
+                if field_type.is_some_and(|t| t != FieldType::Text)
+                    && coerce(field_type.unwrap_or(FieldType::Keyword), text).is_none()
+                {
                     // Elasticsearch's multi_match is lenient across fields of other types.
                     continue;
                 }
@@ -273,7 +369,10 @@ impl Translator<'_> {
             clauses.push((Occur::Must, self.translate(clause)?));
         }
         for clause in &query.filter {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(self.translate(clause)?, 0.0))));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.translate(clause)?, 0.0)),
+            ));
         }
         for clause in &query.should {
             clauses.push((Occur::Should, self.translate(clause)?));
@@ -284,9 +383,14 @@ impl Translator<'_> {
         let required = query.required_should();
         if query.must.is_empty() && query.filter.is_empty() && required == 0 {
             // Without a required clause every document is a candidate, as in Elasticsearch.
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
+            ));
         }
-        Ok(Box::new(BooleanQuery::with_minimum_required_clauses(clauses, required)))
+        Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+            clauses, required,
+        )))
     }
 }
 

@@ -78,7 +78,9 @@ impl Inner {
                     }
                 };
                 let seq = db::next_seq(&mut counters)?;
-                changes.insert((collection.key.as_str(), seq), result.id.as_str()).or_internal()?;
+                changes
+                    .insert((collection.key.as_str(), seq), result.id.as_str())
+                    .or_internal()?;
                 staged.push((result.id.clone(), result.source.clone(), seq));
                 results.push(Ok(result));
             }
@@ -89,7 +91,9 @@ impl Inner {
                     generation: *collection.generation.lock(),
                 };
                 let mut collections = txn.open_table(COLLECTIONS).or_internal()?;
-                collections.insert(collection.key.as_str(), meta.encode().as_slice()).or_internal()?;
+                collections
+                    .insert(collection.key.as_str(), meta.encode().as_slice())
+                    .or_internal()?;
             }
         }
         txn.commit().or_internal()?;
@@ -107,7 +111,12 @@ impl Inner {
         Ok(results)
     }
 
-    fn stage(&self, collection: &Collection, mapping: &Mapping, staged: Vec<(String, Option<Value>, u64)>) {
+    fn stage(
+        &self,
+        collection: &Collection,
+        mapping: &Mapping,
+        staged: Vec<(String, Option<Value>, u64)>,
+    ) {
         let search = collection.search.read().clone();
         for (id, source, seq) in staged {
             if let Err(error) = search.stage(mapping, &id, source.as_ref(), seq) {
@@ -119,8 +128,20 @@ impl Inner {
     }
 
     /// Applies one write and returns its single result.
-    pub fn write_one(&self, index: &str, name: &str, operation: WriteOp, options: WriteOptions) -> Result<WriteResult> {
-        let mut results = self.write(index, name, vec![operation], options, Atomicity::AllOrNothing)?;
+    pub fn write_one(
+        &self,
+        index: &str,
+        name: &str,
+        operation: WriteOp,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let mut results = self.write(
+            index,
+            name,
+            vec![operation],
+            options,
+            Atomicity::AllOrNothing,
+        )?;
         results.pop().expect("one operation gives one result")
     }
 }
@@ -143,7 +164,11 @@ fn load(documents: &DocumentTable<'_>, key: &str, id: &str) -> Result<Option<(u6
 }
 
 fn not_found(collection: &Collection, id: &str) -> StorageError {
-    StorageError::NotFound { id: id.to_owned(), index: collection.index.clone(), collection: collection.name.clone() }
+    StorageError::NotFound {
+        id: id.to_owned(),
+        index: collection.index.clone(),
+        collection: collection.name.clone(),
+    }
 }
 
 /// Checks a new source against the mapping; the mapping changes only when the check passes.
@@ -155,7 +180,12 @@ fn check_source(mapping: &mut Mapping, collection: &Collection, source: &Value) 
     Ok(())
 }
 
-fn apply(documents: &mut DocumentTable<'_>, mapping: &mut Mapping, collection: &Collection, operation: WriteOp) -> Result<WriteResult> {
+fn apply(
+    documents: &mut DocumentTable<'_>,
+    mapping: &mut Mapping,
+    collection: &Collection,
+    operation: WriteOp,
+) -> Result<WriteResult> {
     let key = collection.key.as_str();
     let (id, old, new_source) = match operation {
         WriteOp::Create { id, source } => {
@@ -182,7 +212,10 @@ fn apply(documents: &mut DocumentTable<'_>, mapping: &mut Mapping, collection: &
         WriteOp::Update { id, changes } => {
             let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
             if !changes.is_object() {
-                return Err(StorageError::InvalidArgument { name: "body".to_owned(), reason: "changes must be a JSON object".to_owned() });
+                return Err(StorageError::InvalidArgument {
+                    name: "body".to_owned(),
+                    reason: "changes must be a JSON object".to_owned(),
+                });
             }
             let mut merged = old.1.clone();
             deep_merge(&mut merged, &changes);
@@ -206,7 +239,12 @@ fn apply(documents: &mut DocumentTable<'_>, mapping: &mut Mapping, collection: &
     match &new_source {
         Some(source) => {
             check_source(mapping, collection, source)?;
-            documents.insert((key, id.as_str()), db::encode_document(version, source).as_slice()).or_internal()?;
+            documents
+                .insert(
+                    (key, id.as_str()),
+                    db::encode_document(version, source).as_slice(),
+                )
+                .or_internal()?;
         }
         None => {
             documents.remove((key, id.as_str())).or_internal()?;
@@ -216,7 +254,11 @@ fn apply(documents: &mut DocumentTable<'_>, mapping: &mut Mapping, collection: &
     let (old_version, old_source) = old.unzip();
     Ok(WriteResult {
         id,
-        version: if new_source.is_some() { version } else { old_version.unwrap_or(version) },
+        version: if new_source.is_some() {
+            version
+        } else {
+            old_version.unwrap_or(version)
+        },
         old_source,
         source: new_source,
         created,

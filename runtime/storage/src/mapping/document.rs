@@ -38,7 +38,12 @@ impl Mapping {
     ///
     /// [`StorageError::StrictMappingRejection`] for a field missing from a strict mapping,
     /// [`StorageError::FieldTypeMismatch`] for a value that does not fit its field type.
-    pub fn apply_document(&mut self, source: &Value, index: &str, collection: &str) -> Result<bool> {
+    pub fn apply_document(
+        &mut self,
+        source: &Value,
+        index: &str,
+        collection: &str,
+    ) -> Result<bool> {
         let Some(object) = source.as_object() else {
             return Err(StorageError::InvalidArgument {
                 name: "body".to_owned(),
@@ -65,7 +70,11 @@ struct Context<'a> {
 }
 
 fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") }
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
 }
 
 fn check_object(
@@ -97,7 +106,9 @@ fn check_object(
                 },
             }
         }
-        let Some(field) = properties.get_mut(name) else { continue };
+        let Some(field) = properties.get_mut(name) else {
+            continue;
+        };
         changed |= check_value(field, dynamic, value, &path, context)?;
     }
     Ok(changed)
@@ -132,11 +143,18 @@ fn check_value(
 fn mismatch(path: &str, field_type: FieldType, value: &Value) -> StorageError {
     let mut shown = value.to_string();
     if shown.len() > 64 {
-        let cut = (0..=64).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=64)
+            .rev()
+            .find(|i| shown.is_char_boundary(*i))
+            .unwrap_or(0);
         shown.truncate(cut);
         shown.push('…');
     }
-    StorageError::FieldTypeMismatch { field: path.to_owned(), expected: field_type.name(), value: shown }
+    StorageError::FieldTypeMismatch {
+        field: path.to_owned(),
+        expected: field_type.name(),
+        value: shown,
+    }
 }
 
 /// Lists the values of a field, flattening arrays; a `[lon, lat]` pair stays one geo point.
@@ -146,7 +164,10 @@ fn leaf_items(value: &Value, field_type: FieldType) -> Vec<&Value> {
         Value::Array(items) if field_type == FieldType::GeoPoint && is_lon_lat_pair(items) => {
             vec![value]
         }
-        Value::Array(items) => items.iter().flat_map(|item| leaf_items(item, field_type)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .flat_map(|item| leaf_items(item, field_type))
+            .collect(),
         other => vec![other],
     }
 }
@@ -166,7 +187,9 @@ fn infer_field(value: &Value) -> Option<FieldMapping> {
         Value::String(text) if looks_like_date(text) => FieldMapping::of_type(FieldType::Date),
         Value::String(_) => {
             let mut keyword = FieldMapping::of_type(FieldType::Keyword);
-            keyword.parameters.insert("ignore_above".to_owned(), Value::from(256));
+            keyword
+                .parameters
+                .insert("ignore_above".to_owned(), Value::from(256));
             let mut text = FieldMapping::of_type(FieldType::Text);
             text.fields.insert("keyword".to_owned(), keyword);
             text
@@ -191,7 +214,9 @@ fn extract_object(
     indexed: &mut IndexedDocument,
 ) {
     for (name, value) in object {
-        let Some(field) = properties.get(name) else { continue };
+        let Some(field) = properties.get(name) else {
+            continue;
+        };
         let path = join(prefix, name);
         let items = leaf_items(value, field.field_type);
         if items.is_empty() {
@@ -215,10 +240,10 @@ fn extract_leaf(field: &FieldMapping, path: &str, items: &[&Value], indexed: &mu
     let ignore_above = field.parameters.get("ignore_above").and_then(Value::as_u64);
     let mut any = false;
     for item in items {
-        if let (Some(limit), Some(text)) = (ignore_above, item.as_str()) {
-            if text.chars().count() as u64 > limit {
-                continue;
-            }
+        if let (Some(limit), Some(text)) = (ignore_above, item.as_str())
+            && text.chars().count() as u64 > limit
+        {
+            continue;
         }
         if let Some(value) = coerce(field.field_type, item) {
             indexed.values.push((path.to_owned(), value));
@@ -246,16 +271,25 @@ mod tests {
 
     #[test]
     fn strict_rejects_unknown_field() {
-        let mut strict = mapping(json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}}));
-        let error = strict.apply_document(&json!({"a": 1, "b": 2}), "i", "c").unwrap_err();
-        assert_eq!(error.kuzzle_id(), "services.storage.strict_mapping_rejection");
+        let mut strict =
+            mapping(json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}}));
+        let error = strict
+            .apply_document(&json!({"a": 1, "b": 2}), "i", "c")
+            .unwrap_err();
+        assert_eq!(
+            error.kuzzle_id(),
+            "services.storage.strict_mapping_rejection"
+        );
         assert_eq!(error.props()[0], "b");
     }
 
     #[test]
     fn type_mismatch_names_field() {
-        let mut typed = mapping(json!({"properties": {"o": {"properties": {"n": {"type": "integer"}}}}}));
-        let error = typed.apply_document(&json!({"o": {"n": "abc"}}), "i", "c").unwrap_err();
+        let mut typed =
+            mapping(json!({"properties": {"o": {"properties": {"n": {"type": "integer"}}}}}));
+        let error = typed
+            .apply_document(&json!({"o": {"n": "abc"}}), "i", "c")
+            .unwrap_err();
         assert_eq!(error.kuzzle_id(), "services.storage.invalid_mapping");
         assert_eq!(error.props()[0], "o.n");
     }

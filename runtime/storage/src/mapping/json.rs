@@ -23,7 +23,10 @@ pub(super) fn parse_mapping(value: &Value) -> Result<Mapping> {
             }
             "properties" => mapping.properties = parse_properties(item, "")?,
             other => {
-                return Err(invalid(other, "unknown mapping root key; use dynamic, _meta or properties"));
+                return Err(invalid(
+                    other,
+                    "unknown mapping root key; use dynamic, _meta or properties",
+                ));
             }
         }
     }
@@ -48,9 +51,16 @@ fn parse_properties(value: &Value, prefix: &str) -> Result<BTreeMap<String, Fiel
     let mut properties = BTreeMap::new();
     for (name, field) in map {
         if name.is_empty() || name.contains('.') {
-            return Err(invalid(name, "a field name must be non-empty and contain no dot"));
+            return Err(invalid(
+                name,
+                "a field name must be non-empty and contain no dot",
+            ));
         }
-        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         properties.insert(name.clone(), parse_field(field, &path)?);
     }
     Ok(properties)
@@ -62,9 +72,12 @@ fn parse_field(value: &Value, path: &str) -> Result<FieldMapping> {
     };
     let field_type = match map.get("type") {
         None => FieldType::Object,
-        Some(Value::String(name)) => FieldType::parse(name).ok_or_else(|| {
-            StorageError::InvalidMappingType { field: path.to_owned(), type_name: name.clone() }
-        })?,
+        Some(Value::String(name)) => {
+            FieldType::parse(name).ok_or_else(|| StorageError::InvalidMappingType {
+                field: path.to_owned(),
+                type_name: name.clone(),
+            })?
+        }
         Some(_) => return Err(invalid(path, "`type` must be a string")),
     };
     let mut field = FieldMapping::of_type(field_type);
@@ -77,7 +90,9 @@ fn parse_field(value: &Value, path: &str) -> Result<FieldMapping> {
             "dynamic" if field_type.is_container() => {
                 field.dynamic = Some(parse_dynamic(item, path)?);
             }
-            "fields" if !field_type.is_container() => field.fields = parse_multi_fields(item, path)?,
+            "fields" if !field_type.is_container() => {
+                field.fields = parse_multi_fields(item, path)?
+            }
             "properties" | "dynamic" | "fields" => {
                 let reason = format!("`{key}` is not allowed on a `{}` field", field_type.name());
                 return Err(invalid(path, &reason));
@@ -93,13 +108,19 @@ fn parse_field(value: &Value, path: &str) -> Result<FieldMapping> {
 fn parse_multi_fields(value: &Value, path: &str) -> Result<BTreeMap<String, FieldMapping>> {
     let fields = parse_properties(value, path)?;
     if let Some((name, _)) = fields.iter().find(|(_, f)| f.field_type.is_container()) {
-        return Err(invalid(&format!("{path}.{name}"), "a multi-field cannot be an object"));
+        return Err(invalid(
+            &format!("{path}.{name}"),
+            "a multi-field cannot be an object",
+        ));
     }
     Ok(fields)
 }
 
 fn invalid(path: &str, reason: &str) -> StorageError {
-    StorageError::InvalidMapping { path: path.to_owned(), reason: reason.to_owned() }
+    StorageError::InvalidMapping {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    }
 }
 
 pub(super) fn mapping_to_json(mapping: &Mapping, include_kuzzle_info: bool) -> Value {
@@ -136,11 +157,17 @@ fn field_to_json(field: &FieldMapping) -> Value {
         map.insert(key.clone(), value.clone());
     }
     if !field.properties.is_empty() {
-        let properties = field.properties.iter().map(|(k, f)| (k.clone(), field_to_json(f)));
+        let properties = field
+            .properties
+            .iter()
+            .map(|(k, f)| (k.clone(), field_to_json(f)));
         map.insert("properties".to_owned(), Value::Object(properties.collect()));
     }
     if !field.fields.is_empty() {
-        let fields = field.fields.iter().map(|(k, f)| (k.clone(), field_to_json(f)));
+        let fields = field
+            .fields
+            .iter()
+            .map(|(k, f)| (k.clone(), field_to_json(f)));
         map.insert("fields".to_owned(), Value::Object(fields.collect()));
     }
     Value::Object(map)
@@ -177,10 +204,15 @@ mod tests {
 
     #[test]
     fn merge_rejects_type_change() {
-        let mut mapping = Mapping::parse(&json!({"properties": {"a": {"type": "keyword"}}})).unwrap();
-        mapping.merge(&json!({"properties": {"b": {"type": "long"}}})).unwrap();
+        let mut mapping =
+            Mapping::parse(&json!({"properties": {"a": {"type": "keyword"}}})).unwrap();
+        mapping
+            .merge(&json!({"properties": {"b": {"type": "long"}}}))
+            .unwrap();
         assert!(mapping.lookup("b").is_some());
-        let error = mapping.merge(&json!({"properties": {"a": {"type": "long"}}})).unwrap_err();
+        let error = mapping
+            .merge(&json!({"properties": {"a": {"type": "long"}}}))
+            .unwrap_err();
         assert_eq!(error.kuzzle_id(), "services.storage.cannot_change_mapping");
     }
 

@@ -74,7 +74,10 @@ impl FieldType {
 
     /// Returns whether the type is numeric.
     pub fn is_numeric(self) -> bool {
-        matches!(self, Self::Integer | Self::Long | Self::Float | Self::Double)
+        matches!(
+            self,
+            Self::Integer | Self::Long | Self::Float | Self::Double
+        )
     }
 }
 
@@ -127,7 +130,11 @@ pub struct Mapping {
 
 impl Default for Mapping {
     fn default() -> Self {
-        Self { dynamic: Dynamic::False, meta: Value::Object(Map::new()), properties: BTreeMap::new() }
+        Self {
+            dynamic: Dynamic::False,
+            meta: Value::Object(Map::new()),
+            properties: BTreeMap::new(),
+        }
     }
 }
 
@@ -152,7 +159,8 @@ impl Mapping {
 
     /// Returns the mapping with Kuzzle's `_kuzzle_info` fields added.
     pub fn with_kuzzle_info(mut self) -> Self {
-        self.properties.insert(KUZZLE_INFO.to_owned(), kuzzle_info_mapping());
+        self.properties
+            .insert(KUZZLE_INFO.to_owned(), kuzzle_info_mapping());
         self
     }
 
@@ -211,7 +219,9 @@ impl Mapping {
 
     /// Returns the type of a leaf path, or `None` when the path is unmapped or an object.
     pub fn leaf_type(&self, path: &str) -> Option<FieldType> {
-        self.lookup(path).map(|field| field.field_type).filter(|t| !t.is_container())
+        self.lookup(path)
+            .map(|field| field.field_type)
+            .filter(|t| !t.is_container())
     }
 }
 
@@ -223,7 +233,8 @@ fn kuzzle_info_mapping() -> FieldMapping {
         ("createdAt", FieldType::Date),
         ("updatedAt", FieldType::Date),
     ] {
-        info.properties.insert(name.to_owned(), FieldMapping::of_type(field_type));
+        info.properties
+            .insert(name.to_owned(), FieldMapping::of_type(field_type));
     }
     info
 }
@@ -234,7 +245,11 @@ fn merge_properties(
     prefix: &str,
 ) -> Result<()> {
     for (name, field) in update {
-        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         let Some(existing) = target.get_mut(&name) else {
             target.insert(name, field);
             continue;
@@ -263,13 +278,21 @@ fn collect_leaves(
     out: &mut Vec<LeafField>,
 ) {
     for (name, field) in properties {
-        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
         match field.field_type {
             FieldType::Object => collect_leaves(&field.properties, &path, nested_path, out),
             FieldType::Nested => collect_leaves(&field.properties, &path, Some(&path), out),
             field_type => {
                 let nested = nested_path.map(str::to_owned);
-                out.push(LeafField { path: path.clone(), field_type, nested_path: nested.clone() });
+                out.push(LeafField {
+                    path: path.clone(),
+                    field_type,
+                    nested_path: nested.clone(),
+                });
                 for (sub, multi) in &field.fields {
                     out.push(LeafField {
                         path: format!("{path}.{sub}"),

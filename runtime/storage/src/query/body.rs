@@ -84,7 +84,9 @@ pub fn parse_query(query: &Value) -> Result<Query> {
 }
 
 fn parse_count(value: &Value, name: &str) -> Result<usize> {
-    let count = value.as_u64().or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+    let count = value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|text| text.parse().ok()));
     count
         .and_then(|count| usize::try_from(count).ok())
         .ok_or_else(|| StorageError::query(format!("`{name}` must be a non-negative integer")))
@@ -93,7 +95,9 @@ fn parse_count(value: &Value, name: &str) -> Result<usize> {
 fn parse_search_after(value: &Value) -> Result<Vec<Value>> {
     match value {
         Value::Array(values) => Ok(values.clone()),
-        _ => Err(StorageError::query("`search_after` must be an array of sort values")),
+        _ => Err(StorageError::query(
+            "`search_after` must be an array of sort values",
+        )),
     }
 }
 
@@ -103,7 +107,9 @@ fn reject_scripts(value: &Value) -> Result<()> {
         Value::Object(map) => {
             for (key, child) in map {
                 if key == "script" || key.starts_with("script_") || key == "_script" {
-                    return Err(StorageError::InvalidQueryKeyword { keyword: key.clone() });
+                    return Err(StorageError::InvalidQueryKeyword {
+                        keyword: key.clone(),
+                    });
                 }
                 reject_scripts(child)?;
             }
@@ -129,7 +135,11 @@ mod tests {
             json!({"aggs": {"a": {"avg": {"script": "x"}}}}),
         ] {
             let error = SearchBody::parse(&body).unwrap_err();
-            assert_eq!(error.kuzzle_id(), "services.storage.invalid_query_keyword", "{body}");
+            assert_eq!(
+                error.kuzzle_id(),
+                "services.storage.invalid_query_keyword",
+                "{body}"
+            );
         }
     }
 

@@ -32,42 +32,66 @@ pub fn matches(query: &Query, mapping: &Mapping, id: &str, source: &Value) -> Re
     let matched = match query {
         Query::MatchAll => true,
         Query::MatchNone => false,
-        Query::Term { field, value, case_insensitive } => {
-            term_matches(mapping, source, field, value, *case_insensitive)
-        }
-        Query::Terms { field, values } => {
-            values.iter().any(|value| term_matches(mapping, source, field, value, false))
-        }
-        Query::Range { field, lower, upper } => range_matches(mapping, source, field, lower, upper),
+        Query::Term {
+            field,
+            value,
+            case_insensitive,
+        } => term_matches(mapping, source, field, value, *case_insensitive),
+        Query::Terms { field, values } => values
+            .iter()
+            .any(|value| term_matches(mapping, source, field, value, false)),
+        Query::Range {
+            field,
+            lower,
+            upper,
+        } => range_matches(mapping, source, field, lower, upper),
         Query::Exists { field } => exists(mapping, source, field),
         Query::Ids { values } => values.iter().any(|value| value == id),
-        Query::Prefix { field, value, case_insensitive } => {
-            keyword_values(mapping, source, field).iter().any(|text| {
-                if *case_insensitive {
-                    text.to_lowercase().starts_with(&value.to_lowercase())
-                } else {
-                    text.starts_with(value.as_str())
-                }
-            })
-        }
-        Query::Match { field, text, operator, minimum_should_match: None } => {
-            match_matches(mapping, source, field, text, *operator)
-        }
+        Query::Prefix {
+            field,
+            value,
+            case_insensitive,
+        } => keyword_values(mapping, source, field).iter().any(|text| {
+            if *case_insensitive {
+                text.to_lowercase().starts_with(&value.to_lowercase())
+            } else {
+                text.starts_with(value.as_str())
+            }
+        }),
+        Query::Match {
+            field,
+            text,
+            operator,
+            minimum_should_match: None,
+        } => match_matches(mapping, source, field, text, *operator),
         Query::Bool(bool_query) => bool_matches(bool_query, mapping, id, source)?,
         Query::ConstantScore { filter: query, .. } | Query::Boost { query, .. } => {
             matches(query, mapping, id, source)?
         }
         Query::Nested { path, query } => nested_matches(path, query, mapping, id, source)?,
-        Query::GeoDistance { field, center, distance_m } => {
-            geo_points(mapping, source, field).iter().any(|p| p.distance_m(center) <= *distance_m)
-        }
-        Query::GeoBoundingBox { field, top_left, bottom_right } => geo_points(mapping, source, field)
+        Query::GeoDistance {
+            field,
+            center,
+            distance_m,
+        } => geo_points(mapping, source, field)
+            .iter()
+            .any(|p| p.distance_m(center) <= *distance_m),
+        Query::GeoBoundingBox {
+            field,
+            top_left,
+            bottom_right,
+        } => geo_points(mapping, source, field)
             .iter()
             .any(|p| in_box(p, top_left, bottom_right)),
-        Query::GeoPolygon { field, points } => {
-            geo_points(mapping, source, field).iter().any(|p| in_polygon(p, points))
+        Query::GeoPolygon { field, points } => geo_points(mapping, source, field)
+            .iter()
+            .any(|p| in_polygon(p, points)),
+        other => {
+            return Err(StorageError::unsupported(format!(
+                "{} inside nested",
+                clause_name(other)
+            )));
         }
-        other => return Err(StorageError::unsupported(format!("{} inside nested", clause_name(other)))),
     };
     Ok(matched)
 }
@@ -84,8 +108,14 @@ fn clause_name(query: &Query) -> &'static str {
     }
 }
 
-fn typed_values(mapping: &Mapping, source: &Value, field: &str) -> (Option<FieldType>, Vec<IndexValue>) {
-    let Some(field_type) = mapping.leaf_type(field) else { return (None, Vec::new()) };
+fn typed_values(
+    mapping: &Mapping,
+    source: &Value,
+    field: &str,
+) -> (Option<FieldType>, Vec<IndexValue>) {
+    let Some(field_type) = mapping.leaf_type(field) else {
+        return (None, Vec::new());
+    };
     let values = leaf_source_values(source, field, mapping)
         .into_iter()
         .filter_map(|value| coerce(field_type, value))
@@ -122,13 +152,25 @@ fn term_matches(mapping: &Mapping, source: &Value, field: &str, value: &Value, c
     if field == "_id" {
         return false;
     }
-    let (Some(field_type), values) = typed_values(mapping, source, field) else { return false };
+    let (Some(field_type), values) = typed_values(mapping, source, field) else {
+        return false;
+    };
     if matches!(field_type, FieldType::Keyword | FieldType::Text) {
-        let Some(IndexValue::Str(wanted)) = coerce(field_type, value) else { return false };
+        let Some(IndexValue::Str(wanted)) = coerce(field_type, value) else {
+            return false;
+        };
         let found = keyword_values(mapping, source, field);
-        return found.iter().any(|text| if ci { text.eq_ignore_ascii_case(&wanted) } else { *text == wanted });
+        return found.iter().any(|text| {
+            if ci {
+                text.eq_ignore_ascii_case(&wanted)
+            } else {
+                *text == wanted
+            }
+        });
     }
-    let Some(wanted) = coerce(field_type, value) else { return false };
+    let Some(wanted) = coerce(field_type, value) else {
+        return false;
+    };
     values.contains(&wanted)
 }
 
@@ -139,14 +181,18 @@ fn range_matches(
     lower: &Option<RangeBound>,
     upper: &Option<RangeBound>,
 ) -> bool {
-    let (Some(field_type), values) = typed_values(mapping, source, field) else { return false };
+    let (Some(field_type), values) = typed_values(mapping, source, field) else {
+        return false;
+    };
     let bound = |bound: &Option<RangeBound>| match bound {
         None => Some(None),
         Some(RangeBound { value, inclusive }) => {
             coerce(field_type, value).map(|typed| Some((typed, *inclusive)))
         }
     };
-    let (Some(lower), Some(upper)) = (bound(lower), bound(upper)) else { return false };
+    let (Some(lower), Some(upper)) = (bound(lower), bound(upper)) else {
+        return false;
+    };
     values.iter().any(|value| {
         let above = lower.as_ref().is_none_or(|(low, inclusive)| {
             compare(value, low).is_some_and(|o| o.is_gt() || (*inclusive && o.is_eq()))
@@ -186,10 +232,18 @@ fn exists(mapping: &Mapping, source: &Value, field: &str) -> bool {
     }
 }
 
-fn match_matches(mapping: &Mapping, source: &Value, field: &str, text: &Value, operator: Operator) -> bool {
+fn match_matches(
+    mapping: &Mapping,
+    source: &Value,
+    field: &str,
+    text: &Value,
+    operator: Operator,
+) -> bool {
     match mapping.leaf_type(field) {
         Some(FieldType::Text) => {
-            let Some(IndexValue::Str(query)) = coerce(FieldType::Text, text) else { return false };
+            let Some(IndexValue::Str(query)) = coerce(FieldType::Text, text) else {
+                return false;
+            };
             let wanted = tokenize(&query);
             let found = keyword_values(mapping, source, field);
             let hit = |token: &String| found.contains(token);
@@ -229,7 +283,13 @@ fn bool_matches(query: &BoolQuery, mapping: &Mapping, id: &str, source: &Value) 
 
 /// Evaluates the inner query on each element of the nested array on its own, so conditions on
 /// two fields must hold in the same element.
-fn nested_matches(path: &str, query: &Query, mapping: &Mapping, id: &str, source: &Value) -> Result<bool> {
+fn nested_matches(
+    path: &str,
+    query: &Query,
+    mapping: &Mapping,
+    id: &str,
+    source: &Value,
+) -> Result<bool> {
     for element in values_at(source, path) {
         let mut wrapped = element.clone();
         for segment in path.rsplit('.') {
@@ -342,11 +402,19 @@ mod tests {
     #[test]
     fn geo_clauses_evaluate() {
         let doc = json!({"loc": {"lat": 48.8566, "lon": 2.3522}});
-        assert!(check(json!({"geo_distance": {"loc": "48.85,2.35", "distance": "2km"}}), doc.clone()));
-        assert!(!check(json!({"geo_distance": {"loc": "51.5,-0.12", "distance": "2km"}}), doc.clone()));
-        let inside = json!({"geo_bounding_box": {"loc": {"top": 49, "left": 2, "bottom": 48, "right": 3}}});
+        assert!(check(
+            json!({"geo_distance": {"loc": "48.85,2.35", "distance": "2km"}}),
+            doc.clone()
+        ));
+        assert!(!check(
+            json!({"geo_distance": {"loc": "51.5,-0.12", "distance": "2km"}}),
+            doc.clone()
+        ));
+        let inside =
+            json!({"geo_bounding_box": {"loc": {"top": 49, "left": 2, "bottom": 48, "right": 3}}});
         assert!(check(inside, doc.clone()));
-        let polygon = json!({"geo_polygon": {"loc": {"points": [[2, 48], [3, 48], [3, 49], [2, 49]]}}});
+        let polygon =
+            json!({"geo_polygon": {"loc": {"points": [[2, 48], [3, 48], [3, 49], [2, 49]]}}});
         assert!(check(polygon, doc));
     }
 
@@ -355,6 +423,9 @@ mod tests {
         let doc = json!({"bio": "Loves Rust and Go"});
         assert!(check(json!({"term": {"bio": "rust"}}), doc.clone()));
         assert!(!check(json!({"term": {"bio": "Rust"}}), doc.clone()));
-        assert!(check(json!({"match": {"bio": {"query": "rust go", "operator": "and"}}}), doc));
+        assert!(check(
+            json!({"match": {"bio": {"query": "rust go", "operator": "and"}}}),
+            doc
+        ));
     }
 }

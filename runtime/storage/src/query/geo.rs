@@ -20,11 +20,15 @@ impl GeoPoint {
                 if let Some(inner) = map.get("lat_lon").or_else(|| map.get("latLon")) {
                     return Self::parse_lat_lon(inner);
                 }
-                Self { lat: number(map.get("lat")?)?, lon: number(map.get("lon")?)? }
+                Self {
+                    lat: number(map.get("lat")?)?,
+                    lon: number(map.get("lon")?)?,
+                }
             }
-            Value::Array(items) if items.len() == 2 => {
-                Self { lat: number(&items[1])?, lon: number(&items[0])? }
-            }
+            Value::Array(items) if items.len() == 2 => Self {
+                lat: number(&items[1])?,
+                lon: number(&items[0])?,
+            },
             Value::String(text) => return parse_text(text),
             _ => return None,
         };
@@ -35,7 +39,10 @@ impl GeoPoint {
     fn parse_lat_lon(value: &Value) -> Option<Self> {
         match value {
             Value::Array(items) if items.len() == 2 => {
-                let point = Self { lat: number(&items[0])?, lon: number(&items[1])? };
+                let point = Self {
+                    lat: number(&items[0])?,
+                    lon: number(&items[1])?,
+                };
                 point.is_valid().then_some(point)
             }
             other => Self::parse(other),
@@ -66,7 +73,10 @@ fn number(value: &Value) -> Option<f64> {
 
 fn parse_text(text: &str) -> Option<GeoPoint> {
     if let Some((lat, lon)) = text.split_once(',') {
-        let point = GeoPoint { lat: lat.trim().parse().ok()?, lon: lon.trim().parse().ok()? };
+        let point = GeoPoint {
+            lat: lat.trim().parse().ok()?,
+            lon: lon.trim().parse().ok()?,
+        };
         return point.is_valid().then_some(point);
     }
     decode_geohash(text)
@@ -80,16 +90,25 @@ fn decode_geohash(hash: &str) -> Option<GeoPoint> {
     let (mut lat, mut lon) = ((-90.0_f64, 90.0_f64), (-180.0_f64, 180.0_f64));
     let mut even = true;
     for byte in hash.bytes() {
-        let bits = ALPHABET.iter().position(|c| *c == byte.to_ascii_lowercase())?;
+        let bits = ALPHABET
+            .iter()
+            .position(|c| *c == byte.to_ascii_lowercase())?;
         for shift in (0..5).rev() {
             let bit = (bits >> shift) & 1 == 1;
             let range = if even { &mut lon } else { &mut lat };
             let middle = (range.0 + range.1) / 2.0;
-            if bit { range.0 = middle } else { range.1 = middle }
+            if bit {
+                range.0 = middle
+            } else {
+                range.1 = middle
+            }
             even = !even;
         }
     }
-    Some(GeoPoint { lat: (lat.0 + lat.1) / 2.0, lon: (lon.0 + lon.1) / 2.0 })
+    Some(GeoPoint {
+        lat: (lat.0 + lat.1) / 2.0,
+        lon: (lon.0 + lon.1) / 2.0,
+    })
 }
 
 /// Parses a distance: a number of meters or `"<n><unit>"` with m, km, cm, mm, mi, yd, ft, in
@@ -126,8 +145,14 @@ mod tests {
 
     #[test]
     fn point_forms_parse() {
-        let expected = GeoPoint { lat: 43.6, lon: 3.9 };
-        assert_eq!(GeoPoint::parse(&json!({"lat": 43.6, "lon": 3.9})), Some(expected));
+        let expected = GeoPoint {
+            lat: 43.6,
+            lon: 3.9,
+        };
+        assert_eq!(
+            GeoPoint::parse(&json!({"lat": 43.6, "lon": 3.9})),
+            Some(expected)
+        );
         assert_eq!(GeoPoint::parse(&json!([3.9, 43.6])), Some(expected));
         assert_eq!(GeoPoint::parse(&json!("43.6, 3.9")), Some(expected));
         let hashed = GeoPoint::parse(&json!("spfb09p")).unwrap();
@@ -145,8 +170,14 @@ mod tests {
 
     #[test]
     fn haversine_paris_london() {
-        let paris = GeoPoint { lat: 48.8566, lon: 2.3522 };
-        let london = GeoPoint { lat: 51.5074, lon: -0.1278 };
+        let paris = GeoPoint {
+            lat: 48.8566,
+            lon: 2.3522,
+        };
+        let london = GeoPoint {
+            lat: 51.5074,
+            lon: -0.1278,
+        };
         let km = paris.distance_m(&london) / 1000.0;
         assert!((340.0..345.0).contains(&km), "{km}");
     }

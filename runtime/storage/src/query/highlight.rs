@@ -39,7 +39,10 @@ impl Highlight {
                 .unwrap_or(default)
                 .to_owned()
         };
-        let fragment_size = value.get("fragment_size").and_then(Value::as_u64).unwrap_or(100);
+        let fragment_size = value
+            .get("fragment_size")
+            .and_then(Value::as_u64)
+            .unwrap_or(100);
         Ok(Self {
             fields,
             pre_tag: tag("pre_tags", "<em>"),

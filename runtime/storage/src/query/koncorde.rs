@@ -21,17 +21,23 @@ const RESTRICTED: &[&str] = &["bool", "regexp", "match", "select"];
 /// [`StorageError::KoncordeDslError`] for a malformed filter.
 pub fn translate(filter: &Value) -> Result<Value> {
     let Some(map) = filter.as_object() else {
-        return Err(dsl_error(format!("a filter must be an object, got {filter}")));
+        return Err(dsl_error(format!(
+            "a filter must be an object, got {filter}"
+        )));
     };
     if map.is_empty() {
         return Ok(json!({"match_all": {}}));
     }
     if map.len() != 1 {
-        return Err(dsl_error("a filter must have exactly one keyword".to_owned()));
+        return Err(dsl_error(
+            "a filter must have exactly one keyword".to_owned(),
+        ));
     }
     let (keyword, body) = map.iter().next().expect("length checked above");
     if RESTRICTED.contains(&keyword.as_str()) {
-        return Err(StorageError::KoncordeRestrictedKeyword { keyword: keyword.clone() });
+        return Err(StorageError::KoncordeRestrictedKeyword {
+            keyword: keyword.clone(),
+        });
     }
     match keyword.as_str() {
         "equals" => Ok(json!({"term": single_field(body, "equals")?})),
@@ -42,7 +48,9 @@ pub fn translate(filter: &Value) -> Result<Value> {
         "ids" => Ok(json!({"ids": body})),
         "nothing" => Ok(json!({"match_none": {}})),
         "and" => Ok(json!({"bool": {"filter": translate_all(body, "and")?}})),
-        "or" => Ok(json!({"bool": {"should": translate_all(body, "or")?, "minimum_should_match": 1}})),
+        "or" => {
+            Ok(json!({"bool": {"should": translate_all(body, "or")?, "minimum_should_match": 1}}))
+        }
         "not" => Ok(json!({"bool": {"must_not": [translate(body)?]}})),
         "geoBoundingBox" => geo_bounding_box(body),
         "geoDistance" => geo_distance(body),
@@ -59,14 +67,18 @@ fn dsl_error(reason: String) -> StorageError {
 fn single_field(body: &Value, keyword: &str) -> Result<Value> {
     match body.as_object() {
         Some(map) if map.len() == 1 => Ok(body.clone()),
-        _ => Err(dsl_error(format!("`{keyword}` must name exactly one field"))),
+        _ => Err(dsl_error(format!(
+            "`{keyword}` must name exactly one field"
+        ))),
     }
 }
 
 fn translate_all(body: &Value, keyword: &str) -> Result<Vec<Value>> {
     match body.as_array() {
         Some(filters) if !filters.is_empty() => filters.iter().map(translate).collect(),
-        _ => Err(dsl_error(format!("`{keyword}` requires a non-empty array of filters"))),
+        _ => Err(dsl_error(format!(
+            "`{keyword}` requires a non-empty array of filters"
+        ))),
     }
 }
 
@@ -108,19 +120,32 @@ fn point(value: &Value) -> Result<Value> {
     Ok(json!({"lat": parsed.lat, "lon": parsed.lon}))
 }
 
-fn field_and_options<'a>(body: &'a Value, keyword: &str, options: &[&str]) -> Result<(&'a String, &'a Value, &'a Map<String, Value>)> {
-    let map = body.as_object().ok_or_else(|| dsl_error(format!("`{keyword}` must be an object")))?;
-    let mut fields = map.iter().filter(|(key, _)| !options.contains(&key.as_str()));
+fn field_and_options<'a>(
+    body: &'a Value,
+    keyword: &str,
+    options: &[&str],
+) -> Result<(&'a String, &'a Value, &'a Map<String, Value>)> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| dsl_error(format!("`{keyword}` must be an object")))?;
+    let mut fields = map
+        .iter()
+        .filter(|(key, _)| !options.contains(&key.as_str()));
     match (fields.next(), fields.next()) {
         (Some((field, value)), None) => Ok((field, value, map)),
-        _ => Err(dsl_error(format!("`{keyword}` must name exactly one field"))),
+        _ => Err(dsl_error(format!(
+            "`{keyword}` must name exactly one field"
+        ))),
     }
 }
 
 fn geo_bounding_box(body: &Value) -> Result<Value> {
     let (field, corners, _) = field_and_options(body, "geoBoundingBox", &[])?;
     let corner = |names: [&str; 2]| names.iter().find_map(|name| corners.get(*name));
-    let box_value = match (corner(["topLeft", "top_left"]), corner(["bottomRight", "bottom_right"])) {
+    let box_value = match (
+        corner(["topLeft", "top_left"]),
+        corner(["bottomRight", "bottom_right"]),
+    ) {
         (Some(top_left), Some(bottom_right)) => {
             json!({"top_left": point(top_left)?, "bottom_right": point(bottom_right)?})
         }
@@ -135,14 +160,18 @@ fn distance_clause(field: &str, center: &Value, distance: &Value) -> Value {
 
 fn geo_distance(body: &Value) -> Result<Value> {
     let (field, center, map) = field_and_options(body, "geoDistance", &["distance"])?;
-    let distance = map.get("distance").ok_or_else(|| dsl_error("`geoDistance` requires `distance`".to_owned()))?;
+    let distance = map
+        .get("distance")
+        .ok_or_else(|| dsl_error("`geoDistance` requires `distance`".to_owned()))?;
     Ok(distance_clause(field, &point(center)?, distance))
 }
 
 fn geo_distance_range(body: &Value) -> Result<Value> {
     let (field, center, map) = field_and_options(body, "geoDistanceRange", &["from", "to"])?;
     let (Some(from), Some(to)) = (map.get("from"), map.get("to")) else {
-        return Err(dsl_error("`geoDistanceRange` requires `from` and `to`".to_owned()));
+        return Err(dsl_error(
+            "`geoDistanceRange` requires `from` and `to`".to_owned(),
+        ));
     };
     let center = point(center)?;
     Ok(json!({"bool": {
@@ -187,7 +216,8 @@ mod tests {
     #[test]
     fn geo_points_become_lat_lon() {
         let filter = json!({"geoDistance": {"loc": [43.6, 3.9], "distance": "1km"}});
-        let expected = json!({"geo_distance": {"loc": {"lat": 43.6, "lon": 3.9}, "distance": "1km"}});
+        let expected =
+            json!({"geo_distance": {"loc": {"lat": 43.6, "lon": 3.9}, "distance": "1km"}});
         assert_eq!(translate(&filter).unwrap(), expected);
     }
 

@@ -60,30 +60,88 @@ pub struct RangeBound {
 pub enum Query {
     MatchAll,
     MatchNone,
-    Term { field: String, value: Value, case_insensitive: bool },
-    Terms { field: String, values: Vec<Value> },
-    Range { field: String, lower: Option<RangeBound>, upper: Option<RangeBound> },
-    Exists { field: String },
-    Ids { values: Vec<String> },
-    Prefix { field: String, value: String, case_insensitive: bool },
-    Wildcard { field: String, pattern: String, case_insensitive: bool },
-    Regexp { field: String, pattern: String },
+    Term {
+        field: String,
+        value: Value,
+        case_insensitive: bool,
+    },
+    Terms {
+        field: String,
+        values: Vec<Value>,
+    },
+    Range {
+        field: String,
+        lower: Option<RangeBound>,
+        upper: Option<RangeBound>,
+    },
+    Exists {
+        field: String,
+    },
+    Ids {
+        values: Vec<String>,
+    },
+    Prefix {
+        field: String,
+        value: String,
+        case_insensitive: bool,
+    },
+    Wildcard {
+        field: String,
+        pattern: String,
+        case_insensitive: bool,
+    },
+    Regexp {
+        field: String,
+        pattern: String,
+    },
     Match {
         field: String,
         text: Value,
         operator: Operator,
         minimum_should_match: Option<MinimumShouldMatch>,
     },
-    MatchPhrase { field: String, text: String, slop: u32 },
-    MatchPhrasePrefix { field: String, text: String },
-    MultiMatch { fields: Vec<String>, text: Value, operator: Operator, phrase: bool },
+    MatchPhrase {
+        field: String,
+        text: String,
+        slop: u32,
+    },
+    MatchPhrasePrefix {
+        field: String,
+        text: String,
+    },
+    MultiMatch {
+        fields: Vec<String>,
+        text: Value,
+        operator: Operator,
+        phrase: bool,
+    },
     Bool(BoolQuery),
-    ConstantScore { filter: Box<Query>, boost: f32 },
-    Boost { query: Box<Query>, boost: f32 },
-    Nested { path: String, query: Box<Query> },
-    GeoDistance { field: String, center: GeoPoint, distance_m: f64 },
-    GeoBoundingBox { field: String, top_left: GeoPoint, bottom_right: GeoPoint },
-    GeoPolygon { field: String, points: Vec<GeoPoint> },
+    ConstantScore {
+        filter: Box<Query>,
+        boost: f32,
+    },
+    Boost {
+        query: Box<Query>,
+        boost: f32,
+    },
+    Nested {
+        path: String,
+        query: Box<Query>,
+    },
+    GeoDistance {
+        field: String,
+        center: GeoPoint,
+        distance_m: f64,
+    },
+    GeoBoundingBox {
+        field: String,
+        top_left: GeoPoint,
+        bottom_right: GeoPoint,
+    },
+    GeoPolygon {
+        field: String,
+        points: Vec<GeoPoint>,
+    },
 }
 
 /// A `bool` query.

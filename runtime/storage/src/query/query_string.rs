@@ -29,7 +29,9 @@ pub(super) fn parse(body: &Value) -> Result<Query> {
         Some(other) => return Err(StorageError::query(format!("unknown operator `{other}`"))),
     };
     if let Some(special) = text.chars().find(|c| "()[]{}~^\\/".contains(*c)) {
-        return Err(StorageError::unsupported(format!("query_string syntax `{special}`")));
+        return Err(StorageError::unsupported(format!(
+            "query_string syntax `{special}`"
+        )));
     }
 
     let tokens = tokenize(text)?;
@@ -52,7 +54,11 @@ pub(super) fn parse(body: &Value) -> Result<Query> {
             _ => {}
         }
         let (occurrence, clause) = parse_token(&token, &fields, all_required)?;
-        let occurrence = if negate_next { Occurrence::MustNot } else { occurrence };
+        let occurrence = if negate_next {
+            Occurrence::MustNot
+        } else {
+            occurrence
+        };
         negate_next = false;
         match occurrence {
             Occurrence::Must => bool_query.must.push(clause),
@@ -68,9 +74,18 @@ pub(super) fn parse(body: &Value) -> Result<Query> {
 
 fn default_fields(body: &Value) -> Result<Vec<String>> {
     if let Some(fields) = body.get("fields").and_then(Value::as_array) {
-        let fields: Vec<String> = fields.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-        if fields.iter().any(|field| field.contains('^') || field.contains('*')) {
-            return Err(StorageError::unsupported("query_string.fields with boosts or wildcards"));
+        let fields: Vec<String> = fields
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        if fields
+            .iter()
+            .any(|field| field.contains('^') || field.contains('*'))
+        {
+            return Err(StorageError::unsupported(
+                "query_string.fields with boosts or wildcards",
+            ));
         }
         return Ok(fields);
     }
@@ -119,7 +134,9 @@ fn parse_token(token: &str, fields: &[String], all_required: bool) -> Result<(Oc
         _ => (fields.to_vec(), rest),
     };
     if value.is_empty() {
-        return Err(StorageError::query(format!("empty value in `query_string` term `{token}`")));
+        return Err(StorageError::query(format!(
+            "empty value in `query_string` term `{token}`"
+        )));
     }
     Ok((occurrence, value_query(fields, value)))
 }
@@ -127,7 +144,9 @@ fn parse_token(token: &str, fields: &[String], all_required: bool) -> Result<(Oc
 fn value_query(fields: Vec<String>, value: &str) -> Query {
     if value == "*" {
         return match fields.as_slice() {
-            [field] if field != ALL_FIELDS => Query::Exists { field: field.clone() },
+            [field] if field != ALL_FIELDS => Query::Exists {
+                field: field.clone(),
+            },
             _ => Query::MatchAll,
         };
     }
@@ -135,22 +154,36 @@ fn value_query(fields: Vec<String>, value: &str) -> Query {
     if !phrase && (value.contains('*') || value.contains('?')) {
         let clauses = fields
             .into_iter()
-            .map(|field| Query::Wildcard { field, pattern: value.to_owned(), case_insensitive: false })
+            .map(|field| Query::Wildcard {
+                field,
+                pattern: value.to_owned(),
+                case_insensitive: false,
+            })
             .collect();
-        return Query::Bool(BoolQuery { should: clauses, ..BoolQuery::default() });
+        return Query::Bool(BoolQuery {
+            should: clauses,
+            ..BoolQuery::default()
+        });
     }
     let text = value.trim_matches('"').to_owned();
     match fields.as_slice() {
-        [field] if field != ALL_FIELDS && phrase => {
-            Query::MatchPhrase { field: field.clone(), text, slop: 0 }
-        }
+        [field] if field != ALL_FIELDS && phrase => Query::MatchPhrase {
+            field: field.clone(),
+            text,
+            slop: 0,
+        },
         [field] if field != ALL_FIELDS => Query::Match {
             field: field.clone(),
             text: Value::String(text),
             operator: Operator::Or,
             minimum_should_match: None,
         },
-        _ => Query::MultiMatch { fields, text: Value::String(text), operator: Operator::Or, phrase },
+        _ => Query::MultiMatch {
+            fields,
+            text: Value::String(text),
+            operator: Operator::Or,
+            phrase,
+        },
     }
 }
 
@@ -163,7 +196,9 @@ mod tests {
     #[test]
     fn fielded_terms_and_negation() {
         let query = parse(&json!({"query": "title:rust -status:draft \"big book\""})).unwrap();
-        let Query::Bool(bool_query) = query else { panic!() };
+        let Query::Bool(bool_query) = query else {
+            panic!()
+        };
         assert_eq!(bool_query.should.len(), 2);
         assert_eq!(bool_query.must_not.len(), 1);
     }
@@ -171,7 +206,9 @@ mod tests {
     #[test]
     fn and_makes_terms_required() {
         let query = parse(&json!({"query": "a AND b", "default_field": "t"})).unwrap();
-        let Query::Bool(bool_query) = query else { panic!() };
+        let Query::Bool(bool_query) = query else {
+            panic!()
+        };
         assert_eq!(bool_query.must.len(), 2);
     }
 

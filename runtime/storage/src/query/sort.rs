@@ -62,13 +62,21 @@ fn parse_entry(value: &Value) -> Result<SortField> {
             match options {
                 Value::String(order) => Ok(sort_field(name, Some(parse_order(order)?), None)),
                 Value::Object(options) => {
-                    let order = options.get("order").and_then(Value::as_str).map(parse_order);
-                    if let Some(key) = options.keys().find(|key| !["order", "missing", "unmapped_type"].contains(&key.as_str())) {
+                    let order = options
+                        .get("order")
+                        .and_then(Value::as_str)
+                        .map(parse_order);
+                    if let Some(key) = options
+                        .keys()
+                        .find(|key| !["order", "missing", "unmapped_type"].contains(&key.as_str()))
+                    {
                         return Err(StorageError::unsupported(format!("sort.{key}")));
                     }
                     Ok(sort_field(name, order.transpose()?, options.get("missing")))
                 }
-                _ => Err(StorageError::query(format!("invalid sort options for `{name}`"))),
+                _ => Err(StorageError::query(format!(
+                    "invalid sort options for `{name}`"
+                ))),
             }
         }
         _ => Err(StorageError::query(format!("invalid sort entry {value}"))),
@@ -79,7 +87,9 @@ fn parse_order(order: &str) -> Result<bool> {
     match order {
         "asc" => Ok(false),
         "desc" => Ok(true),
-        other => Err(StorageError::query(format!("sort order must be asc or desc, not `{other}`"))),
+        other => Err(StorageError::query(format!(
+            "sort order must be asc or desc, not `{other}`"
+        ))),
     }
 }
 
@@ -95,7 +105,11 @@ fn sort_field(name: &str, descending: Option<bool>, missing: Option<&Value>) -> 
         Some("_last") | None if missing.is_none_or(Value::is_string) => Missing::Last,
         _ => Missing::Value(missing.cloned().unwrap_or(Value::Null)),
     };
-    SortField { key, descending, missing }
+    SortField {
+        key,
+        descending,
+        missing,
+    }
 }
 
 impl SortField {
@@ -105,9 +119,13 @@ impl SortField {
     ///
     /// [`StorageError::InvalidSearchQuery`] for an unmapped, `text` or object field.
     pub fn check(&self, mapping: &Mapping) -> Result<()> {
-        let SortKey::Field(field) = &self.key else { return Ok(()) };
+        let SortKey::Field(field) = &self.key else {
+            return Ok(());
+        };
         match mapping.leaf_type(field) {
-            None => Err(StorageError::query(format!("no mapping found for `{field}` to sort on"))),
+            None => Err(StorageError::query(format!(
+                "no mapping found for `{field}` to sort on"
+            ))),
             Some(FieldType::Text) => Err(StorageError::query(format!(
                 "cannot sort on text field `{field}`; sort on a keyword field or multi-field"
             ))),
@@ -123,7 +141,9 @@ impl SortField {
             SortKey::Id => return SortValue::Text(id.to_owned()),
             SortKey::Field(field) => field,
         };
-        let Some(field_type) = mapping.leaf_type(field) else { return SortValue::Missing };
+        let Some(field_type) = mapping.leaf_type(field) else {
+            return SortValue::Missing;
+        };
         let values = values_at(source, mapping.source_path(field))
             .into_iter()
             .filter_map(|value| coerce(field_type, value).map(to_sort_value));
@@ -134,9 +154,9 @@ impl SortField {
         };
         match (picked, &self.missing) {
             (Some(value), _) => value,
-            (None, Missing::Value(default)) => {
-                coerce(field_type, default).map(to_sort_value).unwrap_or(SortValue::Missing)
-            }
+            (None, Missing::Value(default)) => coerce(field_type, default)
+                .map(to_sort_value)
+                .unwrap_or(SortValue::Missing),
             (None, _) => SortValue::Missing,
         }
     }
@@ -146,8 +166,20 @@ impl SortField {
         let missing_first = self.missing == Missing::First;
         match (left, right) {
             (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-            (SortValue::Missing, _) => if missing_first { Ordering::Less } else { Ordering::Greater },
-            (_, SortValue::Missing) => if missing_first { Ordering::Greater } else { Ordering::Less },
+            (SortValue::Missing, _) => {
+                if missing_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (_, SortValue::Missing) => {
+                if missing_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
             (left, right) if self.descending => compare_present(right, left),
             (left, right) => compare_present(left, right),
         }
@@ -207,7 +239,10 @@ mod tests {
 
     #[test]
     fn sort_forms_parse() {
-        let fields = parse_sort(&json!(["_score", {"age": "asc"}, {"name": {"order": "desc", "missing": "_first"}}])).unwrap();
+        let fields = parse_sort(
+            &json!(["_score", {"age": "asc"}, {"name": {"order": "desc", "missing": "_first"}}]),
+        )
+        .unwrap();
         assert_eq!(fields[0].key, SortKey::Score);
         assert!(fields[0].descending);
         assert!(!fields[1].descending);
@@ -220,7 +255,13 @@ mod tests {
         let ascending = sort_field("a", Some(false), None);
         let descending = sort_field("a", Some(true), None);
         let one = SortValue::Number(1.0);
-        assert_eq!(ascending.compare(&SortValue::Missing, &one), Ordering::Greater);
-        assert_eq!(descending.compare(&SortValue::Missing, &one), Ordering::Greater);
+        assert_eq!(
+            ascending.compare(&SortValue::Missing, &one),
+            Ordering::Greater
+        );
+        assert_eq!(
+            descending.compare(&SortValue::Missing, &one),
+            Ordering::Greater
+        );
     }
 }

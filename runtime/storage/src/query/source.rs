@@ -31,7 +31,11 @@ impl SourceFilter {
                     filter.excludes = patterns(excludes)?;
                 }
             }
-            _ => return Err(StorageError::query("`_source` must be a boolean, string, array or object")),
+            _ => {
+                return Err(StorageError::query(
+                    "`_source` must be a boolean, string, array or object",
+                ));
+            }
         }
         Ok(filter)
     }
@@ -51,7 +55,11 @@ impl SourceFilter {
     fn filter_object(&self, object: &Map<String, Value>, prefix: &str) -> Map<String, Value> {
         let mut kept = Map::new();
         for (key, value) in object {
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             if self.excludes.iter().any(|pattern| matches(pattern, &path)) {
                 continue;
             }
@@ -95,7 +103,9 @@ fn patterns(value: &Value) -> Result<Vec<String>> {
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| StorageError::query("`_source` patterns must be strings")),
-        _ => Err(StorageError::query("`_source` patterns must be a string or an array")),
+        _ => Err(StorageError::query(
+            "`_source` patterns must be a string or an array",
+        )),
     }
 }
 
@@ -104,7 +114,8 @@ fn matches(pattern: &str, path: &str) -> bool {
     if wildcard_match(pattern.as_bytes(), path.as_bytes()) {
         return true;
     }
-    path.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('.'))
+    path.strip_prefix(pattern)
+        .is_some_and(|rest| rest.starts_with('.'))
 }
 
 fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
@@ -127,8 +138,14 @@ mod tests {
         let filter = SourceFilter::parse(&json!({"includes": ["a", "b.*"], "excludes": ["b.d"]}));
         let filtered = filter.unwrap().apply(&source).unwrap();
         assert_eq!(filtered, json!({"a": 1, "b": {"c": 2}}));
-        let only_b = SourceFilter::parse(&json!("b")).unwrap().apply(&source).unwrap();
+        let only_b = SourceFilter::parse(&json!("b"))
+            .unwrap()
+            .apply(&source)
+            .unwrap();
         assert_eq!(only_b, json!({"b": {"c": 2, "d": 3}}));
-        assert_eq!(SourceFilter::parse(&json!(false)).unwrap().apply(&source), None);
+        assert_eq!(
+            SourceFilter::parse(&json!(false)).unwrap().apply(&source),
+            None
+        );
     }
 }

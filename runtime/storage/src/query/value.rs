@@ -86,7 +86,11 @@ fn parse_date_text(text: &str) -> Option<i64> {
     if let Ok(date) = DateTime::parse_from_rfc3339(text) {
         return Some(date.timestamp_millis());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(date) = NaiveDateTime::parse_from_str(text, format) {
             return Some(date.and_utc().timestamp_millis());
         }
@@ -104,8 +108,14 @@ mod tests {
     #[test]
     fn dates_parse() {
         assert_eq!(parse_date_millis(&json!(1000)), Some(1000));
-        assert_eq!(parse_date_millis(&json!("1970-01-01T00:00:01Z")), Some(1000));
-        assert_eq!(parse_date_millis(&json!("1970-01-01T00:00:01.5+00:00")), Some(1500));
+        assert_eq!(
+            parse_date_millis(&json!("1970-01-01T00:00:01Z")),
+            Some(1000)
+        );
+        assert_eq!(
+            parse_date_millis(&json!("1970-01-01T00:00:01.5+00:00")),
+            Some(1500)
+        );
         assert_eq!(parse_date_millis(&json!("1970-01-02")), Some(86_400_000));
         assert_eq!(parse_date_millis(&json!("1970-01-01T00:00:02")), Some(2000));
         assert_eq!(parse_date_millis(&json!("yesterday")), None);
@@ -113,10 +123,19 @@ mod tests {
 
     #[test]
     fn integers_coerce() {
-        assert_eq!(coerce(FieldType::Long, &json!("42")), Some(IndexValue::I64(42)));
-        assert_eq!(coerce(FieldType::Long, &json!(4.7)), Some(IndexValue::I64(4)));
+        assert_eq!(
+            coerce(FieldType::Long, &json!("42")),
+            Some(IndexValue::I64(42))
+        );
+        assert_eq!(
+            coerce(FieldType::Long, &json!(4.7)),
+            Some(IndexValue::I64(4))
+        );
         assert_eq!(coerce(FieldType::Integer, &json!(5_000_000_000_i64)), None);
         assert_eq!(coerce(FieldType::Long, &json!("x")), None);
-        assert_eq!(coerce(FieldType::Keyword, &json!(3)), Some(IndexValue::Str("3".into())));
+        assert_eq!(
+            coerce(FieldType::Keyword, &json!(3)),
+            Some(IndexValue::Str("3".into()))
+        );
     }
 }
