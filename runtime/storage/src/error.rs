@@ -102,7 +102,7 @@ pub enum StorageError {
     #[error("scroll duration {requested_ms} ms is above the maximum of {max_ms} ms")]
     ScrollDurationTooGreat { requested_ms: u64, max_ms: u64 },
 
-    /// A search asks for more documents than the fetch limit.
+    /// A search requests more documents than the fetch limit.
     #[error("search asks for {requested} documents, above the limit of {limit}")]
     GetLimitExceeded { requested: u64, limit: u64 },
 

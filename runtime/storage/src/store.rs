@@ -33,7 +33,7 @@ pub struct Document {
     pub version: u64,
 }
 
-/// What a write changed, with what a change notifier needs.
+/// The outcome of a write, with the old and new sources a change notifier needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteResult {
     pub id: String,
@@ -201,7 +201,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         source: Value,
         options: WriteOptions,
     ) -> Result<WriteResult>;
-    /// Creates or replaces a document; `created` tells which.
+    /// Creates or replaces a document; `created` is true when it was created.
     async fn create_or_replace(
         &self,
         index: &str,

@@ -244,7 +244,7 @@ pub async fn refresh_policies(store: Arc<dyn DocumentStore>) {
         .create(INDEX, "c", Some("seed"), json!({"n": 0}), wait_for())
         .await
         .unwrap();
-    // Real-time get sees a write at once, whatever the refresh policy.
+    // Real-time get reads a write at once, whatever the refresh policy.
     store
         .create(
             INDEX,

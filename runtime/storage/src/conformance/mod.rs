@@ -65,7 +65,7 @@ pub fn error_id<T: std::fmt::Debug>(result: Result<T, StorageError>) -> &'static
     }
 }
 
-/// The mapping of the books collection: one field of each type.
+/// Returns the mapping of the books collection: one field of each type.
 pub fn books_mapping() -> Value {
     json!({
         "dynamic": "false",
@@ -86,7 +86,7 @@ pub fn books_mapping() -> Value {
     })
 }
 
-/// The six books every query case searches.
+/// Returns the six books every query case searches.
 pub fn books() -> Vec<(&'static str, Value)> {
     vec![
         (

@@ -294,7 +294,8 @@ pub async fn scores_rank(store: Arc<dyn DocumentStore>) {
         .take(2)
         .map(|hit| hit.id.as_str())
         .collect();
-    assert!(top.contains(&"b1") && top.contains(&"b2"), "{top:?}");
+    assert!(top.contains(&"b1"), "{top:?}");
+    assert!(top.contains(&"b2"), "{top:?}");
     let sorted = json!({"query": {"match": {"title": "rust"}}, "sort": ["_score", "_id"]});
     let result = store
         .search(

@@ -132,7 +132,7 @@ impl Inner {
         Ok(())
     }
 
-    /// Translates a query, evaluating the clauses the index cannot answer on the stored sources.
+    /// Translates a query, evaluating on the stored sources the clauses the index cannot evaluate.
     fn translate(
         &self,
         collection: &Collection,

@@ -141,19 +141,19 @@ fn check_value(
 }
 
 fn mismatch(path: &str, field_type: FieldType, value: &Value) -> StorageError {
-    let mut shown = value.to_string();
-    if shown.len() > 64 {
+    let mut excerpt = value.to_string();
+    if excerpt.len() > 64 {
         let cut = (0..=64)
             .rev()
-            .find(|i| shown.is_char_boundary(*i))
+            .find(|i| excerpt.is_char_boundary(*i))
             .unwrap_or(0);
-        shown.truncate(cut);
-        shown.push('…');
+        excerpt.truncate(cut);
+        excerpt.push('…');
     }
     StorageError::FieldTypeMismatch {
         field: path.to_owned(),
         expected: field_type.name(),
-        value: shown,
+        value: excerpt,
     }
 }
 

@@ -431,9 +431,9 @@ fn parse_nested(body: &Value) -> Result<Query> {
     })
 }
 
-fn geo_point(value: &Value, what: &str) -> Result<GeoPoint> {
+fn geo_point(value: &Value, clause: &str) -> Result<GeoPoint> {
     GeoPoint::parse(value)
-        .ok_or_else(|| StorageError::query(format!("invalid geo point for {what}: {value}")))
+        .ok_or_else(|| StorageError::query(format!("invalid geo point for {clause}: {value}")))
 }
 
 fn geo_field<'a>(

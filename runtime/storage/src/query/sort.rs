@@ -9,7 +9,7 @@ use crate::mapping::{FieldType, IndexValue, Mapping};
 use crate::query::value::coerce;
 use crate::value::values_at;
 
-/// What a sort field orders by.
+/// The key a sort field orders by.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {
     Score,
@@ -17,7 +17,7 @@ pub enum SortKey {
     Field(String),
 }
 
-/// Where documents without a value go.
+/// The position of documents without a value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Missing {
     First,
