@@ -133,11 +133,31 @@ pub struct MultiGet {
 /// One operation of a bulk write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkOperation {
-    Create { id: Option<String>, source: Value },
-    CreateOrReplace { id: String, source: Value },
-    Replace { id: String, source: Value },
-    Update { id: String, changes: Value },
-    Delete { id: String },
+    Create {
+        id: Option<String>,
+        source: Value,
+    },
+    CreateOrReplace {
+        id: String,
+        source: Value,
+    },
+    Replace {
+        id: String,
+        source: Value,
+    },
+    Update {
+        id: String,
+        changes: Value,
+    },
+    /// Updates with `changes`, or creates from `default` deep-merged with `changes`.
+    Upsert {
+        id: String,
+        changes: Value,
+        default: Value,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 /// The document store used by every controller.
@@ -226,6 +246,17 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         collection: &str,
         id: &str,
         changes: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
+    /// Deep-merges `changes` into a document, or creates it from `default` deep-merged with
+    /// `changes` when it does not exist; `created` is true when it was created.
+    async fn upsert(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        default: Value,
         options: WriteOptions,
     ) -> Result<WriteResult>;
     /// Deletes a document. Errors: `not_found`.

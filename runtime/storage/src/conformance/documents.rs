@@ -385,3 +385,38 @@ pub async fn update_by_query_changes(store: Arc<dyn DocumentStore>) {
     assert_eq!(b6.version, 2);
     assert_eq!(b6.source["title"], "Rust in Action");
 }
+
+pub async fn upsert_creates_or_updates(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    let changes = json!({"o": {"x": 1}});
+    let default = json!({"o": {"y": 2}, "d": true});
+    let created = store
+        .upsert(INDEX, "c", "d1", changes, default.clone(), wait_for())
+        .await
+        .unwrap();
+    assert!(created.created);
+    assert_eq!(created.version, 1);
+    assert_eq!(
+        created.source,
+        Some(json!({"o": {"y": 2, "x": 1}, "d": true}))
+    );
+
+    let changes = json!({"o": {"x": 5}});
+    let updated = store
+        .upsert(INDEX, "c", "d1", changes, default, wait_for())
+        .await
+        .unwrap();
+    assert!(!updated.created);
+    assert_eq!(updated.version, 2);
+    assert_eq!(
+        updated.source,
+        Some(json!({"o": {"y": 2, "x": 5}, "d": true}))
+    );
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"term": {"o.x": 5}}))
+            .await
+            .unwrap(),
+        1
+    );
+}

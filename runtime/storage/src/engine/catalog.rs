@@ -238,7 +238,8 @@ impl Inner {
         drop(collection);
         let folder = super::search_root(&self.config.path).join(db::collection_key(index, name));
         if let Err(error) = std::fs::remove_dir_all(&folder) {
-            tracing::debug!(%error, folder = %folder.display(), "cannot remove a deleted collection's search index");
+            let folder = folder.display();
+            tracing::debug!(%error, %folder, "cannot remove a deleted collection's search index");
         }
         Ok(())
     }

@@ -172,7 +172,11 @@ fn start_refresh_thread(inner: Weak<Inner>, interval: Duration) {
             }
         });
     if let Err(error) = spawned {
-        tracing::warn!(%error, "cannot start the search index refresh thread; writes become searchable only on refresh=wait_for");
+        tracing::warn!(
+            %error,
+            "cannot start the search index refresh thread; \
+             writes become searchable only on refresh=wait_for or an explicit refresh"
+        );
     }
 }
 

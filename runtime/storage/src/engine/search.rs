@@ -69,7 +69,8 @@ impl Inner {
         } else {
             from + size
         };
-        let mut candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
+        let mut candidates =
+            self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
         sort_candidates(&mut candidates, &body.sort, &mapping);
         if let Some(after) = &body.search_after {
             let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
@@ -189,6 +190,7 @@ impl Inner {
     fn load_candidates(
         &self,
         collection: &Collection,
+        search: &SearchIndex,
         searcher: &Searcher,
         query: &dyn TantivyQuery,
         limit: usize,
@@ -196,14 +198,13 @@ impl Inner {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let search = collection.search.read().clone();
         let top = TopDocs::with_limit(limit).order_by_score();
         let hits = searcher.search(query, &top).or_internal()?;
         let txn = self.db.begin_read().or_internal()?;
         let documents = txn.open_table(DOCUMENTS).or_internal()?;
         let mut candidates = Vec::with_capacity(hits.len());
         for (score, address) in hits {
-            let id = document_id(searcher, address, &search)?;
+            let id = document_id(searcher, address, search)?;
             // A document deleted since the last refresh is still in the index but no longer
             // stored: it is left out, as a real-time get would not find it either.
             let Some(bytes) = documents

@@ -223,6 +223,23 @@ impl DocumentStore for EmbeddedEngine {
         self.write_one(index, collection, operation, options).await
     }
 
+    async fn upsert(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        default: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::Upsert {
+            id: id.to_owned(),
+            changes,
+            default,
+        };
+        self.write_one(index, collection, operation, options).await
+    }
+
     async fn delete(
         &self,
         index: &str,

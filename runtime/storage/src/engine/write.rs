@@ -16,12 +16,34 @@ const MAX_ID_BYTES: usize = 512;
 /// A write on one document.
 #[derive(Debug, Clone)]
 pub(crate) enum WriteOp {
-    Create { id: Option<String>, source: Value },
-    CreateOrReplace { id: String, source: Value },
-    Replace { id: String, source: Value },
-    Update { id: String, changes: Value },
-    Delete { id: String },
-    DeleteFields { id: String, fields: Vec<String> },
+    Create {
+        id: Option<String>,
+        source: Value,
+    },
+    CreateOrReplace {
+        id: String,
+        source: Value,
+    },
+    Replace {
+        id: String,
+        source: Value,
+    },
+    Update {
+        id: String,
+        changes: Value,
+    },
+    Upsert {
+        id: String,
+        changes: Value,
+        default: Value,
+    },
+    Delete {
+        id: String,
+    },
+    DeleteFields {
+        id: String,
+        fields: Vec<String>,
+    },
 }
 
 impl From<BulkOperation> for WriteOp {
@@ -31,6 +53,15 @@ impl From<BulkOperation> for WriteOp {
             BulkOperation::CreateOrReplace { id, source } => Self::CreateOrReplace { id, source },
             BulkOperation::Replace { id, source } => Self::Replace { id, source },
             BulkOperation::Update { id, changes } => Self::Update { id, changes },
+            BulkOperation::Upsert {
+                id,
+                changes,
+                default,
+            } => Self::Upsert {
+                id,
+                changes,
+                default,
+            },
             BulkOperation::Delete { id } => Self::Delete { id },
         }
     }
@@ -122,7 +153,12 @@ impl Inner {
             if let Err(error) = search.stage(mapping, &id, source.as_ref(), seq) {
                 // The write is durable in redb and stays in the replay table, so the next open
                 // indexes it; until then search may miss it.
-                tracing::warn!(%error, collection = %collection.key, id = %id, "cannot stage a write in the search index");
+                tracing::warn!(
+                    %error,
+                    collection = %collection.key,
+                    id = %id,
+                    "cannot stage a write in the search index"
+                );
             }
         }
     }
@@ -154,6 +190,16 @@ fn check_id(id: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+fn check_changes(changes: &Value) -> Result<()> {
+    if changes.is_object() {
+        return Ok(());
+    }
+    Err(StorageError::InvalidArgument {
+        name: "body".to_owned(),
+        reason: "changes must be a JSON object".to_owned(),
+    })
 }
 
 fn load(documents: &DocumentTable<'_>, key: &str, id: &str) -> Result<Option<(u64, Value)>> {
@@ -211,15 +257,25 @@ fn apply(
         }
         WriteOp::Update { id, changes } => {
             let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
-            if !changes.is_object() {
-                return Err(StorageError::InvalidArgument {
-                    name: "body".to_owned(),
-                    reason: "changes must be a JSON object".to_owned(),
-                });
-            }
+            check_changes(&changes)?;
             let mut merged = old.1.clone();
             deep_merge(&mut merged, &changes);
             (id, Some(old), Some(merged))
+        }
+        WriteOp::Upsert {
+            id,
+            changes,
+            default,
+        } => {
+            check_id(&id)?;
+            check_changes(&changes)?;
+            let old = load(documents, key, &id)?;
+            let mut merged = match &old {
+                Some((_, source)) => source.clone(),
+                None => default,
+            };
+            deep_merge(&mut merged, &changes);
+            (id, old, Some(merged))
         }
         WriteOp::Delete { id } => {
             let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;

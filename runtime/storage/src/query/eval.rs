@@ -7,7 +7,8 @@ use super::geo::GeoPoint;
 use super::{BoolQuery, Operator, Query, RangeBound};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
-use crate::query::value::coerce;
+use crate::query::date_math::Rounding;
+use crate::query::value::{coerce, coerce_query};
 use crate::value::values_at;
 
 /// Maximum token length kept by the text analyzer, in bytes, as tantivy's default tokenizer.
@@ -184,13 +185,18 @@ fn range_matches(
     let (Some(field_type), values) = typed_values(mapping, source, field) else {
         return false;
     };
-    let bound = |bound: &Option<RangeBound>| match bound {
+    let bound = |bound: &Option<RangeBound>, is_lower: bool| match bound {
         None => Some(None),
         Some(RangeBound { value, inclusive }) => {
-            coerce(field_type, value).map(|typed| Some((typed, *inclusive)))
+            let rounding = if *inclusive != is_lower {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            };
+            coerce_query(field_type, value, rounding).map(|typed| Some((typed, *inclusive)))
         }
     };
-    let (Some(lower), Some(upper)) = (bound(lower), bound(upper)) else {
+    let (Some(lower), Some(upper)) = (bound(lower, true), bound(upper, false)) else {
         return false;
     };
     values.iter().any(|value| {

@@ -2,6 +2,7 @@
 
 mod body;
 mod clause;
+pub mod date_math;
 pub mod eval;
 pub mod geo;
 pub mod highlight;
