@@ -420,3 +420,34 @@ pub async fn upsert_creates_or_updates(store: Arc<dyn DocumentStore>) {
         1
     );
 }
+
+pub async fn near_real_time_refresh(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    store
+        .create(INDEX, "c", Some("seed"), json!({"n": 0}), wait_for())
+        .await
+        .unwrap();
+    let options = WriteOptions::default();
+    store
+        .create(INDEX, "c", Some("late"), json!({"n": 1}), options)
+        .await
+        .unwrap();
+
+    // Elasticsearch refreshes every second; allow a few intervals on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if store
+            .count(INDEX, "c", json!({"term": {"n": 1}}))
+            .await
+            .unwrap()
+            == 1
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never became searchable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

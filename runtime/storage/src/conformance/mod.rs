@@ -185,7 +185,7 @@ macro_rules! conformance_tests {
             create_and_get, create_generates_id, create_existing_fails,
             create_or_replace_versions, replace_requires_document, update_merges_deeply,
             upsert_creates_or_updates, delete_returns_old_source, delete_fields_removes_paths,
-            mget_and_exists, unknown_collection_errors, refresh_policies,
+            mget_and_exists, unknown_collection_errors, refresh_policies, near_real_time_refresh,
             bulk_applies_each_operation, delete_by_query_removes, update_by_query_changes,
             term_queries, terms_query, range_queries, exists_query, ids_query, pattern_queries,
             match_queries, phrase_queries, multi_match_query, query_string_query, bool_queries,
