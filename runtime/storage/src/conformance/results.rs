@@ -401,6 +401,45 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
     assert_eq!(authors[0]["key"], "blandy");
     assert!(close(&authors[0]["avg_year"]["value"], 2021.0));
 
+    let body = json!({"size": 0, "aggs": {
+        "p": {"percentiles": {"field": "year", "percents": [50]}},
+        "x": {"extended_stats": {"field": "price"}},
+        "by_tag": {"terms": {"field": "tags", "size": 1}, "aggs": {
+            "newest": {"top_hits": {"size": 2, "sort": [{"year": {"order": "desc"}}], "_source": ["title"]}}
+        }}
+    }});
+    let result = store
+        .search(
+            INDEX,
+            BOOKS,
+            SearchRequest {
+                body,
+                ..SearchRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    let aggs = result.aggregations.expect("aggregations");
+    assert!(!aggs["p"]["values"].is_null(), "{}", aggs["p"]);
+    assert!(close(&aggs["x"]["max"], 49.0), "{}", aggs["x"]);
+    let rust = &aggs["by_tag"]["buckets"][0];
+    assert_eq!(rust["key"], "rust");
+    let newest = rust["newest"]["hits"]["hits"]
+        .as_array()
+        .expect("top_hits hits");
+    let mut newest_ids: Vec<_> = newest
+        .iter()
+        .map(|hit| hit["_id"].as_str().unwrap())
+        .collect();
+    newest_ids.sort();
+    assert_eq!(newest_ids, vec!["b2", "b6"]);
+    for hit in newest {
+        assert_eq!(hit["sort"], json!([2021]), "{hit}");
+        assert_eq!(hit["_source"].as_object().unwrap().len(), 1, "{hit}");
+    }
+    let b2 = newest.iter().find(|hit| hit["_id"] == "b2").unwrap();
+    assert_eq!(b2["_source"], json!({"title": "Programming Rust"}));
+
     let text = SearchRequest {
         body: json!({"aggs": {"t": {"terms": {"field": "title"}}}}),
         ..SearchRequest::default()

@@ -6,7 +6,9 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector};
 use tantivy::query::Query as TantivyQuery;
 
+use super::top_hits::{self, DocumentLoader};
 use crate::error::{Result, StorageError};
+use crate::mapping::Mapping;
 
 /// Aggregation types passed to tantivy, which accepts their Elasticsearch request shape.
 const SUPPORTED: &[&str] = &[
@@ -34,15 +36,24 @@ const SUPPORTED: &[&str] = &[
 /// [`StorageError::UnknownQueryKeyword`] naming an unsupported aggregation type,
 /// [`StorageError::InvalidSearchQuery`] when tantivy rejects the request (for example a
 /// `terms` aggregation on a `text` field, which has no fast field).
-pub(super) fn run(searcher: &Searcher, query: &dyn TantivyQuery, request: &Value) -> Result<Value> {
+pub(super) fn run(
+    searcher: &Searcher,
+    query: &dyn TantivyQuery,
+    request: &Value,
+    mapping: &Mapping,
+    load: &DocumentLoader<'_>,
+) -> Result<Value> {
     check_types(request)?;
-    let aggregations: Aggregations = serde_json::from_value(request.clone())
+    let prepared = top_hits::prepare(request)?;
+    let aggregations: Aggregations = serde_json::from_value(prepared)
         .map_err(|error| StorageError::query(format!("invalid aggregations: {error}")))?;
     let collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
     let results = searcher
         .search(query, &collector)
         .map_err(|error| StorageError::query(format!("aggregation failed: {error}")))?;
-    serde_json::to_value(results).map_err(StorageError::internal)
+    let mut output = serde_json::to_value(results).map_err(StorageError::internal)?;
+    top_hits::rewrite(request, &mut output, mapping, load)?;
+    Ok(output)
 }
 
 fn check_types(request: &Value) -> Result<()> {

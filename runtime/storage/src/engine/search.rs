@@ -58,10 +58,17 @@ impl Inner {
         let searcher = search.reader.searcher();
         let total = searcher.search(&*query, &Count).or_internal()? as u64;
         let aggregations = match &body.aggregations {
-            Some(request) => Some(aggregation::run(&searcher, &*query, request)?),
+            Some(request) => {
+                let load = |id: &str| db::read_document(&self.db, &collection.key, id);
+                Some(aggregation::run(
+                    &searcher, &*query, request, &mapping, &load,
+                )?)
+            }
             None => None,
         };
 
+        // TODO(perf): sorting reads every matching source from redb; sorting on tantivy fast
+        // fields would read only the page.
         let needs_all =
             !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
         let limit = if needs_all {
