@@ -186,7 +186,7 @@ fn check_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_ID_BYTES {
         return Err(StorageError::InvalidArgument {
             name: "_id".to_owned(),
-            reason: format!("a document id must be 1 to {MAX_ID_BYTES} bytes long"),
+            reason: format!("an id of 1 to {MAX_ID_BYTES} bytes"),
         });
     }
     Ok(())
@@ -198,7 +198,7 @@ fn check_changes(changes: &Value) -> Result<()> {
     }
     Err(StorageError::InvalidArgument {
         name: "body".to_owned(),
-        reason: "changes must be a JSON object".to_owned(),
+        reason: "changes as a JSON object".to_owned(),
     })
 }
 

@@ -47,7 +47,7 @@ impl Mapping {
         let Some(object) = source.as_object() else {
             return Err(StorageError::InvalidArgument {
                 name: "body".to_owned(),
-                reason: "a document must be a JSON object".to_owned(),
+                reason: "a JSON object".to_owned(),
             });
         };
         let context = Context { index, collection };

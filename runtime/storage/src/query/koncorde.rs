@@ -226,7 +226,7 @@ mod tests {
         for keyword in RESTRICTED {
             let error = translate(&json!({*keyword: {}})).unwrap_err();
             assert_eq!(error.kuzzle_id(), "api.assert.koncorde_restricted_keyword");
-            assert_eq!(error.props(), vec![(*keyword).to_owned()]);
+            assert_eq!(error.props().last(), Some(&(*keyword).to_owned()));
         }
     }
 }
