@@ -302,7 +302,8 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         query: Value,
         options: WriteOptions,
     ) -> Result<Vec<WriteResult>>;
-    /// Deep-merges `changes` into every document matching a query clause, in one durable commit.
+    /// Deep-merges `changes` into every document matching a query clause, in one durable
+    /// commit; a document whose result breaks the mapping fails on its own.
     async fn update_by_query(
         &self,
         index: &str,
@@ -310,7 +311,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         query: Value,
         changes: Value,
         options: WriteOptions,
-    ) -> Result<Vec<WriteResult>>;
+    ) -> Result<Vec<Result<WriteResult>>>;
     /// Applies many writes in one durable commit; each item succeeds or fails on its own.
     async fn bulk(
         &self,

@@ -369,6 +369,7 @@ pub async fn update_by_query_changes(store: Arc<dyn DocumentStore>) {
         .update_by_query(INDEX, BOOKS, query, json!({"available": false}), wait_for())
         .await
         .unwrap();
+    let updated: Vec<_> = updated.into_iter().map(Result::unwrap).collect();
     let mut updated_ids: Vec<_> = updated.iter().map(|d| d.id.clone()).collect();
     updated_ids.sort();
     assert_eq!(updated_ids, ids(&["b2", "b3", "b5", "b6"]));
@@ -384,6 +385,21 @@ pub async fn update_by_query_changes(store: Arc<dyn DocumentStore>) {
     let b6 = store.get(INDEX, BOOKS, "b6").await.unwrap();
     assert_eq!(b6.version, 2);
     assert_eq!(b6.source["title"], "Rust in Action");
+}
+
+pub async fn update_by_query_fails_per_document(store: Arc<dyn DocumentStore>) {
+    seed_books(store.as_ref()).await;
+    let query = json!({"terms": {"_id": ["b1", "b2"]}});
+    let changes = json!({"year": "not a year"});
+    let results = store
+        .update_by_query(INDEX, BOOKS, query, changes, wait_for())
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(error_id(result), "services.storage.invalid_mapping");
+    }
+    assert_eq!(store.get(INDEX, BOOKS, "b1").await.unwrap().version, 1);
 }
 
 pub async fn upsert_creates_or_updates(store: Arc<dyn DocumentStore>) {

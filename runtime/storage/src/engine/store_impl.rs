@@ -367,7 +367,7 @@ impl DocumentStore for EmbeddedEngine {
         query: Value,
         changes: Value,
         options: WriteOptions,
-    ) -> Result<Vec<WriteResult>> {
+    ) -> Result<Vec<Result<WriteResult>>> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| {
             let ids = inner.matching_ids(&index, &collection, &query)?;
@@ -378,14 +378,13 @@ impl DocumentStore for EmbeddedEngine {
                     changes: changes.clone(),
                 })
                 .collect();
-            let results = inner.write(
+            inner.write(
                 &index,
                 &collection,
                 operations,
                 options,
-                Atomicity::AllOrNothing,
-            )?;
-            results.into_iter().collect()
+                Atomicity::PerOperation,
+            )
         })
         .await
     }

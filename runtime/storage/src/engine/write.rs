@@ -129,10 +129,10 @@ impl Inner {
         }
         txn.commit().or_internal()?;
 
-        if mapping != original_mapping {
-            // The rebuild reads the documents just committed, so nothing is staged here.
-            self.store_mapping(&collection, mapping)?;
-        } else {
+        // A rebuilt search index reads the documents just committed, so nothing is staged then.
+        let rebuilt =
+            mapping != original_mapping && self.store_mapping(&collection, mapping.clone())?;
+        if !rebuilt {
             self.stage(&collection, &mapping, staged);
         }
         if options.refresh == Refresh::WaitFor {
