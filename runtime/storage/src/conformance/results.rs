@@ -387,6 +387,25 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
         .filter(|c| *c > 0)
         .collect();
     assert_eq!(months, vec![1, 1, 1, 1, 1, 1]);
+    let weekly = json!({"size": 0, "aggs": {"w": {"date_histogram": {"field": "published", "calendar_interval": "week", "min_doc_count": 1}}}});
+    let weekly = SearchRequest {
+        body: weekly,
+        ..SearchRequest::default()
+    };
+    let weeks = store
+        .search(INDEX, BOOKS, weekly)
+        .await
+        .unwrap()
+        .aggregations
+        .unwrap();
+    let first_week = &weeks["w"]["buckets"][0];
+    // b4 was published on Sunday 2015-11-01, in the week starting Monday 2015-10-26.
+    assert_eq!(
+        first_week["key"].as_f64(),
+        Some(1_445_817_600_000.0),
+        "{first_week}"
+    );
+    assert_eq!(first_week["doc_count"], 1);
     let calendar = json!({"aggs": {"y": {"date_histogram": {"field": "published", "calendar_interval": "year"}}}});
     let calendar = SearchRequest {
         body: calendar,
