@@ -467,3 +467,44 @@ pub async fn near_real_time_refresh(store: Arc<dyn DocumentStore>) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+pub async fn concurrent_writes_serialize(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    store
+        .create(INDEX, "c", Some("shared"), json!({}), wait_for())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let options = WriteOptions::default();
+            let id = format!("own{i}");
+            store
+                .create(INDEX, "c", Some(&id), json!({"n": i}), options)
+                .await
+                .unwrap();
+            let changes = json!({format!("f{i}"): i});
+            store
+                .update(INDEX, "c", "shared", changes, options)
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    // Every update applied on top of the previous one: no lost field, one version each.
+    let shared = store.get(INDEX, "c", "shared").await.unwrap();
+    assert_eq!(shared.version, 21);
+    assert_eq!(shared.source.as_object().unwrap().len(), 20);
+    store.refresh_collection(INDEX, "c").await.unwrap();
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"range": {"n": {"gte": 0}}}))
+            .await
+            .unwrap(),
+        20
+    );
+}

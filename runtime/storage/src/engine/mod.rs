@@ -149,6 +149,14 @@ impl Inner {
         Ok(())
     }
 
+    /// Makes write `seq` searchable, committing only when no other commit did it already.
+    pub fn commit_search_through(&self, key: &str, search: &SearchIndex, seq: u64) -> Result<()> {
+        match search.commit_through(seq)? {
+            Some(committed) => recovery::prune_changes(&self.db, key, committed),
+            None => Ok(()),
+        }
+    }
+
     /// Commits one search index and prunes the replay entries it now contains.
     pub fn commit_search(&self, key: &str, search: &SearchIndex) -> Result<()> {
         let seq = search.commit()?;

@@ -129,6 +129,7 @@ impl Inner {
         }
         txn.commit().or_internal()?;
 
+        let last_seq = staged.last().map_or(0, |(_, _, seq)| *seq);
         // A rebuilt search index reads the documents just committed, so nothing is staged then.
         let rebuilt =
             mapping != original_mapping && self.store_mapping(&collection, mapping.clone())?;
@@ -137,7 +138,7 @@ impl Inner {
         }
         if options.refresh == Refresh::WaitFor {
             let search = collection.search.read().clone();
-            self.commit_search(&collection.key, &search)?;
+            self.commit_search_through(&collection.key, &search, last_seq)?;
         }
         Ok(results)
     }
