@@ -508,3 +508,41 @@ pub async fn concurrent_writes_serialize(store: Arc<dyn DocumentStore>) {
         20
     );
 }
+
+pub async fn invalid_documents_rejected(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    let invalid = "services.storage.invalid_argument";
+    let long_id = "x".repeat(513);
+    for id in ["", long_id.as_str()] {
+        let result = store
+            .create(INDEX, "c", Some(id), json!({}), wait_for())
+            .await;
+        assert_eq!(error_id(result), invalid, "id of {} bytes", id.len());
+    }
+    assert_eq!(
+        error_id(store.create(INDEX, "c", None, json!([1]), wait_for()).await),
+        invalid
+    );
+    assert_eq!(
+        error_id(
+            store
+                .create(INDEX, "c", None, json!("text"), wait_for())
+                .await
+        ),
+        invalid
+    );
+    store
+        .create(INDEX, "c", Some("d1"), json!({"a": 1}), wait_for())
+        .await
+        .unwrap();
+    assert_eq!(
+        error_id(store.update(INDEX, "c", "d1", json!(3), wait_for()).await),
+        invalid
+    );
+    let default = json!({});
+    let upsert = store
+        .upsert(INDEX, "c", "d2", json!(null), default, wait_for())
+        .await;
+    assert_eq!(error_id(upsert), invalid);
+    assert_eq!(store.get(INDEX, "c", "d1").await.unwrap().version, 1);
+}
