@@ -417,11 +417,19 @@ fn range(value: &Value, path: &str) -> Result<Expr> {
             ),
         );
     }
-    Ok(leaf(ConditionKind::Range {
-        field: field.clone(),
-        lower,
-        upper,
-    }))
+    // Each bound is a condition of its own, so that `not range` and the `or` of the negated
+    // bounds normalize alike; the normal form merges plain bounds back into one range.
+    let bound = |lower, upper| {
+        leaf(ConditionKind::Range {
+            field: field.clone(),
+            lower,
+            upper,
+        })
+    };
+    Ok(match (lower, upper) {
+        (Some(_), Some(_)) => Expr::And(vec![bound(lower, None), bound(None, upper)]),
+        _ => bound(lower, upper),
+    })
 }
 
 fn regexp(value: &Value, path: &str) -> Result<Expr> {
