@@ -440,3 +440,34 @@ fn different_filters_get_different_rooms() {
     let there = engine.normalize("i", "d", &filter).unwrap().id;
     assert_ne!(here, there, "the collection is part of the room id");
 }
+
+#[test]
+fn normal_form_size_is_bounded() {
+    // `and` of 50 independent `or`s has 2^50 subfilters: rejected before expanding them.
+    let independent: Vec<Value> = (0..50)
+        .map(|i| json!({"or": [{"exists": format!("x{i}")}, {"exists": format!("y{i}")}]}))
+        .collect();
+    let result = Normalized::from_filter(&json!({"and": independent}), OPTIONS);
+    assert!(matches!(
+        result,
+        Err(RealtimeError::TooManySubfilters { .. })
+    ));
+
+    // A chain `(x_i or not x_i+1)` prunes contradictions while expanding and stays small.
+    let chain: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({"or": [
+                {"exists": format!("x{i}")},
+                {"missing": format!("x{}", i + 1)}
+            ]})
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let normalized = Normalized::from_filter(&json!({"and": chain}), OPTIONS).unwrap();
+    assert_eq!(normalized.subfilters().len(), 51);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
+}
