@@ -36,7 +36,7 @@ impl Default for RealtimeConfig {
     }
 }
 
-/// How a connection subscribes to a room.
+/// Options of one subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscriptionOptions {
     /// Document notifications to receive.
@@ -129,7 +129,7 @@ pub type RoomList = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
 /// The subscriptions of one node: rooms, channels, connections, and the filter engine.
 ///
-/// It holds no connection: callers send each returned [`Delivery`] to its connections.
+/// It stores no connection, so callers send each returned [`Delivery`] to its connections.
 #[derive(Debug)]
 pub struct Realtime<C = MemoryRoomCache> {
     config: RealtimeConfig,
@@ -422,7 +422,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
     /// Creations, replacements and updates notify `in` the rooms matching the new content, and
     /// `out` the rooms that matched the document at its previous notification and no longer
     /// do. Deletions notify `out` the rooms matching the deleted content. Publications notify
-    /// `in` the matching rooms and leave the cache alone. Matching sees `_source` plus `_id`.
+    /// `in` the matching rooms and leave the cache alone. Matching uses `_source` plus `_id`.
     pub fn notify_document(&mut self, change: &DocumentChange) -> Vec<Delivery> {
         let empty = Value::Object(serde_json::Map::new());
         let key = change

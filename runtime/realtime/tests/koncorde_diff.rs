@@ -1,13 +1,12 @@
 //! Differential test against the reference implementation, the `koncorde` npm package 4.7.0.
 //!
 //! Random filters and documents go through both engines. They must accept and reject the same
-//! filters, match the same documents, and share rooms at least where Koncorde does: filters that
-//! Koncorde gives one id must get one room id here too. The engine's normal form is stronger
-//! than Koncorde's, so it may also share rooms Koncorde keeps apart; those filters must then
-//! match the same documents in Koncorde. Equivalent rewrites of each filter must share its
-//! room.
+//! filters and match the same documents. Filters that Koncorde gives one id must get one room
+//! id here too. The engine's normal form is stronger than Koncorde's, so it may also share
+//! rooms that Koncorde keeps apart, and such filters must then match the same documents in
+//! Koncorde. Equivalent rewrites of each filter must share its room.
 //!
-//! Needs `node`; the test is skipped, saying so, when `node` is absent. The package is
+//! The test needs `node`, and it is skipped with a message when `node` is absent. The package is
 //! installed by `tests/koncorde/install.sh` (run here when `node_modules` is missing).
 
 use std::collections::HashMap;

@@ -34,7 +34,7 @@ struct GeoData {
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
 const RANGE_LIMIT: f64 = 1e150;
 
-/// How a document relates to one condition.
+/// Outcome of one condition on a document.
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub condition: ConditionId,

@@ -2,7 +2,7 @@
 //!
 //! Filters are stored as subfilters, and subfilters as conditions. A subfilter is shared by
 //! every filter whose normal form contains it, and a condition by every subfilter that uses it,
-//! plainly or negated; each is freed when its last user goes. Matching a document looks its
+//! plainly or negated. Each is freed when its last user is removed. Matching a document looks its
 //! fields up in per-field indexes, counts the plain conditions each subfilter has satisfied,
 //! and marks the subfilters whose negated conditions are falsified. Only subfilters without a
 //! plain condition are visited on every document.
@@ -355,7 +355,7 @@ impl FilterEngine {
             .is_some_and(|engine| engine.contains(id))
     }
 
-    /// Returns the engine of one `index/collection`, if it holds filters.
+    /// Returns the engine of one `index/collection`, if it contains filters.
     pub fn engine(&self, index: &str, collection: &str) -> Option<&Engine> {
         self.engines.get(&engine_key(index, collection))
     }

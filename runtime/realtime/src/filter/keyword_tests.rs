@@ -436,9 +436,12 @@ fn different_filters_get_different_rooms() {
     assert_ne!(room(json!({"exists": "a"})), room(json!({"missing": "a"})));
     let engine = FilterEngine::new(EngineConfig::default());
     let filter = json!({"exists": "a"});
-    let here = engine.normalize("i", "c", &filter).unwrap().id;
-    let there = engine.normalize("i", "d", &filter).unwrap().id;
-    assert_ne!(here, there, "the collection is part of the room id");
+    let same_collection = engine.normalize("i", "c", &filter).unwrap().id;
+    let other_collection = engine.normalize("i", "d", &filter).unwrap().id;
+    assert_ne!(
+        same_collection, other_collection,
+        "the collection is part of the room id"
+    );
 }
 
 #[test]

@@ -118,7 +118,7 @@ impl Normalized {
         Ok(Self { subfilters: terms })
     }
 
-    /// The filter that matches every document.
+    /// Returns the filter that matches every document.
     pub fn everything() -> Self {
         Self {
             subfilters: vec![Vec::new()],
@@ -195,7 +195,7 @@ fn check_size(size: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
-/// Returns the conjunction of two terms, or `None` when it holds a literal and its opposite.
+/// Returns the conjunction of two terms, or `None` when it contains a literal and its opposite.
 fn conjoin(left: &Term, right: &Term) -> Option<Term> {
     let mut term: Term = left.iter().chain(right).cloned().collect();
     term.sort();

@@ -418,7 +418,7 @@ fn range(value: &Value, path: &str) -> Result<Expr> {
         );
     }
     // Each bound is a condition of its own, so that `not range` and the `or` of the negated
-    // bounds normalize alike; the normal form merges plain bounds back into one range.
+    // bounds normalize alike. The normal form merges plain bounds back into one range.
     let bound = |lower, upper| {
         leaf(ConditionKind::Range {
             field: field.clone(),

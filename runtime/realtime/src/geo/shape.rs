@@ -156,8 +156,8 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
-/// Point at fraction `t` of the great-circle arc from `a` to `b`; the longitude follows the
-/// arc's endpoints so that it never jumps by 360 degrees.
+/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`. Its longitude is
+/// interpolated between the endpoints, so it never jumps by 360 degrees.
 fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
     let (u, v) = (to_unit(a), to_unit(b));
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
