@@ -350,6 +350,7 @@ fn document(rng: &mut Rng) -> Value {
             doc.insert(key.into(), value);
         }
     };
+
     let a = rng.pick(&[
         json!(0),
         json!(1),
@@ -361,18 +362,21 @@ fn document(rng: &mut Rng) -> Value {
         json!(null),
     ]);
     maybe(rng, "a", a);
+
     let b = if rng.chance(30) {
         json!([1, 2, "x"])
     } else {
         scalar(rng)
     };
     maybe(rng, "b", b);
+
     let c = if rng.chance(80) {
         json!({"d": scalar(rng)})
     } else {
         scalar(rng)
     };
     maybe(rng, "c", c);
+
     let tags = rng.pick(&[
         json!(["red", "blue"]),
         json!(["blue", "red"]),
@@ -381,6 +385,7 @@ fn document(rng: &mut Rng) -> Value {
         json!([]),
     ]);
     maybe(rng, "tags", tags);
+
     let name = rng.pick(&[
         json!("alice"),
         json!("bob"),
@@ -393,6 +398,7 @@ fn document(rng: &mut Rng) -> Value {
         json!("dave\nv"),
     ]);
     maybe(rng, "name", name);
+
     let (lat, lon) = random_point(rng);
     let pos = match rng.below(8) {
         0 => json!("nowhere"),
@@ -401,12 +407,13 @@ fn document(rng: &mut Rng) -> Value {
         _ => geopoint(rng, lat, lon),
     };
     maybe(rng, "pos", pos);
+
     doc.insert("_id".into(), json!(rng.pick(&["d1", "d2", "d3"])));
     Value::Object(doc)
 }
 
 /// Returns documents just inside and just outside the circles of a filter's `geoDistance` and
-/// `geoDistanceRange` conditions, where distance formulas disagree most.
+/// `geoDistanceRange` conditions, because distance formulas disagree most there.
 fn edge_documents(rng: &mut Rng, filter: &Value) -> Vec<Value> {
     let mut documents = Vec::new();
     match filter {
