@@ -62,16 +62,53 @@ impl Hit {
     }
 }
 
+/// Conditions keyed by a scalar. Strings have their own map so that a lookup by a document's
+/// string borrows it instead of copying it.
+#[derive(Debug, Default)]
+struct ScalarMap {
+    strings: HashMap<String, ConditionId>,
+    others: HashMap<Scalar, ConditionId>,
+}
+
+impl ScalarMap {
+    fn insert(&mut self, key: Scalar, id: ConditionId) {
+        match key {
+            Scalar::String(s) => self.strings.insert(s, id),
+            other => self.others.insert(other, id),
+        };
+    }
+
+    fn remove(&mut self, key: &Scalar) {
+        match key {
+            Scalar::String(s) => self.strings.remove(s),
+            other => self.others.remove(other),
+        };
+    }
+
+    /// Returns the condition of a document value, if it is a scalar with one.
+    fn get(&self, value: &Value) -> Option<ConditionId> {
+        match value {
+            Value::String(s) => self.strings.get(s.as_str()).copied(),
+            Value::Array(_) | Value::Object(_) => None,
+            scalar => self.others.get(&Scalar::from_value(scalar)?).copied(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.strings.is_empty() && self.others.is_empty()
+    }
+}
+
 #[derive(Debug, Default)]
 struct ExistsIndex {
     plain: Option<ConditionId>,
-    members: HashMap<Scalar, ConditionId>,
+    members: ScalarMap,
 }
 
 /// Every indexed condition of one engine, keyed by field.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    equals: HashMap<String, HashMap<Scalar, ConditionId>>,
+    equals: HashMap<String, ScalarMap>,
     exists: HashMap<String, ExistsIndex>,
     ranges: HashMap<String, RTree<RangeEntry>>,
     regexps: HashMap<String, Vec<(ConditionId, regex::Regex)>>,
@@ -209,23 +246,31 @@ impl FieldIndexes {
         }
     }
 
-    /// Collects the conditions a document satisfies or whose negation it falsifies. Only the
-    /// document's own fields are looked up, plus the `match` conditions.
-    pub fn hits(&self, document: &FlatDocument<'_>, hits: &mut Vec<Hit>) {
-        for (field, value) in document.iter() {
-            self.equals_hits(field, value, hits);
-            self.exists_hits(field, value, hits);
-            self.range_hits(field, value, hits);
-            self.regexp_hits(field, value, hits);
-            self.geo_hits(field, value, hits);
-            if let Some(selects) = self.selects.get(field) {
-                for (id, condition) in selects {
-                    if condition.test_field(Some(value), false) {
-                        hits.push(Hit::both(*id));
-                    }
+    /// Collects the conditions that one document field satisfies or whose negation it
+    /// falsifies.
+    pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
+        self.equals_hits(field, value, hits);
+        self.exists_hits(field, value, hits);
+        self.range_hits(field, value, hits);
+        self.regexp_hits(field, value, hits);
+        self.geo_hits(field, value, hits);
+        if let Some(selects) = self.selects.get(field) {
+            for (id, condition) in selects {
+                if condition.test_field(Some(value), false) {
+                    hits.push(Hit::both(*id));
                 }
             }
         }
+    }
+
+    /// Returns true when `match` conditions are stored: they read the whole flattened
+    /// document rather than one field.
+    pub fn has_match_conditions(&self) -> bool {
+        !self.matches.is_empty()
+    }
+
+    /// Collects the `match` conditions the document satisfies.
+    pub fn match_hits(&self, document: &FlatDocument<'_>, hits: &mut Vec<Hit>) {
         for (id, condition) in &self.matches {
             if condition.test(document, false) {
                 hits.push(Hit::both(*id));
@@ -237,8 +282,8 @@ impl FieldIndexes {
         let Some(values) = self.equals.get(field) else {
             return;
         };
-        if let Some(id) = Scalar::from_value(value).and_then(|s| values.get(&s)) {
-            hits.push(Hit::both(*id));
+        if let Some(id) = values.get(value) {
+            hits.push(Hit::both(id));
         }
     }
 
@@ -252,8 +297,7 @@ impl FieldIndexes {
         if let (Value::Array(items), false) = (value, index.members.is_empty()) {
             let mut found: Vec<ConditionId> = items
                 .iter()
-                .filter_map(Scalar::from_value)
-                .filter_map(|member| index.members.get(&member).copied())
+                .filter_map(|item| index.members.get(item))
                 .collect();
             found.sort_unstable();
             found.dedup();
