@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 use serde_json::Value;
 
 use crate::filter::{Bound, Condition, ConditionKind, in_range};
@@ -13,8 +13,10 @@ use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
 /// Condition id inside one engine.
 pub type ConditionId = usize;
 
-/// A range condition in its field's tree: the bounds on the x axis, `[0, 1]` on the y axis.
-type RangeEntry = GeomWithData<Rectangle<[f64; 2]>, RangeData>;
+/// A range condition in its field's tree, as the point `(lower bound, upper bound)`: a value
+/// `v` is within the bounds of the points in the quarter plane `x <= v <= y`. Points index far
+/// better than the long, overlapping intervals they stand for.
+type RangeEntry = GeomWithData<[f64; 2], RangeData>;
 /// A geo condition in its field's tree, at its shape's envelope (longitude, latitude).
 type GeoEntry = GeomWithData<Rectangle<[f64; 2]>, GeoData>;
 
@@ -128,10 +130,7 @@ fn range_entry(id: ConditionId, kind: &ConditionKind) -> Option<RangeEntry> {
         lower: *lower,
         upper: *upper,
     };
-    Some(RangeEntry::new(
-        Rectangle::from_corners([low, 0.0], [high, 1.0]),
-        data,
-    ))
+    Some(RangeEntry::new([low, high], data))
 }
 
 fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
@@ -309,8 +308,9 @@ impl FieldIndexes {
         let (Some(tree), Some(n)) = (self.ranges.get(field), value.as_f64()) else {
             return;
         };
-        let point = [n.clamp(-RANGE_LIMIT, RANGE_LIMIT), 0.5];
-        for entry in tree.locate_all_at_point(point) {
+        let v = n.clamp(-RANGE_LIMIT, RANGE_LIMIT);
+        let quarter = AABB::from_corners([-RANGE_LIMIT, v], [v, RANGE_LIMIT]);
+        for entry in tree.locate_in_envelope(quarter) {
             if in_range(n, entry.data.lower, entry.data.upper) {
                 hits.push(Hit::both(entry.data.id));
             }
@@ -386,12 +386,10 @@ fn remove_nested<T>(
 
 #[cfg(test)]
 mod tests {
-    use rstar::RTreeObject;
-
     use super::*;
 
     #[test]
-    fn range_envelope_clamps_open_bounds() {
+    fn range_point_clamps_open_bounds() {
         let kind = ConditionKind::Range {
             field: "a".into(),
             lower: Some(Bound {
@@ -400,8 +398,7 @@ mod tests {
             }),
             upper: None,
         };
-        let envelope = range_entry(0, &kind).unwrap().envelope();
-        assert_eq!(envelope.lower()[0], 1.0);
-        assert_eq!(envelope.upper()[0], RANGE_LIMIT);
+        let entry = range_entry(0, &kind).unwrap();
+        assert_eq!(*entry.geom(), [1.0, RANGE_LIMIT]);
     }
 }

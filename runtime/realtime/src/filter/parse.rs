@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::condition::{Bound, Condition, ConditionKind};
 use super::normalize::Normalized;
 use crate::error::{RealtimeError, Result};
-use crate::geo::{GeoPoint, GeoShape, parse_distance, parse_float, parse_geopoint};
+use crate::geo::{GeoPoint, GeoShape, Polygon, parse_distance, parse_float, parse_geopoint};
 use crate::json::Scalar;
 
 /// A validated filter before normalization.
@@ -688,7 +688,7 @@ fn geo_polygon(value: &Value, path: &str) -> Result<Expr> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(geo_leaf(field, GeoShape::Polygon { points }))
+    Ok(geo_leaf(field, GeoShape::Polygon(Polygon::new(points))))
 }
 
 /// Counts leaf conditions, the measure that `limits.subscriptionConditionsCount` caps.
