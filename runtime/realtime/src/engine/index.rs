@@ -107,15 +107,34 @@ struct ExistsIndex {
     members: ScalarMap,
 }
 
-/// Every indexed condition of one engine, keyed by field.
+/// The conditions on one field, by keyword.
+#[derive(Debug, Default)]
+struct FieldIndex {
+    equals: ScalarMap,
+    exists: ExistsIndex,
+    ranges: RTree<RangeEntry>,
+    regexps: Vec<(ConditionId, regex::Regex)>,
+    geo: RTree<GeoEntry>,
+    selects: Vec<(ConditionId, Condition)>,
+}
+
+impl FieldIndex {
+    fn is_empty(&self) -> bool {
+        self.equals.is_empty()
+            && self.exists.plain.is_none()
+            && self.exists.members.is_empty()
+            && self.ranges.size() == 0
+            && self.regexps.is_empty()
+            && self.geo.size() == 0
+            && self.selects.is_empty()
+    }
+}
+
+/// Every indexed condition of one engine. Field-bound conditions sit under their field, so a
+/// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    equals: HashMap<String, ScalarMap>,
-    exists: HashMap<String, ExistsIndex>,
-    ranges: HashMap<String, RTree<RangeEntry>>,
-    regexps: HashMap<String, Vec<(ConditionId, regex::Regex)>>,
-    geo: HashMap<String, RTree<GeoEntry>>,
-    selects: HashMap<String, Vec<(ConditionId, Condition)>>,
+    fields: HashMap<String, FieldIndex>,
     matches: Vec<(ConditionId, Condition)>,
 }
 
@@ -146,118 +165,108 @@ fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
 }
 
 impl FieldIndexes {
-    /// Adds a condition. Conditions with a field must be added once per id.
+    /// Adds a condition. Each condition must be added once, under one id.
     pub fn insert(&mut self, id: ConditionId, condition: &Condition) {
-        let field = condition.field().unwrap_or_default().to_owned();
-        match condition.kind() {
-            ConditionKind::Nothing => {}
-            ConditionKind::Equals { value, .. } => {
-                self.equals
-                    .entry(field)
-                    .or_default()
-                    .insert(value.clone(), id);
-            }
-            ConditionKind::Exists { value, .. } => {
-                let index = self.exists.entry(field).or_default();
-                match value.as_ref().map(Scalar::from_value) {
-                    None => index.plain = Some(id),
-                    Some(Some(member)) => {
-                        index.members.insert(member, id);
-                    }
-                    // An object or array member is never found, so nothing to index.
-                    Some(None) => {}
+        let kind = condition.kind();
+        if let ConditionKind::Match { .. } = kind {
+            self.matches.push((id, condition.clone()));
+            return;
+        }
+        let Some(field) = condition.field() else {
+            return;
+        };
+        let index = self.fields.entry(field.to_owned()).or_default();
+        match kind {
+            ConditionKind::Nothing | ConditionKind::Match { .. } => {}
+            ConditionKind::Equals { value, .. } => index.equals.insert(value.clone(), id),
+            ConditionKind::Exists { value: None, .. } => index.exists.plain = Some(id),
+            ConditionKind::Exists {
+                value: Some(member),
+                ..
+            } => {
+                // An object or array member is never found, so it needs no entry.
+                if let Some(member) = Scalar::from_value(member) {
+                    index.exists.members.insert(member, id);
                 }
             }
             ConditionKind::Range { .. } => {
-                let entry = range_entry(id, condition.kind()).expect("range condition");
-                self.ranges.entry(field).or_default().insert(entry);
+                index
+                    .ranges
+                    .insert(range_entry(id, kind).expect("range condition"));
             }
-            ConditionKind::Regexp { regex, .. } => {
-                self.regexps
-                    .entry(field)
-                    .or_default()
-                    .push((id, regex.clone()));
-            }
+            ConditionKind::Regexp { regex, .. } => index.regexps.push((id, regex.clone())),
             ConditionKind::Geo { .. } => {
-                let entry = geo_entry(id, condition.kind()).expect("geo condition");
-                self.geo.entry(field).or_default().insert(entry);
+                index
+                    .geo
+                    .insert(geo_entry(id, kind).expect("geo condition"));
             }
-            ConditionKind::Select { .. } => {
-                self.selects
-                    .entry(field)
-                    .or_default()
-                    .push((id, condition.clone()));
-            }
-            ConditionKind::Match { .. } => self.matches.push((id, condition.clone())),
+            ConditionKind::Select { .. } => index.selects.push((id, condition.clone())),
         }
     }
 
     /// Removes a condition added with [`FieldIndexes::insert`].
     pub fn remove(&mut self, id: ConditionId, condition: &Condition) {
-        let field = condition.field().unwrap_or_default();
-        match condition.kind() {
-            ConditionKind::Nothing => {}
-            ConditionKind::Equals { value, .. } => {
-                remove_nested(&mut self.equals, field, |values| {
-                    values.remove(value);
-                    values.is_empty()
-                });
-            }
-            ConditionKind::Exists { value, .. } => {
-                remove_nested(&mut self.exists, field, |index| {
-                    match value.as_ref().map(Scalar::from_value) {
-                        None => index.plain = None,
-                        Some(Some(member)) => {
-                            index.members.remove(&member);
-                        }
-                        Some(None) => {}
-                    }
-                    index.plain.is_none() && index.members.is_empty()
-                });
+        let kind = condition.kind();
+        if let ConditionKind::Match { .. } = kind {
+            self.matches.retain(|(c, _)| *c != id);
+            return;
+        }
+        let Some(field) = condition.field() else {
+            return;
+        };
+        let Some(index) = self.fields.get_mut(field) else {
+            return;
+        };
+        match kind {
+            ConditionKind::Nothing | ConditionKind::Match { .. } => {}
+            ConditionKind::Equals { value, .. } => index.equals.remove(value),
+            ConditionKind::Exists { value: None, .. } => index.exists.plain = None,
+            ConditionKind::Exists {
+                value: Some(member),
+                ..
+            } => {
+                if let Some(member) = Scalar::from_value(member) {
+                    index.exists.members.remove(&member);
+                }
             }
             ConditionKind::Range { .. } => {
-                let entry = range_entry(id, condition.kind()).expect("range condition");
-                remove_nested(&mut self.ranges, field, |tree| {
-                    tree.remove(&entry);
-                    tree.size() == 0
-                });
+                index
+                    .ranges
+                    .remove(&range_entry(id, kind).expect("range condition"));
             }
+            ConditionKind::Regexp { .. } => index.regexps.retain(|(c, _)| *c != id),
             ConditionKind::Geo { .. } => {
-                let entry = geo_entry(id, condition.kind()).expect("geo condition");
-                remove_nested(&mut self.geo, field, |tree| {
-                    tree.remove(&entry);
-                    tree.size() == 0
-                });
+                index
+                    .geo
+                    .remove(&geo_entry(id, kind).expect("geo condition"));
             }
-            ConditionKind::Regexp { .. } => {
-                remove_nested(&mut self.regexps, field, |list| {
-                    list.retain(|(c, _)| *c != id);
-                    list.is_empty()
-                });
-            }
-            ConditionKind::Select { .. } => {
-                remove_nested(&mut self.selects, field, |list| {
-                    list.retain(|(c, _)| *c != id);
-                    list.is_empty()
-                });
-            }
-            ConditionKind::Match { .. } => self.matches.retain(|(c, _)| *c != id),
+            ConditionKind::Select { .. } => index.selects.retain(|(c, _)| *c != id),
+        }
+        if index.is_empty() {
+            self.fields.remove(field);
         }
     }
 
     /// Collects the conditions that one document field satisfies or whose negation it
     /// falsifies.
     pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        self.equals_hits(field, value, hits);
-        self.exists_hits(field, value, hits);
-        self.range_hits(field, value, hits);
-        self.regexp_hits(field, value, hits);
-        self.geo_hits(field, value, hits);
-        if let Some(selects) = self.selects.get(field) {
-            for (id, condition) in selects {
-                if condition.test_field(Some(value), false) {
-                    hits.push(Hit::both(*id));
-                }
+        let Some(index) = self.fields.get(field) else {
+            return;
+        };
+        if let Some(id) = index.equals.get(value) {
+            hits.push(Hit::both(id));
+        }
+        exists_hits(&index.exists, value, hits);
+        if index.ranges.size() > 0 {
+            range_hits(&index.ranges, value, hits);
+        }
+        regexp_hits(&index.regexps, value, hits);
+        if index.geo.size() > 0 {
+            geo_hits(&index.geo, value, hits);
+        }
+        for (id, condition) in &index.selects {
+            if condition.test_field(Some(value), false) {
+                hits.push(Hit::both(*id));
             }
         }
     }
@@ -277,110 +286,76 @@ impl FieldIndexes {
         }
     }
 
-    fn equals_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(values) = self.equals.get(field) else {
-            return;
-        };
-        if let Some(id) = values.get(value) {
-            hits.push(Hit::both(id));
-        }
-    }
-
-    fn exists_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(index) = self.exists.get(field) else {
-            return;
-        };
-        if let Some(id) = index.plain {
-            hits.push(Hit::both(id));
-        }
-        if let (Value::Array(items), false) = (value, index.members.is_empty()) {
-            let mut found: Vec<ConditionId> = items
-                .iter()
-                .filter_map(|item| index.members.get(item))
-                .collect();
-            found.sort_unstable();
-            found.dedup();
-            hits.extend(found.into_iter().map(Hit::both));
-        }
-    }
-
-    fn range_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let (Some(tree), Some(n)) = (self.ranges.get(field), value.as_f64()) else {
-            return;
-        };
-        let v = n.clamp(-RANGE_LIMIT, RANGE_LIMIT);
-        let quarter = AABB::from_corners([-RANGE_LIMIT, v], [v, RANGE_LIMIT]);
-        for entry in tree.locate_in_envelope(quarter) {
-            if in_range(n, entry.data.lower, entry.data.upper) {
-                hits.push(Hit::both(entry.data.id));
-            }
-        }
-    }
-
-    fn regexp_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(list) = self.regexps.get(field) else {
-            return;
-        };
-        match value {
-            Value::String(s) => {
-                for (id, regex) in list {
-                    if regex.is_match(s) {
-                        hits.push(Hit::both(*id));
-                    }
-                }
-            }
-            other => {
-                let text = js_to_string(other);
-                for (id, regex) in list {
-                    if regex.is_match(&text) {
-                        hits.push(Hit::blocks_only(*id));
-                    }
-                }
-            }
-        }
-    }
-
-    fn geo_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(tree) = self.geo.get(field) else {
-            return;
-        };
-        if !is_truthy(value) {
-            return;
-        }
-        let Some(point) = parse_geopoint(value) else {
-            hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
-            return;
-        };
-        let location = [point.lon, point.lat];
-        for entry in tree.locate_all_at_point(location) {
-            if entry.data.shape.contains(point) {
-                hits.push(Hit::both(entry.data.id));
-            }
-        }
-    }
-
     /// Returns true when nothing is indexed.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.equals.is_empty()
-            && self.exists.is_empty()
-            && self.ranges.is_empty()
-            && self.regexps.is_empty()
-            && self.geo.is_empty()
-            && self.selects.is_empty()
-            && self.matches.is_empty()
+        self.fields.is_empty() && self.matches.is_empty()
     }
 }
 
-fn remove_nested<T>(
-    map: &mut HashMap<String, T>,
-    field: &str,
-    remove: impl FnOnce(&mut T) -> bool,
-) {
-    if let Some(inner) = map.get_mut(field)
-        && remove(inner)
-    {
-        map.remove(field);
+fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Vec<Hit>) {
+    if let Some(id) = index.plain {
+        hits.push(Hit::both(id));
+    }
+    if let (Value::Array(items), false) = (value, index.members.is_empty()) {
+        let mut found: Vec<ConditionId> = items
+            .iter()
+            .filter_map(|item| index.members.get(item))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        hits.extend(found.into_iter().map(Hit::both));
+    }
+}
+
+fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
+    let Some(n) = value.as_f64() else {
+        return;
+    };
+    let v = n.clamp(-RANGE_LIMIT, RANGE_LIMIT);
+    let quarter = AABB::from_corners([-RANGE_LIMIT, v], [v, RANGE_LIMIT]);
+    for entry in tree.locate_in_envelope(quarter) {
+        if in_range(n, entry.data.lower, entry.data.upper) {
+            hits.push(Hit::both(entry.data.id));
+        }
+    }
+}
+
+fn regexp_hits(list: &[(ConditionId, regex::Regex)], value: &Value, hits: &mut Vec<Hit>) {
+    if list.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            for (id, regex) in list {
+                if regex.is_match(s) {
+                    hits.push(Hit::both(*id));
+                }
+            }
+        }
+        other => {
+            let text = js_to_string(other);
+            for (id, regex) in list {
+                if regex.is_match(&text) {
+                    hits.push(Hit::blocks_only(*id));
+                }
+            }
+        }
+    }
+}
+
+fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Vec<Hit>) {
+    if !is_truthy(value) {
+        return;
+    }
+    let Some(point) = parse_geopoint(value) else {
+        hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
+        return;
+    };
+    for entry in tree.locate_all_at_point([point.lon, point.lat]) {
+        if entry.data.shape.contains(point) {
+            hits.push(Hit::both(entry.data.id));
+        }
     }
 }
 
