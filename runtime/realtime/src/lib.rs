@@ -19,5 +19,8 @@ pub use channel::{Scope, Users, channel_name};
 pub use engine::{Engine, EngineConfig, EngineStats, FilterEngine, NormalizedFilter};
 pub use error::{RealtimeError, Result};
 pub use json::FlatDocument;
-pub use notification::{Delivery, DocumentAction, DocumentChange, RequestContext, UserAction};
+pub use notification::{
+    Delivery, DocumentAction, DocumentChange, RequestContext, SERVER_CHANNEL, UserAction,
+    token_expired_notification,
+};
 pub use rooms::{Origin, Realtime, RealtimeConfig, RoomList, Subscribed, SubscriptionOptions};
