@@ -327,8 +327,9 @@ fn rewrite(rng: &mut Rng, filter: &Value) -> Value {
     }
 }
 
-fn invalid_filter(rng: &mut Rng) -> Value {
-    rng.pick(&[
+/// Filters that both engines must reject.
+fn invalid_filters() -> Vec<Value> {
+    vec![
         json!({"range": {"a": {"gt": 3, "lt": 1}}}),
         json!({"term": {"a": 1}}),
         json!({"equals": {"a": [1]}}),
@@ -340,7 +341,12 @@ fn invalid_filter(rng: &mut Rng) -> Value {
         json!({"geoPolygon": {"pos": {"points": [[0, 0], [1, 1]]}}}),
         json!({"equals": {"a": 1}, "exists": "b"}),
         json!({"bool": {"must": [], "filter": []}}),
-    ])
+        json!({"bool": {"should": {"exists": "a"}}}),
+        json!({"exists": "a[]"}),
+        json!({"select": {"field": "a", "index": 0, "query": {}}}),
+        json!({"ids": {"values": ["a"], "other": 1}}),
+        json!({"range": {"a": {"gte": 1, "lte": 1}}}),
+    ]
 }
 
 fn document(rng: &mut Rng) -> Value {
@@ -569,7 +575,7 @@ fn check_batch(seed: u64) -> (usize, usize) {
         .map(|_| filter(&mut rng, 3, false))
         .collect();
     let rewrites: Vec<Value> = originals.iter().map(|f| rewrite(&mut rng, f)).collect();
-    let invalid: Vec<Value> = (0..5).map(|_| invalid_filter(&mut rng)).collect();
+    let invalid = invalid_filters();
     let filters: Vec<Value> = originals
         .iter()
         .chain(&rewrites)

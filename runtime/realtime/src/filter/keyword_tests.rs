@@ -319,6 +319,11 @@ fn bool_clauses() {
     assert!(!matches(filter.clone(), json!({"a": 1, "b": 1, "c": 2})));
     assert!(!matches(filter, json!({"a": 1})));
     assert!(error(json!({"bool": {"filter": []}})).contains("`filter`"));
+    assert!(matches(
+        json!({"bool": {"must": {"exists": "a"}}}),
+        json!({"a": 1})
+    ));
+    assert!(error(json!({"bool": {"should": {"exists": "a"}}})).contains("bool.should"));
     assert!(error(json!({"bool": {}})).contains("non-empty"));
 }
 

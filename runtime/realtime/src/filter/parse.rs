@@ -232,10 +232,10 @@ impl Parser {
         let mut parts = Vec::new();
         for (key, clause) in map {
             let clause_path = join(Some(path), key);
-            // A single filter stands for a list of one, as in Koncorde.
+            // Koncorde 4.7.0 takes a single filter as `must`, but only arrays elsewhere.
             let clause = match clause {
-                Value::Array(_) => clause.clone(),
-                other => Value::Array(vec![other.clone()]),
+                Value::Object(_) if key == "must" => Value::Array(vec![clause.clone()]),
+                other => other.clone(),
             };
             match key.as_str() {
                 "must" if clause.as_array().is_some_and(Vec::is_empty) => {}
