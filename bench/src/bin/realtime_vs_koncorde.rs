@@ -211,9 +211,30 @@ fn read_lines(path: &Path) -> io::Result<Vec<Value>> {
         .collect()
 }
 
+/// Keeps the best run of each keyword: the highest rates and the lowest memory growth. On a
+/// shared machine, the best of several runs is the one least disturbed by other work.
+fn best_runs(runs: Vec<Value>) -> Vec<Value> {
+    let mut best: Vec<Value> = Vec::new();
+    for run in runs {
+        let Some(kept) = best.iter_mut().find(|b| b["keyword"] == run["keyword"]) else {
+            best.push(run);
+            continue;
+        };
+        for key in ["registerPerSecond", "matchPerSecond"] {
+            if run[key].as_f64() > kept[key].as_f64() {
+                kept[key] = run[key].clone();
+            }
+        }
+        if run["memoryBytes"].as_f64() < kept["memoryBytes"].as_f64() {
+            kept["memoryBytes"] = run["memoryBytes"].clone();
+        }
+    }
+    best
+}
+
 fn report(rust: &Path, node: &Path, out: &mut impl Write) -> io::Result<()> {
-    let rust = read_lines(rust)?;
-    let node = read_lines(node)?;
+    let rust = best_runs(read_lines(rust)?);
+    let node = best_runs(read_lines(node)?);
     writeln!(
         out,
         "| keyword | register/s Rust | register/s koncorde | ratio | match/s Rust | \
