@@ -3,8 +3,9 @@
 //! `generate DIR` writes one JSON file per keyword with 10,000 filters and 1,000 documents.
 //! `run DIR KEYWORD` registers that file's filters in a fresh engine, then matches the
 //! documents in turn, and prints one JSON line of measures. Each keyword runs in a process of
-//! its own so that the resident memory growth belongs to that keyword alone. `report RUST NODE` turns the two
-//! runs' outputs into a Markdown table. `run.sh` beside the Node script chains the three.
+//! its own so that the resident memory growth belongs to that keyword alone.
+//! `report RUST NODE` turns the runs of both sides into a Markdown table, keeping the best run
+//! of each keyword. `bench/realtime-vs-koncorde/run.sh` chains the three.
 
 use std::fs;
 use std::io::{self, BufRead, Write};
