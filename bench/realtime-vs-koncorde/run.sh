@@ -2,8 +2,8 @@
 # Benchmarks Palisade's realtime engine against koncorde@4.7.0 on the same generated filters
 # and documents, and prints a Markdown table of rates, memory and ratios.
 # Usage: bench/realtime-vs-koncorde/run.sh [WORK_DIR]   (default: target/realtime-vs-koncorde)
-# RUNS (default 3) sets how many times each keyword runs on each side; the report keeps the
-# best run of each, the one least disturbed by other work on the machine.
+# RUNS (default 3) sets how many times each keyword runs on each side. The report keeps the
+# best run of each, because that run is the one least disturbed by other work on the machine.
 set -eu
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-$root/target/realtime-vs-koncorde}"
