@@ -397,3 +397,10 @@ fn token_expiry_notifies_then_unsubscribes() {
     assert!(rt.rooms_of("c1").is_empty());
     assert_eq!(rt.count(&sub.room_id), Ok(1));
 }
+
+#[test]
+fn registry_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Realtime>();
+    assert_send_sync::<crate::FilterEngine>();
+}
