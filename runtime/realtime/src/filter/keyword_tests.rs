@@ -479,3 +479,34 @@ fn normal_form_size_is_bounded() {
         started.elapsed()
     );
 }
+
+#[test]
+fn extreme_coordinates_do_not_panic() {
+    let filters = [
+        json!({"geoDistance": {"pos": "Infinity, 0", "distance": "1km"}}),
+        json!({"geoDistance": {"pos": [1e300, 1e300], "distance": 1e308}}),
+        json!({"geoDistance": {"pos": [0, 0], "distance": format!("{}km", "9".repeat(400))}}),
+        json!({"geoBoundingBox": {"pos": {"top": 1e308, "left": -1e308, "bottom": -1e308, "right": 1e308}}}),
+        json!({"geoPolygon": {"pos": {"points": [[90, 0], [-90, 180], [0, 1e308]]}}}),
+        json!({"geoDistanceRange": {"pos": [89.9999, 0], "from": "1m", "to": 1e20}}),
+        json!({"range": {"n": {"gt": -1e308, "lt": 1e308}}}),
+    ];
+    let documents = [
+        json!({"pos": "Infinity, -Infinity"}),
+        json!({"pos": [1e308, -1e308]}),
+        json!({"pos": [90, 180]}),
+        json!({"pos": {"lat": 0, "lon": 0}}),
+        json!({"n": 1e308}),
+        json!({"n": -1e308}),
+    ];
+    let mut engine = FilterEngine::new(EngineConfig::default());
+    for filter in &filters {
+        // Either outcome is fine; the point is that nothing panics.
+        let _ = engine.register("i", "c", filter);
+    }
+    assert!(error(filters[0].clone()).contains("geopoint"));
+    assert!(error(filters[2].clone()).contains("invalid distance"));
+    for document in &documents {
+        let _ = engine.test("i", "c", document, None);
+    }
+}

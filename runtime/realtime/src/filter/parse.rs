@@ -589,6 +589,7 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
         })
         .collect();
 
+    let sides = sides.filter(|sides| sides.iter().all(|side| side.is_finite()));
     let shape = if let Some(sides) = sides {
         GeoShape::BoundingBox {
             top: sides[0],
@@ -597,8 +598,8 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
             right: sides[3],
         }
     } else {
-        let top_left = get("topLeft", "top_left").and_then(parse_geopoint);
-        let bottom_right = get("bottomRight", "bottom_right").and_then(parse_geopoint);
+        let top_left = get("topLeft", "top_left").and_then(parse_finite_geopoint);
+        let bottom_right = get("bottomRight", "bottom_right").and_then(parse_finite_geopoint);
         let (Some(top_left), Some(bottom_right)) = (top_left, bottom_right) else {
             return Err(unrecognized());
         };
@@ -610,6 +611,12 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
         }
     };
     Ok(geo_leaf(field, shape))
+}
+
+/// Parses a geopoint of a filter, which must have finite coordinates: shapes at infinity would
+/// poison the spatial index.
+fn parse_finite_geopoint(value: &Value) -> Option<GeoPoint> {
+    parse_geopoint(value).filter(|p| p.lat.is_finite() && p.lon.is_finite())
 }
 
 fn geo_leaf(field: &str, shape: GeoShape) -> Expr {
@@ -624,7 +631,7 @@ fn geo_center(map: &Map<String, Value>, names: &[&str], path: &str) -> Result<(S
     let Some((field, point)) = map.iter().find(|(k, _)| !names.contains(&k.as_str())) else {
         return invalid(path, "the field to test is missing");
     };
-    let Some(point) = parse_geopoint(point) else {
+    let Some(point) = parse_finite_geopoint(point) else {
         return invalid(
             &join(Some(path), field),
             format!(
@@ -683,7 +690,7 @@ fn geo_polygon(value: &Value, path: &str) -> Result<Expr> {
     let points = raw
         .iter()
         .map(|point| {
-            parse_geopoint(point).ok_or_else(|| {
+            parse_finite_geopoint(point).ok_or_else(|| {
                 RealtimeError::invalid(&points_path, format!("unrecognized geopoint `{point}`"))
             })
         })
