@@ -173,7 +173,11 @@ pub(super) async fn count(state: &ServerState, request: &Request) -> ApiResult {
     let (index, collection) = args::target(request)?;
     let body = search_body(request)?;
     let query = match body.get("query") {
-        None | Some(Value::Null) => json!({"match_all": {}}),
+        None | Some(Value::Null) => {
+            // Translating an empty filter still rejects an unknown `lang`.
+            args::translate_query(request, json!({}))?;
+            json!({"match_all": {}})
+        }
         Some(query) => args::translate_query(request, query.clone())?,
     };
     let count = state
