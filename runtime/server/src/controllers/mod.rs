@@ -1,7 +1,14 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
 mod auth;
+mod bulk;
+mod collection;
+mod document;
+mod document_multi;
+mod document_query;
+mod index;
 pub mod server;
+mod store_args;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,9 +40,13 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 2] = [
+        let list: [Arc<dyn Controller>; 6] = [
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
+            Arc::new(index::IndexController),
+            Arc::new(collection::CollectionController),
+            Arc::new(document::DocumentController),
+            Arc::new(bulk::BulkController),
         ];
         Self {
             by_name: list.into_iter().map(|c| (c.name(), c)).collect(),
