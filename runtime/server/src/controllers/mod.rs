@@ -1,6 +1,7 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
 mod auth;
+pub mod realtime;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -33,9 +34,10 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 2] = [
+        let list: [Arc<dyn Controller>; 3] = [
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
+            Arc::new(realtime::RealtimeController),
         ];
         Self {
             by_name: list.into_iter().map(|c| (c.name(), c)).collect(),
