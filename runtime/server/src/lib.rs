@@ -12,6 +12,7 @@ mod funnel;
 mod http;
 mod metrics;
 mod openapi;
+mod realtime;
 mod routes;
 mod server;
 mod state;

@@ -12,6 +12,7 @@ use crate::connections::Connections;
 use crate::controllers::Controllers;
 use crate::funnel::Funnel;
 use crate::metrics::Metrics;
+use crate::realtime::RealtimeHub;
 use crate::routes::{RouteTable, Router};
 
 /// The server's shared state: configuration, controllers, limits and counters.
@@ -33,6 +34,8 @@ pub struct ServerState {
     pub connections: Connections,
     /// The document store: the embedded engine in `dataDir/storage`.
     pub storage: Arc<dyn DocumentStore>,
+    /// Realtime subscriptions of this node's connections.
+    pub realtime: RealtimeHub,
     /// When the server started.
     pub started_at: Instant,
 }
@@ -45,14 +48,17 @@ impl ServerState {
     ///
     /// # Errors
     ///
-    /// The storage error when the data folder cannot be opened.
-    pub fn open(config: Config) -> Result<Arc<Self>, palisade_storage::StorageError> {
+    /// The storage or I/O error when the data folder cannot be opened.
+    pub fn open(config: Config) -> Result<Arc<Self>, OpenError> {
         let engine = EmbeddedEngine::open(EngineConfig::new(config.data_dir.join("storage")))?;
         let funnel = Funnel::new(&config.limits);
         let connections = Connections::new(config.websocket.max_backpressure);
+        let node_id = node_id();
+        let realtime = RealtimeHub::open(&config, &node_id)?;
         Ok(Arc::new(Self {
             storage: Arc::new(engine),
-            node_id: node_id(),
+            realtime,
+            node_id,
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),
             funnel,
@@ -85,12 +91,24 @@ impl ServerState {
 impl ServerState {
     /// Hands a document change to the realtime engine, which notifies the subscribers whose
     /// filters match. Called by every write action unless the request is `silent`, in the order
-    /// the writes were applied.
-    ///
-    /// TODO(realtime): subscriptions are not wired yet, so there is no subscriber to notify.
+    /// the writes were applied. It never waits: matching runs in memory and each notification
+    /// is queued on its connection without blocking.
     pub fn notify_document(&self, change: DocumentChange) {
-        drop(change);
+        self.realtime.update(&self.connections, |registry| {
+            ((), registry.notify_document(&change))
+        });
     }
+}
+
+/// Why the server state could not be built from the data folder.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The document store failed to open.
+    #[error(transparent)]
+    Storage(#[from] palisade_storage::StorageError),
+    /// The realtime room id seed could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 /// Generates a node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.

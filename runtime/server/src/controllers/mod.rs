@@ -7,6 +7,7 @@ mod document;
 mod document_multi;
 mod document_query;
 mod index;
+pub mod realtime;
 pub mod server;
 mod store_args;
 
@@ -40,13 +41,14 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 6] = [
+        let list: [Arc<dyn Controller>; 7] = [
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
             Arc::new(index::IndexController),
             Arc::new(collection::CollectionController),
             Arc::new(document::DocumentController),
             Arc::new(bulk::BulkController),
+            Arc::new(realtime::RealtimeController),
         ];
         Self {
             by_name: list.into_iter().map(|c| (c.name(), c)).collect(),

@@ -71,7 +71,10 @@ pub async fn run(state: Arc<ServerState>, socket: WebSocket, peer: SocketAddr) {
             let _ = close_sender.send(closing);
             let _ = tokio::time::timeout(CLOSE_TIMEOUT * 2, writer).await;
         }
+        // Unregister first: a subscribe still running then sees the connection closed and
+        // drops its own subscription (see `ServerState::drop_subscriptions_if_closed`).
         state.connections.unregister(&connection_id);
+        state.drop_subscriptions(&connection_id);
         state.metrics.websocket_connections_add(-1);
         debug!("websocket disconnected");
     }
