@@ -13,6 +13,7 @@ mod http;
 mod metrics;
 mod openapi;
 mod routes;
+pub mod security;
 mod server;
 mod state;
 mod ws;

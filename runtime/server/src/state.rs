@@ -13,6 +13,7 @@ use crate::controllers::Controllers;
 use crate::funnel::Funnel;
 use crate::metrics::Metrics;
 use crate::routes::{RouteTable, Router};
+use crate::security::SecurityLayer;
 
 /// The server's shared state: configuration, controllers, limits and counters.
 #[derive(Debug)]
@@ -35,23 +36,31 @@ pub struct ServerState {
     pub storage: Arc<dyn DocumentStore>,
     /// When the server started.
     pub started_at: Instant,
+    /// Users, rights, tokens and credentials, stored in the document store's internal index.
+    pub security: SecurityLayer,
 }
 
 impl ServerState {
     /// Builds the state for a configuration, opening the document store.
     ///
     /// Blocking: opening the store may replay writes into its search indexes, so call it from
-    /// `spawn_blocking` or before the async runtime starts.
+    /// `spawn_blocking` inside the async runtime, which it also uses to open the security layer.
     ///
     /// # Errors
     ///
-    /// The storage error when the data folder cannot be opened.
-    pub fn open(config: Config) -> Result<Arc<Self>, palisade_storage::StorageError> {
-        let engine = EmbeddedEngine::open(EngineConfig::new(config.data_dir.join("storage")))?;
+    /// A message naming what failed: the data folder or the security layer.
+    pub fn open(config: Config) -> Result<Arc<Self>, String> {
+        let engine = EmbeddedEngine::open(EngineConfig::new(config.data_dir.join("storage")))
+            .map_err(|error| format!("cannot open the data folder: {error}"))?;
+        let storage: Arc<dyn DocumentStore> = Arc::new(engine);
+        let security = tokio::runtime::Handle::current()
+            .block_on(SecurityLayer::open(storage.clone(), &config))
+            .map_err(|error| format!("cannot open the security layer: {error}"))?;
         let funnel = Funnel::new(&config.limits);
         let connections = Connections::new(config.websocket.max_backpressure);
-        Ok(Arc::new(Self {
-            storage: Arc::new(engine),
+        let state = Arc::new(Self {
+            storage,
+            security,
             node_id: node_id(),
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),
@@ -60,7 +69,9 @@ impl ServerState {
             connections,
             started_at: Instant::now(),
             config,
-        }))
+        });
+        state.security.expiry.attach(&state);
+        Ok(state)
     }
 
     /// Runs one request through the funnel and its controller action.

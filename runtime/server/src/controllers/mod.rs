@@ -1,7 +1,13 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
+mod api_keys;
 mod auth;
+mod cookie;
+mod credentials;
+mod roles;
+mod security;
 pub mod server;
+mod users;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,9 +39,10 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 2] = [
+        let list: [Arc<dyn Controller>; 3] = [
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
+            Arc::new(security::SecurityController),
         ];
         Self {
             by_name: list.into_iter().map(|c| (c.name(), c)).collect(),

@@ -72,6 +72,7 @@ pub async fn run(state: Arc<ServerState>, socket: WebSocket, peer: SocketAddr) {
             let _ = tokio::time::timeout(CLOSE_TIMEOUT * 2, writer).await;
         }
         state.connections.unregister(&connection_id);
+        state.security.expiry.unlink(&connection_id, None);
         state.metrics.websocket_connections_add(-1);
         debug!("websocket disconnected");
     }
