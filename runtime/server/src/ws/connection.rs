@@ -75,6 +75,7 @@ pub async fn run(state: Arc<ServerState>, socket: WebSocket, peer: SocketAddr) {
         // drops its own subscription (see `ServerState::drop_subscriptions_if_closed`).
         state.connections.unregister(&connection_id);
         state.drop_subscriptions(&connection_id);
+        state.security.expiry.unlink(&connection_id, None);
         state.metrics.websocket_connections_add(-1);
         debug!("websocket disconnected");
     }
