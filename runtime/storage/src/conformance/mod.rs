@@ -195,6 +195,7 @@ macro_rules! conformance_tests {
             scripts_rejected, sort_by_fields, sort_missing_values, sort_on_text_rejected,
             from_and_size, search_after_pages, source_filtering, scroll_pages, count_matches,
             scores_rank, aggregations_compute, highlight_marks_terms, result_window_limited,
+            search_several_collections,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

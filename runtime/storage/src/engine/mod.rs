@@ -15,6 +15,7 @@ mod scroll;
 mod search;
 mod search_index;
 mod store_impl;
+mod targets;
 mod top_hits;
 mod translate;
 mod write;

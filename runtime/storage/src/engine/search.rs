@@ -2,6 +2,7 @@
 //! filtering and highlight on the sources read from redb.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable};
@@ -28,15 +29,22 @@ use crate::store::{Hit, SearchRequest, SearchResult};
 use crate::value::values_at;
 
 /// Default page size of a search, as Elasticsearch.
-const DEFAULT_SIZE: usize = 10;
+pub(super) const DEFAULT_SIZE: usize = 10;
 
 /// A matching document with what sorting needs.
-struct Candidate {
+pub(super) struct Candidate {
+    collection: Arc<Collection>,
     id: String,
     score: f32,
     version: u64,
     source: Value,
     sort: Vec<SortValue>,
+}
+
+impl Candidate {
+    pub(super) fn score(&self) -> f32 {
+        self.score
+    }
 }
 
 impl Inner {
@@ -49,9 +57,6 @@ impl Inner {
         let (mapping, search) = collection.snapshot();
         for field in &body.sort {
             field.check(&mapping)?;
-        }
-        if body.search_after.is_some() && body.sort.is_empty() {
-            return Err(StorageError::query("`search_after` requires `sort`"));
         }
 
         let query = self.translate(&collection, &mapping, &search, &body.query)?;
@@ -78,17 +83,13 @@ impl Inner {
         };
         let mut candidates =
             self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
-        sort_candidates(&mut candidates, &body.sort, &mapping);
-        if let Some(after) = &body.search_after {
-            let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
-            candidates.retain(|candidate| {
-                compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater
-            });
-        }
+        fill_sort_values(&mut candidates, &body.sort, &mapping);
+        sort_candidates(&mut candidates, &body.sort);
+        apply_search_after(&mut candidates, &body)?;
 
         let sorted = !body.sort.is_empty();
         if let Some(ttl) = request.scroll {
-            return Ok(self.start_scroll(&collection, candidates, size, body.source, ttl, sorted));
+            return Ok(self.start_scroll(candidates, size, body.source, ttl, sorted));
         }
         let page: Vec<Candidate> = candidates.into_iter().skip(from).take(size).collect();
         let highlighter = match &body.highlight {
@@ -103,7 +104,7 @@ impl Inner {
                 let highlight = highlighter
                     .as_ref()
                     .and_then(|h| h.highlight(&candidate.source));
-                to_hit(&collection, candidate, &body.source, highlight, sorted)
+                to_hit(candidate, &body.source, highlight, sorted)
             })
             .collect();
         Ok(SearchResult {
@@ -115,7 +116,12 @@ impl Inner {
         })
     }
 
-    fn check_window(&self, from: usize, size: usize, scroll: Option<Duration>) -> Result<()> {
+    pub(super) fn check_window(
+        &self,
+        from: usize,
+        size: usize,
+        scroll: Option<Duration>,
+    ) -> Result<()> {
         let window = self.config.max_result_window;
         let requested = if scroll.is_some() {
             size
@@ -141,7 +147,7 @@ impl Inner {
     }
 
     /// Translates a query, evaluating on the stored sources the clauses the index cannot evaluate.
-    fn translate(
+    pub(super) fn translate(
         &self,
         collection: &Collection,
         mapping: &Mapping,
@@ -194,9 +200,9 @@ impl Inner {
         Ok(searcher.search(&*query, &Count).or_internal()? as u64)
     }
 
-    fn load_candidates(
+    pub(super) fn load_candidates(
         &self,
-        collection: &Collection,
+        collection: &Arc<Collection>,
         search: &SearchIndex,
         searcher: &Searcher,
         query: &dyn TantivyQuery,
@@ -222,6 +228,7 @@ impl Inner {
             };
             let (version, source) = db::decode_document(bytes.value())?;
             candidates.push(Candidate {
+                collection: collection.clone(),
                 id,
                 score,
                 version,
@@ -232,9 +239,8 @@ impl Inner {
         Ok(candidates)
     }
 
-    fn start_scroll(
+    pub(super) fn start_scroll(
         &self,
-        collection: &Collection,
         candidates: Vec<Candidate>,
         size: usize,
         source: SourceFilter,
@@ -245,23 +251,18 @@ impl Inner {
         let entries = candidates
             .iter()
             .map(|candidate| ScrollEntry {
+                index: candidate.collection.index.clone(),
+                collection: candidate.collection.name.clone(),
                 id: candidate.id.clone(),
                 score: candidate.score,
                 sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
             })
             .collect();
-        let scroll_id = self.scrolls.register(
-            &collection.index,
-            &collection.name,
-            entries,
-            size,
-            source.clone(),
-            ttl,
-        );
+        let scroll_id = self.scrolls.register(entries, size, source.clone(), ttl);
         let hits: Vec<Hit> = candidates
             .into_iter()
             .take(size)
-            .map(|candidate| to_hit(collection, candidate, &source, None, sorted))
+            .map(|candidate| to_hit(candidate, &source, None, sorted))
             .collect();
         let remaining = total - hits.len() as u64;
         SearchResult {
@@ -278,15 +279,15 @@ impl Inner {
             self.check_window(0, 0, Some(ttl))?;
         }
         let page = self.scrolls.next_page(scroll_id, ttl)?;
-        let key = db::collection_key(&page.index, &page.collection);
         let mut hits = Vec::with_capacity(page.entries.len());
         for entry in page.entries {
+            let key = db::collection_key(&entry.index, &entry.collection);
             let Some((version, source)) = db::read_document(&self.db, &key, &entry.id)? else {
                 continue;
             };
             hits.push(Hit {
-                index: page.index.clone(),
-                collection: page.collection.clone(),
+                index: entry.index,
+                collection: entry.collection,
                 id: entry.id,
                 score: entry.score,
                 source: page.source.apply(&source),
@@ -314,17 +315,39 @@ fn document_id(searcher: &Searcher, address: DocAddress, search: &SearchIndex) -
         .ok_or_else(|| StorageError::internal("a search index document has no id"))
 }
 
-fn sort_candidates(candidates: &mut [Candidate], sort: &[SortField], mapping: &Mapping) {
-    if sort.is_empty() {
-        return;
-    }
+/// Computes the sort values of candidates from one collection, with its mapping.
+pub(super) fn fill_sort_values(
+    candidates: &mut [Candidate],
+    sort: &[SortField],
+    mapping: &Mapping,
+) {
     for candidate in candidates.iter_mut() {
         candidate.sort = sort
             .iter()
             .map(|field| field.value_of(mapping, &candidate.id, candidate.score, &candidate.source))
             .collect();
     }
-    candidates.sort_by(|left, right| compare_keys(sort, &left.sort, &right.sort));
+}
+
+/// Orders candidates by their sort values; without `sort`, the score order is kept.
+pub(super) fn sort_candidates(candidates: &mut [Candidate], sort: &[SortField]) {
+    if !sort.is_empty() {
+        candidates.sort_by(|left, right| compare_keys(sort, &left.sort, &right.sort));
+    }
+}
+
+/// Keeps the candidates after the `search_after` values, which need a `sort`.
+pub(super) fn apply_search_after(candidates: &mut Vec<Candidate>, body: &SearchBody) -> Result<()> {
+    let Some(after) = &body.search_after else {
+        return Ok(());
+    };
+    if body.sort.is_empty() {
+        return Err(StorageError::query("`search_after` requires `sort`"));
+    }
+    let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
+    candidates
+        .retain(|candidate| compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater);
+    Ok(())
 }
 
 fn compare_keys(sort: &[SortField], left: &[SortValue], right: &[SortValue]) -> Ordering {
@@ -337,16 +360,15 @@ fn compare_keys(sort: &[SortField], left: &[SortValue], right: &[SortValue]) -> 
     Ordering::Equal
 }
 
-fn to_hit(
-    collection: &Collection,
+pub(super) fn to_hit(
     candidate: Candidate,
     filter: &SourceFilter,
     highlight: Option<Value>,
     sorted: bool,
 ) -> Hit {
     Hit {
-        index: collection.index.clone(),
-        collection: collection.name.clone(),
+        index: candidate.collection.index.clone(),
+        collection: candidate.collection.name.clone(),
         id: candidate.id,
         score: candidate.score,
         source: filter.apply(&candidate.source),
