@@ -12,7 +12,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
-use super::search_index::{SchemaField, SearchIndex};
+use super::search_index::{ID_FIELD, SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
 use crate::query::date_math::Rounding;
@@ -47,7 +47,7 @@ impl Translator<'_> {
                 lower,
                 upper,
             } => self.range(field, lower, upper)?,
-            Query::Exists { field } if field == "_id" => Box::new(AllQuery),
+            Query::Exists { field } if field == ID_FIELD => Box::new(AllQuery),
             Query::Exists { field } => {
                 let term = Term::from_field_text(self.search.present_field, field);
                 Box::new(TermQuery::new(term, IndexRecordOption::Basic))
@@ -142,7 +142,7 @@ impl Translator<'_> {
     }
 
     fn term(&self, path: &str, value: &Value, case_insensitive: bool) -> Result<Boxed> {
-        if path == "_id" {
+        if path == ID_FIELD {
             return Ok(self.ids(&[scalar_text(value)]));
         }
         let Some((field, field_type)) = self.field(path) else {
@@ -159,7 +159,7 @@ impl Translator<'_> {
     }
 
     fn terms(&self, path: &str, values: &[Value]) -> Result<Boxed> {
-        if path == "_id" {
+        if path == ID_FIELD {
             let ids: Vec<String> = values.iter().map(scalar_text).collect();
             return Ok(self.ids(&ids));
         }
@@ -182,6 +182,9 @@ impl Translator<'_> {
         lower: &Option<RangeBound>,
         upper: &Option<RangeBound>,
     ) -> Result<Boxed> {
+        if path == ID_FIELD {
+            return Err(StorageError::unsupported("range on _id"));
+        }
         let Some((field, field_type)) = self.field(path) else {
             return Ok(Box::new(EmptyQuery));
         };
@@ -226,8 +229,18 @@ impl Translator<'_> {
     }
 
     fn regex(&self, path: &str, pattern: &str, case_insensitive: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
-            return Ok(Box::new(EmptyQuery));
+        let (field, field_type) = if path == ID_FIELD {
+            (
+                SchemaField {
+                    field: self.search.id_field,
+                },
+                FieldType::Keyword,
+            )
+        } else {
+            match self.field(path) {
+                Some(found) => found,
+                None => return Ok(Box::new(EmptyQuery)),
+            }
         };
         if !matches!(field_type, FieldType::Keyword | FieldType::Text) {
             return Err(StorageError::query(format!(
@@ -269,6 +282,9 @@ impl Translator<'_> {
         operator: Operator,
         minimum: Option<MinimumShouldMatch>,
     ) -> Result<Boxed> {
+        if path == ID_FIELD {
+            return self.term(path, text, false);
+        }
         let Some((field, field_type)) = self.field(path) else {
             return Ok(Box::new(EmptyQuery));
         };
