@@ -1,6 +1,6 @@
 //! Property test: the embedded engine's results for term, terms, range, exists, ids, prefix,
-//! match and bool queries equal those of a naive evaluator written here, on random documents
-//! and queries.
+//! match and bool queries, and the order of sorted searches, equal those of a naive evaluator
+//! written here, on random documents and queries.
 
 use std::sync::OnceLock;
 
@@ -402,18 +402,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn engine_matches_model(docs in prop::collection::vec(doc_strategy(), 0..25), queries in prop::collection::vec(query_strategy(), 1..8)) {
+    fn engine_matches_model(
+        docs in prop::collection::vec(doc_strategy(), 0..25),
+        queries in prop::collection::vec(query_strategy(), 1..8),
+        sort in sort_strategy(),
+    ) {
         let harness = harness();
         harness.runtime.block_on(async {
             harness.engine.truncate_collection(INDEX, COLLECTION).await.unwrap();
-            let operations = docs
-                .iter()
-                .enumerate()
-                .map(|(i, doc)| BulkOperation::Create { id: Some(format!("d{i}")), source: doc.to_json() })
-                .collect();
-            let options = WriteOptions { refresh: Refresh::WaitFor, retry_on_conflict: 0 };
-            let results = harness.engine.bulk(INDEX, COLLECTION, operations, options).await.unwrap();
-            assert!(results.iter().all(Result::is_ok));
+            // Two commits, so that searches and sorts span two segments.
+            let half = docs.len() / 2;
+            for range in [0..half, half..docs.len()] {
+                let operations = range
+                    .map(|i| BulkOperation::Create { id: Some(format!("d{i}")), source: docs[i].to_json() })
+                    .collect();
+                let options = WriteOptions { refresh: Refresh::WaitFor, retry_on_conflict: 0 };
+                let results = harness.engine.bulk(INDEX, COLLECTION, operations, options).await.unwrap();
+                assert!(results.iter().all(Result::is_ok));
+            }
         });
         for query in &queries {
             let mut expected: Vec<String> = docs
@@ -426,5 +432,92 @@ proptest! {
             let json = query.to_json();
             prop_assert_eq!(engine_ids(harness, &json), expected, "query {}", json);
         }
+
+        let (field, descending, missing_first) = sort;
+        let mut expected: Vec<(usize, Option<Scalar>)> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| (i, sort_key(doc, field, descending)))
+            .collect();
+        expected.sort_by(|(left_id, left), (right_id, right)| {
+            compare_sort_keys(left, right, descending, missing_first)
+                .then_with(|| format!("d{left_id}").cmp(&format!("d{right_id}")))
+        });
+        let expected: Vec<String> = expected.into_iter().map(|(i, _)| format!("d{i}")).collect();
+        let order = if descending { "desc" } else { "asc" };
+        let missing = if missing_first { "_first" } else { "_last" };
+        let body = json!({"sort": [{field: {"order": order, "missing": missing}}, {"_id": "asc"}], "size": 100});
+        prop_assert_eq!(sorted_ids(harness, body.clone()), expected, "body {}", body);
     }
+}
+
+fn sort_strategy() -> impl Strategy<Value = (&'static str, bool, bool)> {
+    (
+        prop::sample::select(vec!["kind", "count", "ratio", "flag", "tags"]),
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+/// Returns the value a document sorts on: its smallest ascending, its largest descending.
+fn sort_key(doc: &Doc, field: &str, descending: bool) -> Option<Scalar> {
+    let values = doc.values(field).into_iter().map(|value| match value {
+        Scalar::Flag(flag) => Scalar::Number(if flag { 1.0 } else { 0.0 }),
+        other => other,
+    });
+    let compare = |a: &Scalar, b: &Scalar| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
+    if descending {
+        values.max_by(compare)
+    } else {
+        values.min_by(compare)
+    }
+}
+
+fn compare_sort_keys(
+    left: &Option<Scalar>,
+    right: &Option<Scalar>,
+    descending: bool,
+    missing_first: bool,
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (left, right) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => {
+            if missing_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (Some(_), None) => {
+            if missing_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (Some(a), Some(b)) => {
+            let ordering = a.partial_cmp(b).unwrap_or(Ordering::Equal);
+            if descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        }
+    }
+}
+
+fn sorted_ids(harness: &Harness, body: Value) -> Vec<String> {
+    harness.runtime.block_on(async {
+        let request = SearchRequest {
+            body,
+            ..SearchRequest::default()
+        };
+        let result = harness
+            .engine
+            .search(INDEX, COLLECTION, request)
+            .await
+            .unwrap();
+        result.hits.into_iter().map(|hit| hit.id).collect()
+    })
 }

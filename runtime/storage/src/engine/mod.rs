@@ -14,6 +14,7 @@ mod recovery;
 mod scroll;
 mod search;
 mod search_index;
+mod sorting;
 mod store_impl;
 mod targets;
 mod top_hits;

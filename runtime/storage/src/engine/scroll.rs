@@ -44,19 +44,19 @@ pub(crate) struct ScrollRegistry {
 }
 
 impl ScrollRegistry {
-    /// Keeps the hits after the first page and returns the new scroll id.
+    /// Keeps the hits of a search, read `page_size` at a time, and returns the new scroll id.
     pub fn register(
         &self,
         entries: Vec<ScrollEntry>,
-        first_page: usize,
+        page_size: usize,
         source: SourceFilter,
         ttl: Duration,
     ) -> String {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let state = ScrollState {
             entries,
-            position: first_page,
-            page_size: first_page,
+            position: 0,
+            page_size,
             source,
             expires_at: Instant::now() + ttl,
         };

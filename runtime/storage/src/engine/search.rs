@@ -16,6 +16,7 @@ use tantivy::{DocAddress, Searcher, TantivyDocument};
 use super::db::{self, DOCUMENTS, OrInternal};
 use super::scroll::ScrollEntry;
 use super::search_index::SearchIndex;
+use super::sorting::{self, Keyed};
 use super::translate::Translator;
 use super::{Collection, Inner, aggregation};
 use crate::error::{Result, StorageError};
@@ -72,26 +73,33 @@ impl Inner {
             None => None,
         };
 
-        // TODO(perf): sorting reads every matching source from redb; sorting on tantivy fast
-        // fields would read only the page.
-        let needs_all =
-            !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
-        let limit = if needs_all {
-            searcher.num_docs() as usize
-        } else {
-            from + size
-        };
-        let mut candidates =
-            self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
-        fill_sort_values(&mut candidates, &body.sort, &mapping);
-        sort_candidates(&mut candidates, &body.sort);
-        apply_search_after(&mut candidates, &body)?;
-
         let sorted = !body.sort.is_empty();
-        if let Some(ttl) = request.scroll {
-            return Ok(self.start_scroll(candidates, size, body.source, ttl, sorted));
-        }
-        let page: Vec<Candidate> = candidates.into_iter().skip(from).take(size).collect();
+        let needs_all = sorted || body.search_after.is_some() || request.scroll.is_some();
+        let page = if needs_all {
+            // Sort keys come from fast fields, so only the page's sources are read from redb.
+            let limit = (searcher.num_docs() as usize).max(1);
+            let all = searcher
+                .search(&*query, &TopDocs::with_limit(limit).order_by_score())
+                .or_internal()?;
+            let mut keyed = sorting::sort_keys(&searcher, all, &body.sort, &mapping)?;
+            if sorted {
+                keyed.sort_by(|left, right| compare_keys(&body.sort, &left.sort, &right.sort));
+            }
+            if let Some(after) = search_after_values(&body)? {
+                keyed.retain(|item| compare_keys(&body.sort, &item.sort, &after).is_gt());
+            }
+            if let Some(ttl) = request.scroll {
+                let entries = scroll_entries(&collection, &searcher, keyed, sorted)?;
+                return self.start_scroll(entries, size, body.source, ttl);
+            }
+            let page: Vec<Keyed> = keyed.into_iter().skip(from).take(size).collect();
+            self.load_keyed(&collection, &searcher, page)?
+        } else {
+            let limit = from + size;
+            let candidates =
+                self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
+            candidates.into_iter().skip(from).take(size).collect()
+        };
         let highlighter = match &body.highlight {
             Some(highlight) => Some(Highlighter::new(
                 highlight, &searcher, &*query, &search, &mapping,
@@ -239,39 +247,49 @@ impl Inner {
         Ok(candidates)
     }
 
+    /// Keeps the ordered hits of a search for `scroll` calls and returns the first page.
     pub(super) fn start_scroll(
         &self,
-        candidates: Vec<Candidate>,
+        entries: Vec<ScrollEntry>,
         size: usize,
         source: SourceFilter,
         ttl: Duration,
-        sorted: bool,
-    ) -> SearchResult {
-        let total = candidates.len() as u64;
-        let entries = candidates
-            .iter()
-            .map(|candidate| ScrollEntry {
-                index: candidate.collection.index.clone(),
-                collection: candidate.collection.name.clone(),
-                id: candidate.id.clone(),
-                score: candidate.score,
-                sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
-            })
-            .collect();
-        let scroll_id = self.scrolls.register(entries, size, source.clone(), ttl);
-        let hits: Vec<Hit> = candidates
-            .into_iter()
-            .take(size)
-            .map(|candidate| to_hit(candidate, &source, None, sorted))
-            .collect();
-        let remaining = total - hits.len() as u64;
-        SearchResult {
-            hits,
-            total,
-            aggregations: None,
-            scroll_id: Some(scroll_id),
-            remaining: Some(remaining),
+    ) -> Result<SearchResult> {
+        let scroll_id = self.scrolls.register(entries, size, source, ttl);
+        self.scroll(&scroll_id, None)
+    }
+
+    /// Reads the ids and sources of a page of sorted matches.
+    fn load_keyed(
+        &self,
+        collection: &Arc<Collection>,
+        searcher: &Searcher,
+        page: Vec<Keyed>,
+    ) -> Result<Vec<Candidate>> {
+        let addresses: Vec<DocAddress> = page.iter().map(|item| item.address).collect();
+        let ids = sorting::document_ids(searcher, &addresses)?;
+        let txn = self.db.begin_read().or_internal()?;
+        let documents = txn.open_table(DOCUMENTS).or_internal()?;
+        let mut candidates = Vec::with_capacity(page.len());
+        for (item, id) in page.into_iter().zip(ids) {
+            // Deleted since the last refresh: left out, as a real-time get would not find it.
+            let Some(bytes) = documents
+                .get((collection.key.as_str(), id.as_str()))
+                .or_internal()?
+            else {
+                continue;
+            };
+            let (version, source) = db::decode_document(bytes.value())?;
+            candidates.push(Candidate {
+                collection: collection.clone(),
+                id,
+                score: item.score,
+                version,
+                source,
+                sort: item.sort,
+            });
         }
+        Ok(candidates)
     }
 
     pub fn scroll(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<SearchResult> {
@@ -336,17 +354,60 @@ pub(super) fn sort_candidates(candidates: &mut [Candidate], sort: &[SortField]) 
     }
 }
 
-/// Keeps the candidates after the `search_after` values, which need a `sort`.
-pub(super) fn apply_search_after(candidates: &mut Vec<Candidate>, body: &SearchBody) -> Result<()> {
+/// Returns the `search_after` values of a body, which need a `sort`.
+fn search_after_values(body: &SearchBody) -> Result<Option<Vec<SortValue>>> {
     let Some(after) = &body.search_after else {
-        return Ok(());
+        return Ok(None);
     };
     if body.sort.is_empty() {
         return Err(StorageError::query("`search_after` requires `sort`"));
     }
-    let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
+    Ok(Some(after.iter().map(SortValue::from_json).collect()))
+}
+
+/// Builds the scroll entries of sorted matches, ids read from the `_id` fast field.
+fn scroll_entries(
+    collection: &Collection,
+    searcher: &Searcher,
+    keyed: Vec<Keyed>,
+    sorted: bool,
+) -> Result<Vec<ScrollEntry>> {
+    let addresses: Vec<DocAddress> = keyed.iter().map(|item| item.address).collect();
+    let ids = sorting::document_ids(searcher, &addresses)?;
+    let entries = keyed
+        .into_iter()
+        .zip(ids)
+        .map(|(item, id)| ScrollEntry {
+            index: collection.index.clone(),
+            collection: collection.name.clone(),
+            id,
+            score: item.score,
+            sort: sorted.then(|| item.sort.iter().map(SortValue::to_json).collect()),
+        })
+        .collect();
+    Ok(entries)
+}
+
+/// Builds the scroll entries of loaded candidates.
+pub(super) fn candidate_entries(candidates: &[Candidate], sorted: bool) -> Vec<ScrollEntry> {
     candidates
-        .retain(|candidate| compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater);
+        .iter()
+        .map(|candidate| ScrollEntry {
+            index: candidate.collection.index.clone(),
+            collection: candidate.collection.name.clone(),
+            id: candidate.id.clone(),
+            score: candidate.score,
+            sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
+        })
+        .collect()
+}
+
+/// Keeps the candidates after the `search_after` values, which need a `sort`.
+pub(super) fn apply_search_after(candidates: &mut Vec<Candidate>, body: &SearchBody) -> Result<()> {
+    let Some(after) = search_after_values(body)? else {
+        return Ok(());
+    };
+    candidates.retain(|candidate| compare_keys(&body.sort, &candidate.sort, &after).is_gt());
     Ok(())
 }
 

@@ -6,7 +6,9 @@ use tantivy::collector::Count;
 
 use super::Inner;
 use super::db::OrInternal;
-use super::search::{DEFAULT_SIZE, apply_search_after, fill_sort_values, sort_candidates, to_hit};
+use super::search::{
+    DEFAULT_SIZE, apply_search_after, candidate_entries, fill_sort_values, sort_candidates, to_hit,
+};
 use crate::error::{Result, StorageError};
 use crate::query::SearchBody;
 use crate::store::{SearchRequest, SearchResult};
@@ -68,9 +70,8 @@ impl Inner {
         apply_search_after(&mut candidates, &body)?;
         let sorted = !body.sort.is_empty();
         if let Some(ttl) = request.scroll {
-            let mut result = self.start_scroll(candidates, size, body.source, ttl, sorted);
-            result.total = total;
-            return Ok(result);
+            let entries = candidate_entries(&candidates, sorted);
+            return self.start_scroll(entries, size, body.source, ttl);
         }
         let hits = candidates
             .into_iter()
