@@ -9,7 +9,6 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::Query as TantivyQuery;
-use tantivy::schema::Value as _;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, TantivyDocument};
 
@@ -96,8 +95,7 @@ impl Inner {
             self.load_keyed(&collection, &searcher, page)?
         } else {
             let limit = from + size;
-            let candidates =
-                self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
+            let candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
             candidates.into_iter().skip(from).take(size).collect()
         };
         let highlighter = match &body.highlight {
@@ -194,9 +192,8 @@ impl Inner {
         let hits = searcher
             .search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .or_internal()?;
-        hits.into_iter()
-            .map(|(_, address)| document_id(&searcher, address, &search))
-            .collect()
+        let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
+        sorting::document_ids(&searcher, &addresses)
     }
 
     pub fn count(&self, index: &str, name: &str, query: &Value) -> Result<u64> {
@@ -208,10 +205,10 @@ impl Inner {
         Ok(searcher.search(&*query, &Count).or_internal()? as u64)
     }
 
+    /// Reads the best `limit` matches by score, with their ids and sources.
     pub(super) fn load_candidates(
         &self,
         collection: &Arc<Collection>,
-        search: &SearchIndex,
         searcher: &Searcher,
         query: &dyn TantivyQuery,
         limit: usize,
@@ -221,30 +218,15 @@ impl Inner {
         }
         let top = TopDocs::with_limit(limit).order_by_score();
         let hits = searcher.search(query, &top).or_internal()?;
-        let txn = self.db.begin_read().or_internal()?;
-        let documents = txn.open_table(DOCUMENTS).or_internal()?;
-        let mut candidates = Vec::with_capacity(hits.len());
-        for (score, address) in hits {
-            let id = document_id(searcher, address, search)?;
-            // A document deleted since the last refresh is still in the index but no longer
-            // stored: it is left out, as a real-time get would not find it either.
-            let Some(bytes) = documents
-                .get((collection.key.as_str(), id.as_str()))
-                .or_internal()?
-            else {
-                continue;
-            };
-            let (version, source) = db::decode_document(bytes.value())?;
-            candidates.push(Candidate {
-                collection: collection.clone(),
-                id,
+        let keyed = hits
+            .into_iter()
+            .map(|(score, address)| Keyed {
+                address,
                 score,
-                version,
-                source,
                 sort: Vec::new(),
-            });
-        }
-        Ok(candidates)
+            })
+            .collect();
+        self.load_keyed(collection, searcher, keyed)
     }
 
     /// Keeps the ordered hits of a search for `scroll` calls and returns the first page.
@@ -322,15 +304,6 @@ impl Inner {
             remaining: Some(page.remaining),
         })
     }
-}
-
-fn document_id(searcher: &Searcher, address: DocAddress, search: &SearchIndex) -> Result<String> {
-    let document: TantivyDocument = searcher.doc(address).or_internal()?;
-    document
-        .get_first(search.id_field)
-        .and_then(|value| value.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| StorageError::internal("a search index document has no id"))
 }
 
 /// Computes the sort values of candidates from one collection, with its mapping.

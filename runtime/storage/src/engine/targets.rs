@@ -51,8 +51,7 @@ impl Inner {
             total += searcher.search(&*query, &Count).or_internal()? as u64;
             // TODO(perf): every match of every collection is read to merge the pages.
             let limit = searcher.num_docs() as usize;
-            let mut found =
-                self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
+            let mut found = self.load_candidates(&collection, &searcher, &*query, limit)?;
             fill_sort_values(&mut found, &body.sort, &mapping);
             candidates.extend(found);
         }
