@@ -100,11 +100,23 @@ impl Translator<'_> {
         Ok(translated)
     }
 
-    /// Returns the schema field and mapped type of a path, `None` when it is not searchable.
-    fn field(&self, path: &str) -> Option<(SchemaField, FieldType)> {
-        let schema_field = self.search.field(path)?;
-        let field_type = self.mapping.leaf_type(path)?;
-        Some((schema_field, field_type))
+    /// Returns the schema field and mapped type of a path, `None` when it is not mapped (such
+    /// a query matches nothing, as in Elasticsearch).
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::InvalidSearchQuery`] for a field mapped with `index: false`.
+    fn field(&self, path: &str) -> Result<Option<(SchemaField, FieldType)>> {
+        let Some(field_type) = self.mapping.leaf_type(path) else {
+            return Ok(None);
+        };
+        match self.search.field(path) {
+            Some(schema_field) => Ok(Some((schema_field, field_type))),
+            None if !self.mapping.is_searchable(path) => Err(StorageError::query(format!(
+                "cannot search on field `{path}` because its mapping sets `index: false`"
+            ))),
+            None => Ok(None),
+        }
     }
 
     fn typed_term(
@@ -145,7 +157,7 @@ impl Translator<'_> {
         if path == ID_FIELD {
             return Ok(self.ids(&[scalar_text(value)]));
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if case_insensitive && field_type == FieldType::Keyword {
@@ -163,7 +175,7 @@ impl Translator<'_> {
             let ids: Vec<String> = values.iter().map(scalar_text).collect();
             return Ok(self.ids(&ids));
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         let terms = values
@@ -185,7 +197,7 @@ impl Translator<'_> {
         if path == ID_FIELD {
             return Err(StorageError::unsupported("range on _id"));
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type == FieldType::Text {
@@ -237,7 +249,7 @@ impl Translator<'_> {
                 FieldType::Keyword,
             )
         } else {
-            match self.field(path) {
+            match self.field(path)? {
                 Some(found) => found,
                 None => return Ok(Box::new(EmptyQuery)),
             }
@@ -285,7 +297,7 @@ impl Translator<'_> {
         if path == ID_FIELD {
             return self.term(path, text, false);
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type != FieldType::Text {
@@ -319,7 +331,7 @@ impl Translator<'_> {
     }
 
     fn phrase(&self, path: &str, text: &str, slop: u32, prefix: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type != FieldType::Text {
