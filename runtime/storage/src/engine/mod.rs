@@ -10,6 +10,7 @@
 mod aggregation;
 mod catalog;
 mod db;
+mod geo_filter;
 mod recovery;
 mod scroll;
 mod search;

@@ -160,15 +160,33 @@ impl Inner {
         search: &SearchIndex,
         query: &Query,
     ) -> Result<Box<dyn TantivyQuery>> {
-        let resolve = |clause: &Query| -> Result<Vec<String>> {
-            // TODO(perf): nested and geo clauses scan every stored document of the collection.
+        let resolve = |clause: &Query, prefilter: Option<Box<dyn TantivyQuery>>| {
             let mut ids = Vec::new();
-            db::scan_documents(&self.db, &collection.key, |id, _, source| {
-                if eval::matches(clause, mapping, id, &source)? {
+            let mut check = |id: &str, source: &Value| -> Result<()> {
+                if eval::matches(clause, mapping, id, source)? {
                     ids.push(id.to_owned());
                 }
                 Ok(())
-            })?;
+            };
+            let Some(prefilter) = prefilter else {
+                // TODO(perf): nested clauses scan every stored document of the collection.
+                db::scan_documents(&self.db, &collection.key, |id, _, source| {
+                    check(id, &source)
+                })?;
+                return Ok(ids);
+            };
+            // Writes not yet refreshed are missed, as by every other clause.
+            let searcher = search.reader.searcher();
+            let limit = (searcher.num_docs() as usize).max(1);
+            let hits = searcher
+                .search(&*prefilter, &TopDocs::with_limit(limit).order_by_score())
+                .or_internal()?;
+            let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
+            for id in sorting::document_ids(&searcher, &addresses)? {
+                if let Some((_, source)) = db::read_document(&self.db, &collection.key, &id)? {
+                    check(&id, &source)?;
+                }
+            }
             Ok(ids)
         };
         let translator = Translator {

@@ -12,6 +12,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
+use super::geo_filter;
 use super::search_index::{ID_FIELD, SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
@@ -22,7 +23,10 @@ use crate::query::{BoolQuery, MinimumShouldMatch, Operator, Query, RangeBound};
 type Boxed = Box<dyn TantivyQuery>;
 
 /// Finds the ids of the documents matching a clause that the index cannot evaluate alone.
-pub(crate) type IdResolver<'a> = dyn Fn(&Query) -> Result<Vec<String>> + 'a;
+///
+/// The optional query is a prefilter: only the documents it matches can match the clause.
+pub(crate) type IdResolver<'a> =
+    dyn Fn(&Query, Option<Box<dyn TantivyQuery>>) -> Result<Vec<String>> + 'a;
 
 /// Translates queries for one collection's index.
 pub(crate) struct Translator<'a> {
@@ -93,7 +97,8 @@ impl Translator<'_> {
             | Query::GeoDistance { .. }
             | Query::GeoBoundingBox { .. }
             | Query::GeoPolygon { .. } => {
-                let ids = (self.resolve_ids)(query)?;
+                let prefilter = geo_filter::prefilter(query, self.search);
+                let ids = (self.resolve_ids)(query, prefilter)?;
                 Box::new(ConstScoreQuery::new(self.ids(&ids), 1.0))
             }
         };
