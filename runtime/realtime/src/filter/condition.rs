@@ -143,6 +143,18 @@ impl Condition {
         }
     }
 
+    /// Returns true when `not <condition>` is true exactly when the condition is false.
+    ///
+    /// It is false for `regexp` and geo conditions: on a value that is neither a string nor a
+    /// geopoint, Koncorde 4.7.0 can make both the condition and its negation false, so
+    /// `x or not x` is not always true for them.
+    pub fn negation_is_complement(&self) -> bool {
+        !matches!(
+            self.kind,
+            ConditionKind::Regexp { .. } | ConditionKind::Geo { .. }
+        )
+    }
+
     /// Tests the condition on a document.
     pub fn test(&self, document: &FlatDocument<'_>, negated: bool) -> bool {
         match &self.kind {
