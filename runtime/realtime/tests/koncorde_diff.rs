@@ -518,7 +518,6 @@ fn destination(lat: f64, lon: f64, bearing: f64, distance: f64) -> (f64, f64) {
 struct Oracle {
     ids: Vec<Option<String>>,
     errors: Vec<Option<String>>,
-    nothing: Vec<bool>,
     matches: Vec<Vec<usize>>,
 }
 
@@ -589,16 +588,9 @@ fn run_oracle(filters: &[Value], documents: &[Value]) -> Oracle {
                 .collect()
         })
         .collect();
-    let nothing = result["nothing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_bool().unwrap())
-        .collect();
     Oracle {
         ids: strings("ids"),
         errors: strings("errors"),
-        nothing,
         matches,
     }
 }
@@ -624,6 +616,7 @@ fn check_batch(seed: u64) -> (usize, usize) {
     }
 
     let oracle = run_oracle(&filters, &documents);
+    let suspects: Vec<bool> = filters.iter().map(is_suspect).collect();
     let mut engine = FilterEngine::new(EngineConfig {
         seed: SEED.to_vec(),
         ..EngineConfig::default()
@@ -639,9 +632,6 @@ fn check_batch(seed: u64) -> (usize, usize) {
                         is_koncorde_bug(error),
                         "koncorde rejects {f} ({error}), we accept it"
                     );
-                    koncorde_bugs[i] = true;
-                }
-                if oracle.nothing[i] && has_array_exists(f) {
                     koncorde_bugs[i] = true;
                 }
                 Some(id)
@@ -679,9 +669,11 @@ fn check_batch(seed: u64) -> (usize, usize) {
         if &matched != expected {
             let differ: Vec<String> = (0..filters.len())
                 .filter(|i| matched.contains(i) != expected.contains(i))
+                .filter(|i| !suspects[*i])
                 .map(|i| format!("{} (koncorde: {})", filters[i], expected.contains(&i)))
                 .collect();
-            panic!(
+            assert!(
+                differ.is_empty(),
                 "batch {seed}: document {doc} differs on {}",
                 differ.join("; ")
             );
@@ -698,7 +690,7 @@ fn check_batch(seed: u64) -> (usize, usize) {
             let (Some(ours_i), Some(ours_j)) = (&ours[i], &ours[j]) else {
                 continue;
             };
-            if koncorde_bugs[i] || koncorde_bugs[j] {
+            if koncorde_bugs[i] || koncorde_bugs[j] || suspects[i] || suspects[j] {
                 continue;
             }
             if oracle.ids[i] == oracle.ids[j] {
@@ -738,10 +730,64 @@ fn is_koncorde_bug(error: &str) -> bool {
     error.contains("geospatial\": unknown keyword") || error.contains("is not a function")
 }
 
-/// Koncorde 4.7.0 also reads `exists 'f["v"]'` as `exists f` when it looks for impossible
-/// conjunctions, so it turns satisfiable filters such as `exists f and not exists f["v"]` into
-/// `nothing`. Filters with an array-member `exists` that Koncorde reduces to `nothing` are left
-/// out of the comparison.
+/// Returns true when Koncorde 4.7.0 may drop a satisfiable subfilter of this filter as
+/// impossible. Its check of impossible conjunctions reads `exists 'f["v"]'` as `exists f`, and
+/// compares `equals` values through object keys, where `1` and `"1"` are the same. Differences
+/// on such filters are tolerated.
+fn is_suspect(filter: &Value) -> bool {
+    has_array_exists(filter) || has_loosely_equal_values(filter)
+}
+
+/// Returns true when two `equals`, `in` or `ids` values of one field differ but have the same
+/// JavaScript string form.
+fn has_loosely_equal_values(filter: &Value) -> bool {
+    let mut values: Vec<(String, Value)> = Vec::new();
+    collect_equals_values(filter, &mut values);
+    values.iter().enumerate().any(|(i, (field, value))| {
+        values[i + 1..].iter().any(|(other_field, other)| {
+            field == other_field && value != other && loose_string(value) == loose_string(other)
+        })
+    })
+}
+
+fn loose_string(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn collect_equals_values(filter: &Value, values: &mut Vec<(String, Value)>) {
+    match filter {
+        Value::Object(map) => {
+            for (key, body) in map {
+                match (key.as_str(), body) {
+                    ("equals", Value::Object(pair)) => {
+                        values.extend(pair.iter().map(|(f, v)| (f.clone(), v.clone())));
+                    }
+                    ("in", Value::Object(pair)) => {
+                        for (field, list) in pair {
+                            for v in list.as_array().into_iter().flatten() {
+                                values.push((field.clone(), v.clone()));
+                            }
+                        }
+                    }
+                    ("ids", _) => {
+                        for v in body["values"].as_array().into_iter().flatten() {
+                            values.push(("_id".to_owned(), v.clone()));
+                        }
+                    }
+                    _ => collect_equals_values(body, values),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_equals_values(item, values)),
+        _ => {}
+    }
+}
+
 fn has_array_exists(filter: &Value) -> bool {
     match filter {
         Value::Object(map) => map.iter().any(|(key, value)| {

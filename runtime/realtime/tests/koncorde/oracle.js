@@ -1,6 +1,6 @@
 // Reads {seed, index, filters, documents} as JSON on stdin and prints, as JSON on stdout, what
-// koncorde@4.7.0 does with them: each filter's room id or validation error, whether its normal
-// form is `nothing`, and for each document the positions of the filters it matches.
+// koncorde@4.7.0 does with them: each filter's room id or validation error, and for each
+// document the positions of the filters it matches.
 'use strict';
 
 const { Koncorde } = require('koncorde');
@@ -23,16 +23,13 @@ async function main() {
 
   const ids = [];
   const errors = [];
-  const nothing = [];
   const positions = new Map();
 
   input.filters.forEach((filter, position) => {
     try {
       const id = koncorde.register(filter, input.index);
-      const normalized = koncorde.normalize(filter, input.index);
       ids.push(id);
       errors.push(null);
-      nothing.push(JSON.stringify(normalized.filter) === '[[{"nothing":true}]]');
       if (!positions.has(id)) {
         positions.set(id, []);
       }
@@ -40,7 +37,6 @@ async function main() {
     } catch (error) {
       ids.push(null);
       errors.push(error.message);
-      nothing.push(false);
     }
   });
 
@@ -52,7 +48,7 @@ async function main() {
     return matched.sort((a, b) => a - b);
   });
 
-  process.stdout.write(JSON.stringify({ ids, errors, nothing, matches }));
+  process.stdout.write(JSON.stringify({ ids, errors, matches }));
 }
 
 main().catch((error) => {
