@@ -477,8 +477,8 @@ fn polygon_edge_documents(points: &Value) -> Vec<Value> {
         }
         let lon = (a.lon + b.lon) / 2.0;
         let lat = great_circle_latitude((a.lat, a.lon), (b.lat, b.lon), lon);
-        // 1e-5 degree is about 1 m; Boost.Geometry's ellipsoidal edges differ from the arc
-        // by about 1 cm at these sizes.
+        // 1e-5 degree is about 1 m. Boost.Geometry's edges leave the great-circle arc by up to
+        // about that much on these edges, so these points test the side computation itself.
         for offset in [-0.0003, -0.00001, 0.00001, 0.0003] {
             documents.push(json!({"pos": {"lat": lat + offset, "lon": lon}, "_id": "d2"}));
         }

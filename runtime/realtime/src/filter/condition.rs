@@ -31,7 +31,7 @@ pub enum ConditionKind {
         /// Expected scalar.
         value: Scalar,
     },
-    /// The field exists, or, with `value`, the field is an array holding that scalar.
+    /// The field exists, or, with `value`, the field is an array containing that scalar.
     Exists {
         /// Dotted path.
         field: String,
@@ -53,7 +53,7 @@ pub enum ConditionKind {
         field: String,
         /// Pattern as written in the filter.
         pattern: String,
-        /// JavaScript flags as written in the filter, sorted.
+        /// The JavaScript flags that change matching (`i`, `m`, `s`), sorted.
         flags: String,
         /// Compiled expression.
         regex: Regex,
