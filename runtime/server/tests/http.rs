@@ -86,7 +86,10 @@ async fn unknown_controller_and_unbuilt_routes() {
     );
 
     let unbuilt = client
-        .post(format!("{}/myindex/_create", server.http_url()))
+        .post(format!(
+            "{}/myindex/mycollection/_publish",
+            server.http_url()
+        ))
         .send()
         .await
         .unwrap();
@@ -480,9 +483,12 @@ async fn server_actions_answer() {
     assert_eq!(document["openapi"], "3.1.0");
     assert!(document["paths"]["/_now"]["get"].is_object());
     assert!(
-        document["paths"].get("/{index}/_create").is_none(),
+        document["paths"]
+            .get("/{index}/{collection}/_publish")
+            .is_none(),
         "unbuilt controllers are not documented"
     );
+    assert!(document["paths"]["/{index}/_create"]["post"].is_object());
 
     let metrics = get("/_metrics").await.unwrap();
     assert!(

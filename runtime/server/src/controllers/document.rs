@@ -1,6 +1,6 @@
 //! The `document` controller: single-document reads and writes. Multi-document actions are in
-//! `document_multi.rs`, query actions (search, count, by-query writes, export) in
-//! `document_query.rs`.
+//! `document_multi.rs`, query actions (search, count, by-query writes) in `document_query.rs`
+//! and `export` in `document_export.rs`.
 
 use async_trait::async_trait;
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
@@ -9,7 +9,7 @@ use palisade_storage::{StorageError, WriteResult};
 use serde_json::{Map, Value, json};
 
 use super::store_args::{self as args, Notifier, storage_error};
-use super::{Controller, document_multi, document_query};
+use super::{Controller, document_export, document_multi, document_query};
 use crate::state::ServerState;
 
 /// Document actions.
@@ -75,7 +75,7 @@ impl Controller for DocumentController {
             "count" => document_query::count(state, request).await,
             "deleteByQuery" => document_query::delete_by_query(state, request).await,
             "updateByQuery" => document_query::update_by_query(state, request).await,
-            "export" => document_query::export(state, request).await,
+            "export" => document_export::export(state, request).await,
             _ => Err(ApiError::action_not_found(&request.controller, action)),
         }
     }
@@ -163,13 +163,26 @@ async fn update(state: &ServerState, request: &Request) -> ApiResult {
         .map_err(storage_error)?;
     notifier.notify(DocumentAction::Update { updated_fields }, &write);
 
-    // Kuzzle returns the changes it applied, or the whole document with `source`.
+    // Kuzzle returns the changes with the stored `_kuzzle_info`, or the whole document with
+    // `source`.
     let source = if full_source {
         write.source
     } else {
-        Some(changes)
+        Some(changes_with_stored_info(changes, write.source.as_ref()))
     };
     Ok(args::document_json(&write.id, source, write.version).into())
+}
+
+/// Replaces the `_kuzzle_info` of an update's changes with the one stored after the update,
+/// which also holds `author` and `createdAt`.
+pub(super) fn changes_with_stored_info(mut changes: Value, stored: Option<&Value>) -> Value {
+    let info = stored
+        .and_then(|source| source.get("_kuzzle_info"))
+        .cloned();
+    if let (Some(object), Some(info)) = (changes.as_object_mut(), info) {
+        object.insert("_kuzzle_info".into(), info);
+    }
+    changes
 }
 
 async fn upsert(state: &ServerState, request: &Request) -> ApiResult {
@@ -278,11 +291,10 @@ async fn delete(state: &ServerState, request: &Request) -> ApiResult {
         .map_err(storage_error)?;
     notifier.notify(DocumentAction::Delete, &write);
 
-    let mut result = json!({"_id": write.id});
     if full_source {
-        result["_source"] = write.old_source.unwrap_or(Value::Null);
+        return Ok(args::document_json(&write.id, write.old_source, write.version).into());
     }
-    Ok(result.into())
+    Ok(json!({"_id": write.id}).into())
 }
 
 /// Removes fields given as dotted paths. Like Kuzzle, this reads the document, removes the

@@ -38,11 +38,20 @@ impl Outcome {
     }
 }
 
+/// Whether the body has `ids`; an empty list counts as absent, so the argument is read instead.
+fn has_body_ids(body: &Map<String, Value>) -> bool {
+    match body.get("ids") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(ids)) => !ids.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// Reads the ids of mGet and mExists: `body.ids`, or the `ids` argument, which over HTTP is a
 /// comma-separated list (`?ids=a,b`) as the SDK sends it.
 fn ids(request: &Request) -> Result<Vec<String>, ApiError> {
     let list = match (&request.body, request.args.get("ids")) {
-        (Some(Value::Object(body)), _) if body.contains_key("ids") => {
+        (Some(Value::Object(body)), _) if has_body_ids(body) => {
             args::body_array_field(body, "ids")?.clone()
         }
         (_, Some(Value::String(text))) => text
@@ -103,10 +112,24 @@ pub(super) async fn exists_many(state: &ServerState, request: &Request) -> ApiRe
 }
 
 /// Reads `body.documents` and checks it against `limits.documentsWriteCount`.
+///
+/// A document with `_source` in place of `body` fails the whole request, as in Kuzzle, because
+/// it is a common mistake that would otherwise write empty documents.
 fn documents(state: &ServerState, request: &Request) -> Result<Vec<Value>, ApiError> {
     let body = request.body_object()?;
     let documents = args::body_array_field(body, "documents")?;
     args::check_write_count(state, documents.len())?;
+    for (position, document) in documents.iter().enumerate() {
+        if document.get("_source").is_some() {
+            let found = format!("documents[{position}]._source");
+            let expected = format!("documents[{position}].body");
+            return Err(ApiError::new(
+                ErrorId::ApiAssertUnexpectedArgument,
+                format!("Unexpected argument \"{found}\": send the content as \"{expected}\"."),
+            )
+            .with_props([found, expected]));
+        }
+    }
     Ok(documents.clone())
 }
 
@@ -221,7 +244,9 @@ fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &Writ
 /// A success item: `{_id, _source, _version, created, result, status}`.
 fn success(operation: &BulkOperation, write: WriteResult, full_source: bool) -> Value {
     let source = match operation {
-        BulkOperation::Update { changes, .. } if !full_source => Some(changes.clone()),
+        BulkOperation::Update { changes, .. } if !full_source => Some(
+            super::document::changes_with_stored_info(changes.clone(), write.source.as_ref()),
+        ),
         _ => write.source,
     };
     let (result, status) = if write.created {

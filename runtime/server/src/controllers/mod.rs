@@ -4,6 +4,7 @@ mod auth;
 mod bulk;
 mod collection;
 mod document;
+mod document_export;
 mod document_multi;
 mod document_query;
 mod index;

@@ -62,24 +62,38 @@ pub fn json(
     finish(state, status, "application/json", bytes, Some(parts), cors)
 }
 
+/// A raw response of an action such as `server:openapi` or `document:export`.
+pub struct RawReply<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, sent as is.
+    pub body: &'a RawBody,
+    /// Headers the action sets, such as `Content-Disposition`.
+    pub action_headers: &'a Map<String, Value>,
+}
+
 /// A raw body from an action such as `server:openapi` or `server:metrics`.
 pub fn raw(
     state: &ServerState,
-    status: u16,
-    raw: &RawBody,
+    reply: &RawReply<'_>,
     request: &Request,
     parts: &Parts,
     cors: &CorsHeaders,
 ) -> Response {
     let mut response = finish(
         state,
-        status,
-        &raw.content_type,
-        raw.content.clone(),
+        reply.status,
+        &reply.body.content_type,
+        reply.body.content.clone(),
         Some(parts),
         cors,
     );
     set(&mut response, "x-kuzzle-request-id", &request.request_id);
+    for (name, value) in reply.action_headers {
+        if let Some(text) = value.as_str() {
+            set(&mut response, name, text);
+        }
+    }
     response
 }
 
