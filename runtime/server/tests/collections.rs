@@ -108,9 +108,13 @@ async fn index_actions() {
             412,
         )
         .await;
+        let nothing = api
+            .ok(json!({"controller": "index", "action": "mDelete", "body": {}}))
+            .await;
+        assert_eq!(nothing, json!({"deleted": []}));
         api.expect_error(
-            json!({"controller": "index", "action": "mDelete", "body": {}}),
-            "api.assert.missing_argument",
+            json!({"controller": "index", "action": "mDelete", "body": {"indexes": "x"}}),
+            "api.assert.invalid_type",
             400,
         )
         .await;

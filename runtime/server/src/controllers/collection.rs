@@ -93,9 +93,9 @@ fn collection_config(request: &Request) -> Result<CollectionConfig, ApiError> {
         return Err(ApiError::invalid_type("body", "object"));
     };
 
-    let legacy = !body.contains_key("mappings")
-        && !body.contains_key("settings")
-        && MAPPING_KEYS.iter().any(|key| body.contains_key(*key));
+    let legacy = MAPPING_KEYS
+        .iter()
+        .any(|key| body.get(*key).is_some_and(is_truthy));
     if legacy {
         return Ok(CollectionConfig {
             mappings: Some(Value::Object(body.clone())),
@@ -106,6 +106,17 @@ fn collection_config(request: &Request) -> Result<CollectionConfig, ApiError> {
         mappings: object_field(body, "mappings")?,
         settings: object_field(body, "settings")?,
     })
+}
+
+/// JavaScript truthiness, which Kuzzle uses to detect a legacy body.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
 }
 
 fn object_field(body: &Map<String, Value>, name: &str) -> Result<Option<Value>, ApiError> {
@@ -208,20 +219,25 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
 
     let from = request.integer("from", 0)?;
     let size = request.integer("size", 0)?;
-    let start = usize::try_from(from).unwrap_or(0).min(stored.len());
-    let end = match usize::try_from(size) {
-        Ok(size) if size > 0 => (start + size).min(stored.len()),
-        _ => stored.len(),
-    };
+    Ok(paginate(stored, from, size, kind).into())
+}
 
-    let mut result = json!({"collections": stored[start..end], "type": kind});
-    if request.args.contains_key("from") {
-        result["from"] = json!(from);
+/// Pages a collection list as Kuzzle does: `from` is returned when `from` or `size` is set,
+/// `size` when it is set, and a zero `size` means no limit.
+fn paginate(collections: Vec<Value>, from: i64, size: i64, kind: &str) -> Value {
+    if from == 0 && size == 0 {
+        return json!({"collections": collections, "type": kind});
     }
-    if request.args.contains_key("size") {
+    let start = usize::try_from(from).unwrap_or(0).min(collections.len());
+    let end = match usize::try_from(size) {
+        Ok(size) if size > 0 => start.saturating_add(size).min(collections.len()),
+        _ => collections.len(),
+    };
+    let mut result = json!({"collections": collections[start..end], "type": kind, "from": from});
+    if size != 0 {
         result["size"] = json!(size);
     }
-    Ok(result.into())
+    result
 }
 
 async fn truncate(state: &ServerState, request: &Request) -> ApiResult {
@@ -279,6 +295,22 @@ mod tests {
             "keyword"
         );
         assert!(config.settings.is_none());
+    }
+
+    #[test]
+    fn list_pages_like_kuzzle() {
+        let names: Vec<Value> = ["a", "b", "c"].iter().map(|n| json!({"name": n})).collect();
+        let all = paginate(names.clone(), 0, 0, "all");
+        assert!(all.get("from").is_none());
+        assert_eq!(all["collections"].as_array().unwrap().len(), 3);
+        let tail = paginate(names.clone(), 1, 0, "all");
+        assert_eq!(tail["from"], 1);
+        assert!(tail.get("size").is_none());
+        assert_eq!(tail["collections"].as_array().unwrap().len(), 2);
+        let head = paginate(names, 0, 1, "all");
+        assert_eq!(head["from"], 0);
+        assert_eq!(head["size"], 1);
+        assert_eq!(head["collections"], json!([{"name": "a"}]));
     }
 
     #[test]

@@ -83,25 +83,28 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!({"indexes": indexes, "collections": counts}).into())
 }
 
-/// Deletes the listed indexes that exist and returns their names; unknown names are skipped, as
-/// Kuzzle skips the indexes the user may not delete.
+/// Deletes the listed public indexes and returns their names. As in Kuzzle, names that are not
+/// public indexes (unknown or internal) are skipped, and a missing list deletes nothing.
+///
+/// TODO(security): Kuzzle also skips the indexes the user may not delete; every request is
+/// anonymous until rights are checked, so none is skipped for that reason yet.
 async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
-    let body = request.body_object()?;
-    let names = store_args::body_array_field(body, "indexes")?;
+    let requested = match &request.body {
+        None => Vec::new(),
+        Some(Value::Object(body)) if body.get("indexes").is_none_or(Value::is_null) => Vec::new(),
+        Some(Value::Object(body)) => store_args::body_array_field(body, "indexes")?.clone(),
+        Some(_) => return Err(ApiError::invalid_type("body", "object")),
+    };
 
-    let mut indexes = Vec::with_capacity(names.len());
-    for name in names {
-        let Some(index) = name.as_str() else {
-            return Err(ApiError::invalid_type("body.indexes", "array of strings"));
-        };
-        store_args::check_public_index(index)?;
-        indexes.push(index);
-    }
-
+    let public = state.storage.list_indexes().await.map_err(storage_error)?;
     let mut deleted = Vec::new();
-    for index in indexes {
-        match state.storage.delete_index(index).await {
+    for index in public {
+        if !requested.contains(&Value::String(index.clone())) {
+            continue;
+        }
+        match state.storage.delete_index(&index).await {
             Ok(()) => deleted.push(index),
+            // Deleted by another request since the list was read.
             Err(palisade_storage::StorageError::UnknownIndex { .. }) => {}
             Err(error) => return Err(storage_error(error)),
         }
