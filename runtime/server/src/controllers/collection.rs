@@ -71,8 +71,8 @@ impl Controller for CollectionController {
     }
 }
 
-/// The error of the specification actions: the action exists in Kuzzle's API but Palisade has
-/// no document validation yet.
+/// Builds the error of the specification actions, which exist in Kuzzle's API although Palisade
+/// has no document validation yet.
 fn not_implemented(action: &str) -> ApiError {
     ApiError::new(
         ErrorId::ApiProcessActionNotFound,

@@ -174,7 +174,7 @@ async fn update(state: &ServerState, request: &Request) -> ApiResult {
 }
 
 /// Replaces the `_kuzzle_info` of an update's changes with the one stored after the update,
-/// which also holds `author` and `createdAt`.
+/// which also contains `author` and `createdAt`.
 pub(super) fn changes_with_stored_info(mut changes: Value, stored: Option<&Value>) -> Value {
     let info = stored
         .and_then(|source| source.get("_kuzzle_info"))

@@ -210,7 +210,7 @@ struct CsvColumns {
 }
 
 impl ExportWriter {
-    /// A JSON lines writer, which starts with the collection line.
+    /// Creates a JSON lines writer, which starts with the collection line.
     fn jsonl(index: &str, collection: &str) -> Self {
         let mut writer = Self {
             csv: None,
@@ -221,7 +221,7 @@ impl ExportWriter {
         writer
     }
 
-    /// A CSV writer, which starts with the header row. `_id` is always the first column.
+    /// Creates a CSV writer, which starts with the header row. `_id` is always the first column.
     fn csv(mut fields: Vec<String>, names: Map<String, Value>, separator: String) -> Self {
         fields.retain(|field| field != "_id");
         let header: Vec<String> = std::iter::once("_id")

@@ -1,6 +1,7 @@
-//! Multi-document actions of the `document` controller: mGet, mExists and the m* writes. Each
-//! item succeeds or fails on its own; with `strict`, any failed item fails the request with
-//! `api.process.incomplete_multiple_request` after the others are written, as Kuzzle does.
+//! Multi-document actions of the `document` controller: mGet, mExists and the m* writes.
+//!
+//! Each item succeeds or fails on its own. With `strict`, any failed item fails the request with
+//! `api.process.incomplete_multiple_request`, but as in Kuzzle the other items stay written.
 
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_realtime::DocumentAction;
@@ -38,7 +39,8 @@ impl Outcome {
     }
 }
 
-/// Whether the body has `ids`; an empty list counts as absent, so the argument is read instead.
+/// Returns whether the body has `ids`. An empty list counts as absent, so that the `ids`
+/// argument is read instead.
 fn has_body_ids(body: &Map<String, Value>) -> bool {
     match body.get("ids") {
         None | Some(Value::Null) => false,
@@ -133,7 +135,7 @@ fn documents(state: &ServerState, request: &Request) -> Result<Vec<Value>, ApiEr
     Ok(documents.clone())
 }
 
-/// An item error of an m* write: `{document: {_id, body}, reason, status}`.
+/// Builds an item error of an m* write: `{document: {_id, body}, reason, status}`.
 fn item_error(document: &Value, reason: &str, status: u16) -> Value {
     let id = document.get("_id").cloned().unwrap_or(Value::Null);
     let body = document.get("body").cloned().unwrap_or(Value::Null);
@@ -241,7 +243,7 @@ fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &Writ
     }
 }
 
-/// A success item: `{_id, _source, _version, created, result, status}`.
+/// Builds a success item: `{_id, _source, _version, created, result, status}`.
 fn success(operation: &BulkOperation, write: WriteResult, full_source: bool) -> Value {
     let source = match operation {
         BulkOperation::Update { changes, .. } if !full_source => Some(

@@ -86,8 +86,8 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
 /// Deletes the listed public indexes and returns their names. As in Kuzzle, names that are not
 /// public indexes (unknown or internal) are skipped, and a missing list deletes nothing.
 ///
-/// TODO(security): Kuzzle also skips the indexes the user may not delete; every request is
-/// anonymous until rights are checked, so none is skipped for that reason yet.
+/// TODO(security): Kuzzle also skips the indexes the user may not delete. Rights are not checked
+/// yet, so no index is skipped for that reason.
 async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
     let requested = match &request.body {
         None => Vec::new(),

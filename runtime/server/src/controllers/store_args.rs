@@ -17,7 +17,7 @@ pub const ANONYMOUS_KUID: &str = "-1";
 /// Returns the kuid of the user who sent the request, recorded as `author` and `updater`.
 ///
 /// TODO(security): requests are not authenticated yet, so every write is attributed to the
-/// anonymous user; point this at the authenticated user once the funnel resolves tokens.
+/// anonymous user. Point this at the authenticated user once the funnel resolves tokens.
 pub fn user_id(_request: &Request) -> &'static str {
     ANONYMOUS_KUID
 }
@@ -115,7 +115,7 @@ pub fn refresh(request: &Request) -> Result<Refresh, ApiError> {
 pub fn write_options(request: &Request) -> Result<WriteOptions, ApiError> {
     let retries = request.integer("retryOnConflict", 0)?;
     let retry_on_conflict = u32::try_from(retries)
-        .map_err(|_| ApiError::invalid_argument("retryOnConflict", "a positive integer"))?;
+        .map_err(|_| ApiError::invalid_argument("retryOnConflict", "an integer >= 0"))?;
     Ok(WriteOptions {
         refresh: refresh(request)?,
         retry_on_conflict,
@@ -255,7 +255,7 @@ pub struct Notifier<'a> {
 }
 
 impl<'a> Notifier<'a> {
-    /// A notifier for a document write request: it notifies unless `silent` is set.
+    /// Creates the notifier of a document write request, which notifies unless `silent` is set.
     ///
     /// # Errors
     ///
@@ -276,7 +276,7 @@ impl<'a> Notifier<'a> {
         })
     }
 
-    /// A notifier for a bulk request: it notifies only when `notify` is set.
+    /// Creates the notifier of a bulk request, which notifies only when `notify` is set.
     ///
     /// # Errors
     ///

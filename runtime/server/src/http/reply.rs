@@ -72,7 +72,8 @@ pub struct RawReply<'a> {
     pub action_headers: &'a Map<String, Value>,
 }
 
-/// A raw body from an action such as `server:openapi` or `server:metrics`.
+/// Encodes a raw body from an action such as `server:openapi` or `document:export`, with the
+/// headers the action sets.
 pub fn raw(
     state: &ServerState,
     reply: &RawReply<'_>,
