@@ -10,7 +10,7 @@ fn server() -> TestServer {
     TestServer::start(env!("CARGO_BIN_EXE_palisade"))
 }
 
-/// A request on `index`/`sensors`.
+/// Builds a `document` request on `index`/`sensors`, with extra arguments.
 fn on(index: &str, action: &str, extra: Value) -> Value {
     let mut payload = json!({
         "controller": "document", "action": action, "index": index, "collection": "sensors"
