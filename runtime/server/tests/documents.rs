@@ -934,3 +934,51 @@ async fn rest_routes_and_export() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn export_streams_every_page() {
+    let server = server();
+    let mut api = setup(&server, Protocol::Http, "bulkexport").await;
+    let documents: Vec<Value> = (0..150)
+        .map(|i| json!({"_id": format!("e{i:03}"), "body": {"kind": "k", "temp": i}}))
+        .collect();
+    api.ok(on(
+        "bulkexport",
+        "mCreate",
+        json!({"body": {"documents": documents}, "refresh": "wait_for"}),
+    ))
+    .await;
+
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/bulkexport/sensors/_export?format=csv&fields=temp&size=7",
+            server.http_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "a streamed export has no length known in advance"
+    );
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("_id,temp"));
+    let mut temperatures: Vec<u32> = lines
+        .map(|line| line.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    temperatures.sort_unstable();
+    assert_eq!(temperatures, (0..150).collect::<Vec<u32>>());
+
+    // Errors found before the first page are API errors.
+    let error: Value = reqwest::Client::new()
+        .get(format!("{}/bulkexport/none/_export", server.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error["error"]["id"], "services.storage.unknown_collection");
+}

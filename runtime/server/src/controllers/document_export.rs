@@ -6,10 +6,11 @@
 //! `[OBJECT]`. Unlike Kuzzle, a CSV cell that contains the separator, a quote or a line break is
 //! quoted, so the file stays readable by CSV parsers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_api::{ApiError, ApiResult, ErrorId, Protocol, Request, Response};
-use palisade_storage::SearchRequest;
+use palisade_storage::{DocumentStore, SearchRequest, SearchResult};
 use serde_json::{Map, Value, json};
 
 use super::document_query::non_negative;
@@ -21,10 +22,8 @@ const DEFAULT_PAGE_SIZE: i64 = 10;
 /// Scroll time to live between two pages when the request sets no `scroll`.
 const DEFAULT_SCROLL_TTL: Duration = Duration::from_secs(5);
 
-/// Exports the matching documents.
-///
-/// TODO(perf): the whole export is built in memory before it is sent, because raw responses
-/// have no streaming body yet, so exporting a large collection costs its full size in memory.
+/// Exports the matching documents. The first page is read before the response starts, so that
+/// argument and query errors are API errors; later pages are read and sent one at a time.
 pub(super) async fn export(state: &ServerState, request: &Request) -> ApiResult {
     if request.context.protocol != Protocol::Http {
         let protocol = request.context.protocol.name();
@@ -79,35 +78,77 @@ pub(super) async fn export(state: &ServerState, request: &Request) -> ApiResult 
         scroll: Some(ttl),
     };
 
-    let mut page = state
+    let first = state
         .storage
         .search(index, collection, search)
         .await
         .map_err(storage_error)?;
-    loop {
-        for hit in &page.hits {
-            writer.write(&hit.id, hit.source.as_ref().unwrap_or(&Value::Null));
-        }
-        let Some(scroll_id) = page.scroll_id.clone() else {
-            break;
-        };
-        if page.hits.is_empty() || page.remaining == Some(0) {
-            break;
-        }
-        page = state
-            .storage
-            .scroll(&scroll_id, Some(ttl))
-            .await
-            .map_err(storage_error)?;
-    }
 
+    let head = writer.take_chunk();
+    let pages = ExportPages {
+        storage: state.storage.clone(),
+        writer,
+        next: NextPage::Ready(first),
+        ttl,
+    };
+    let chunks = futures_util::stream::unfold(pages, ExportPages::next_chunk);
     let content_type = if csv { "text/csv" } else { "application/jsonl" };
-    let mut response = Response::raw(content_type, writer.finish());
+    let mut response = Response::streamed(content_type, head, Box::pin(chunks));
     let disposition = format!("attachment; filename=\"{index}-{collection}.{format}\"");
     response
         .headers
         .insert("Content-Disposition".into(), json!(disposition));
     Ok(response)
+}
+
+/// The page an export sends next.
+enum NextPage {
+    /// A page already read.
+    Ready(SearchResult),
+    /// The page to read with this scroll id.
+    Scroll(String),
+    /// The export is complete.
+    Done,
+}
+
+/// The state of an export while it is sent: one chunk per page of results.
+struct ExportPages {
+    storage: Arc<dyn DocumentStore>,
+    writer: ExportWriter,
+    next: NextPage,
+    ttl: Duration,
+}
+
+impl ExportPages {
+    /// Formats the next page of results, or returns `None` when every page was sent.
+    ///
+    /// The HTTP status is already sent when a later page fails, so the error message becomes the
+    /// last line of the file, as in Kuzzle.
+    async fn next_chunk(mut self) -> Option<(Vec<u8>, Self)> {
+        let page = match std::mem::replace(&mut self.next, NextPage::Done) {
+            NextPage::Done => return None,
+            NextPage::Ready(page) => page,
+            NextPage::Scroll(scroll_id) => {
+                match self.storage.scroll(&scroll_id, Some(self.ttl)).await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        tracing::warn!(%error, scroll_id, "document:export stopped early");
+                        return Some((format!("{error}\n").into_bytes(), self));
+                    }
+                }
+            }
+        };
+
+        for hit in &page.hits {
+            let source = hit.source.as_ref().unwrap_or(&Value::Null);
+            self.writer.write(&hit.id, source);
+        }
+        let more = !page.hits.is_empty() && page.remaining != Some(0);
+        if let (true, Some(scroll_id)) = (more, page.scroll_id) {
+            self.next = NextPage::Scroll(scroll_id);
+        }
+        Some((self.writer.take_chunk(), self))
+    }
 }
 
 /// Returns the request body, or over HTTP GET the `searchBody` argument.
@@ -257,8 +298,9 @@ impl ExportWriter {
         self.output.push(b'\n');
     }
 
-    fn finish(self) -> Vec<u8> {
-        self.output
+    /// Returns what was written since the last call.
+    fn take_chunk(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
     }
 }
 
@@ -329,7 +371,7 @@ mod tests {
         let mut writer = ExportWriter::csv(fields, names, ";".into());
         writer.write("a", &json!({"city": {"name": "Paris"}, "count": 3}));
         writer.write("b", &json!({"city": {}}));
-        let text = String::from_utf8(writer.finish()).unwrap();
+        let text = String::from_utf8(writer.take_chunk()).unwrap();
         assert_eq!(text, "_id;City;count\na;Paris;3\nb;;\n");
     }
 
@@ -337,7 +379,7 @@ mod tests {
     fn jsonl_starts_with_collection_line() {
         let mut writer = ExportWriter::jsonl("i", "c");
         writer.write("a", &json!({"n": 1}));
-        let text = String::from_utf8(writer.finish()).unwrap();
+        let text = String::from_utf8(writer.take_chunk()).unwrap();
         let lines: Vec<Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())

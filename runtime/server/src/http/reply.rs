@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use palisade_api::{ApiError, RawBody, Request};
+use futures_util::StreamExt as _;
+use palisade_api::{ApiError, ChunkStream, RawBody, Request, StreamedBody};
 use serde_json::{Map, Value};
 
 use super::cors::CorsHeaders;
@@ -81,20 +82,47 @@ pub fn raw(
     parts: &Parts,
     cors: &CorsHeaders,
 ) -> Response {
-    let mut response = finish(
-        state,
-        reply.status,
-        &reply.body.content_type,
-        reply.body.content.clone(),
-        Some(parts),
-        cors,
-    );
+    let mut response = match reply.body.stream.as_ref().and_then(StreamedBody::take) {
+        Some(stream) => streamed(state, reply, stream, cors),
+        None => finish(
+            state,
+            reply.status,
+            &reply.body.content_type,
+            reply.body.content.clone(),
+            Some(parts),
+            cors,
+        ),
+    };
     set(&mut response, "x-kuzzle-request-id", &request.request_id);
     for (name, value) in reply.action_headers {
         if let Some(text) = value.as_str() {
             set(&mut response, name, text);
         }
     }
+    response
+}
+
+/// Sends a streamed body as it is produced: the raw content first, then each chunk. It is not
+/// compressed, because compression would have to buffer it.
+fn streamed(
+    state: &ServerState,
+    reply: &RawReply<'_>,
+    stream: ChunkStream,
+    cors: &CorsHeaders,
+) -> Response {
+    let head = futures_util::stream::iter([reply.body.content.clone()]);
+    let chunks = head
+        .chain(stream)
+        .map(|chunk| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(chunk)));
+    let mut response = finish(
+        state,
+        reply.status,
+        &reply.body.content_type,
+        Vec::new(),
+        None,
+        cors,
+    );
+    *response.body_mut() = Body::from_stream(chunks);
     response
 }
 
