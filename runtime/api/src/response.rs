@@ -113,8 +113,8 @@ impl Response {
         }
     }
 
-    /// A 200 response whose HTTP body is `head` followed by every chunk of `stream`, sent as they
-    /// are produced. Over WebSocket the `result` is `head` as a string.
+    /// Creates a 200 response whose HTTP body is `head` followed by every chunk of `stream`, sent
+    /// as they are produced. Over WebSocket the `result` is `head` as a string.
     pub fn streamed(content_type: &str, head: Vec<u8>, stream: ChunkStream) -> Self {
         let mut response = Self::raw(content_type, head);
         if let Some(raw) = &mut response.raw {

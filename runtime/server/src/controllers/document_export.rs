@@ -23,7 +23,7 @@ const DEFAULT_PAGE_SIZE: i64 = 10;
 const DEFAULT_SCROLL_TTL: Duration = Duration::from_secs(5);
 
 /// Exports the matching documents. The first page is read before the response starts, so that
-/// argument and query errors are API errors; later pages are read and sent one at a time.
+/// argument and query errors are API errors. Later pages are read and sent one at a time.
 pub(super) async fn export(state: &ServerState, request: &Request) -> ApiResult {
     if request.context.protocol != Protocol::Http {
         let protocol = request.context.protocol.name();
