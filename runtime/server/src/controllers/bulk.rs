@@ -129,6 +129,10 @@ fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &Writ
             let updated_fields = args::updated_fields(changes);
             notifier.notify(DocumentAction::Update { updated_fields }, write);
         }
+        BulkOperation::Upsert { changes, .. } => {
+            let updated_fields = args::updated_fields(changes);
+            notifier.notify_created_or(DocumentAction::Update { updated_fields }, write);
+        }
         BulkOperation::Delete { .. } => notifier.notify(DocumentAction::Delete, write),
     }
 }
@@ -346,11 +350,13 @@ async fn update_by_query(state: &ServerState, request: &Request) -> ApiResult {
         .update_by_query(index, collection, query, changes, options)
         .await
         .map_err(storage_error)?;
-    for write in &writes {
+    let mut updated = 0;
+    for write in writes.iter().flatten() {
         let action = DocumentAction::Update {
             updated_fields: updated_fields.clone(),
         };
         notifier.notify(action, write);
+        updated += 1;
     }
-    Ok(json!({"updated": writes.len()}).into())
+    Ok(json!({"updated": updated}).into())
 }

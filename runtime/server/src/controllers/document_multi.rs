@@ -239,6 +239,10 @@ fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &Writ
             let updated_fields = args::updated_fields(changes);
             notifier.notify(DocumentAction::Update { updated_fields }, write);
         }
+        BulkOperation::Upsert { changes, .. } => {
+            let updated_fields = args::updated_fields(changes);
+            notifier.notify_created_or(DocumentAction::Update { updated_fields }, write);
+        }
         BulkOperation::Delete { .. } => notifier.notify(DocumentAction::Delete, write),
     }
 }

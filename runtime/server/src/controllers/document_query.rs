@@ -278,7 +278,16 @@ pub(super) async fn update_by_query(state: &ServerState, request: &Request) -> A
         .await
         .map_err(storage_error)?;
     let mut successes = Vec::with_capacity(writes.len());
+    let mut errors = Vec::new();
     for write in writes {
+        let write = match write {
+            Ok(write) => write,
+            Err(error) => {
+                let error = storage_error(error);
+                errors.push(json!({"reason": error.message(), "status": error.status()}));
+                continue;
+            }
+        };
         let action = DocumentAction::Update {
             updated_fields: updated_fields.clone(),
         };
@@ -289,5 +298,5 @@ pub(super) async fn update_by_query(state: &ServerState, request: &Request) -> A
         }
         successes.push(success);
     }
-    Ok(json!({"successes": successes, "errors": []}).into())
+    Ok(json!({"successes": successes, "errors": errors}).into())
 }

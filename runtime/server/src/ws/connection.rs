@@ -23,7 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to send the close frame and flush what is queued when the server closes a socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Why the server closes a socket.
+/// The close code and reason of a socket the server closes.
 #[derive(Debug)]
 struct Closing {
     code: u16,
@@ -71,7 +71,11 @@ pub async fn run(state: Arc<ServerState>, socket: WebSocket, peer: SocketAddr) {
             let _ = close_sender.send(closing);
             let _ = tokio::time::timeout(CLOSE_TIMEOUT * 2, writer).await;
         }
+        // Unregister first: a subscribe still running then sees the connection closed and
+        // drops its own subscription (see `ServerState::drop_subscriptions_if_closed`).
         state.connections.unregister(&connection_id);
+        state.drop_subscriptions(&connection_id);
+        state.security.expiry.unlink(&connection_id, None);
         state.metrics.websocket_connections_add(-1);
         debug!("websocket disconnected");
     }
