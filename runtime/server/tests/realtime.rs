@@ -552,8 +552,7 @@ async fn validate_accepts_message() {
     assert_eq!(result, json!({"valid": true, "errorMessages": {}}));
 }
 
-// Document notifications from writes. These need the document, index and collection
-// controllers, which are not on this branch yet.
+// Document notifications from writes.
 
 async fn create_collection(client: &mut Client) {
     client
@@ -565,7 +564,6 @@ async fn create_collection(client: &mut Client) {
 }
 
 #[tokio::test]
-#[ignore = "needs document controllers"]
 async fn document_writes_notify_in_and_out() {
     let server = TestServer::start(binary());
     let mut writer = Client::connect(&server, "writer").await;
@@ -630,7 +628,6 @@ async fn document_writes_notify_in_and_out() {
 }
 
 #[tokio::test]
-#[ignore = "needs document controllers"]
 async fn silent_writes_do_not_notify() {
     let server = TestServer::start(binary());
     let mut writer = Client::connect(&server, "writer").await;

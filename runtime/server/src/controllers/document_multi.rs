@@ -8,7 +8,7 @@ use palisade_realtime::DocumentAction;
 use palisade_storage::{BulkOperation, StorageError, WriteResult};
 use serde_json::{Map, Value, json};
 
-use super::document::{Upsert, upsert_one};
+use super::document::Upsert;
 use super::store_args::{self as args, Notifier, storage_error};
 use crate::state::ServerState;
 
@@ -270,7 +270,7 @@ fn success(operation: &BulkOperation, write: WriteResult, full_source: bool) -> 
     })
 }
 
-/// Runs mUpsert: each item is `{_id, changes, default?}`.
+/// Runs mUpsert as one bulk write: each item is `{_id, changes, default?}`.
 pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiResult {
     let (index, collection) = args::target(request)?;
     let items = documents(state, request)?;
@@ -278,20 +278,31 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
     let strict = request.boolean("strict")?;
     let full_source = request.boolean("source")?;
     let notifier = Notifier::for_document(state, request, index, collection)?;
+    let user = args::user_id(request);
+    let now = args::now_ms();
 
     let mut outcome = Outcome::default();
+    let mut accepted = Vec::new();
+    let mut operations = Vec::new();
     for item in &items {
-        let upsert = match upsert_item(item) {
-            Ok(upsert) => upsert,
-            Err(reason) => {
-                outcome.errors.push(upsert_error(item, &reason, 400));
-                continue;
+        match upsert_item(item) {
+            Ok(upsert) => {
+                accepted.push(item);
+                operations.push(upsert.operation(user, now));
             }
-        };
-        match upsert_one(state, request, index, collection, upsert, options).await {
+            Err(reason) => outcome.errors.push(upsert_error(item, &reason, 400)),
+        }
+    }
+
+    let results = state
+        .storage
+        .bulk(index, collection, operations.clone(), options)
+        .await
+        .map_err(storage_error)?;
+    for ((item, operation), result) in accepted.into_iter().zip(operations).zip(results) {
+        match result {
             Ok(write) => {
-                let updated_fields = args::updated_fields(&item["changes"]);
-                notifier.notify_created_or(DocumentAction::Update { updated_fields }, &write);
+                notify_write(&notifier, &operation, &write);
                 let mut success = json!({
                     "_id": write.id,
                     "_version": write.version,
@@ -304,6 +315,7 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
                 outcome.successes.push(success);
             }
             Err(error) => {
+                let error = storage_error(error);
                 outcome
                     .errors
                     .push(upsert_error(item, error.message(), error.status()));

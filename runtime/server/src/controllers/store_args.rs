@@ -11,15 +11,15 @@ use serde_json::{Map, Value, json};
 use crate::errors;
 use crate::state::ServerState;
 
-/// The kuid of the anonymous user, the author of every write until requests are authenticated.
+/// The kuid of the anonymous user.
 pub const ANONYMOUS_KUID: &str = "-1";
 
 /// Returns the kuid of the user who sent the request, recorded as `author` and `updater`.
 ///
-/// TODO(security): requests are not authenticated yet, so every write is attributed to the
-/// anonymous user. Point this at the authenticated user once the funnel resolves tokens.
-pub fn user_id(_request: &Request) -> &'static str {
-    ANONYMOUS_KUID
+/// The funnel sets it after verifying the token. A request that did not go through the funnel
+/// (a call made by the server itself) counts as anonymous.
+pub fn user_id(request: &Request) -> &str {
+    request.context.kuid().unwrap_or(ANONYMOUS_KUID)
 }
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt` and `updatedAt`.
@@ -404,6 +404,7 @@ mod tests {
             protocol,
             connection_id: "c".into(),
             string_args: protocol == Protocol::Http,
+            kuid: std::sync::OnceLock::new(),
         };
         let mut request = Request::new("document", "update", context);
         request.request_id = "r-1".into();
@@ -444,6 +445,14 @@ mod tests {
             panic!("expected an update");
         };
         assert_eq!(updated_fields, ["a"]);
+    }
+
+    #[test]
+    fn author_is_the_authenticated_user() {
+        let request = request(Protocol::WebSocket);
+        assert_eq!(user_id(&request), ANONYMOUS_KUID);
+        request.context.kuid.set("alice".into()).unwrap();
+        assert_eq!(user_id(&request), "alice");
     }
 
     #[test]
