@@ -63,7 +63,7 @@ impl Subscriber {
     }
 
     /// Returns every notification queued so far. Notifications are queued before the write's
-    /// response is sent, so a round trip after the write sees all of them.
+    /// response is sent, so a round trip after the write returns all of them.
     async fn received(&mut self) -> Vec<Value> {
         let (_, notifications) = self
             .request(json!({"controller": "server", "action": "now"}))
