@@ -490,3 +490,44 @@ async fn bulk_write_limit() {
         .await;
     assert_eq!(result["successes"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn index_mdelete_skips_forbidden_indexes() {
+    let server = server();
+    let mut admin = Client::connect(&server, Protocol::Http).await;
+    for index in ["allowed", "kept"] {
+        admin.ok(index_request("create", index)).await;
+    }
+
+    // A user who may delete only the index `allowed`.
+    admin
+        .ok(json!({"controller": "security", "action": "createRole", "_id": "deleter",
+                   "body": {"controllers": {"index": {"actions": {"delete": true, "mDelete": true}}}}}))
+        .await;
+    admin
+        .ok(json!({"controller": "security", "action": "createProfile", "_id": "deleter",
+                   "body": {"policies": [{"roleId": "deleter", "restrictedTo": [{"index": "allowed"}]}]}}))
+        .await;
+    admin
+        .ok(json!({"controller": "security", "action": "createUser", "_id": "dora",
+                   "body": {"content": {"profileIds": ["deleter"]},
+                            "credentials": {"local": {"username": "dora", "password": "s3cret-pass"}}}}))
+        .await;
+    let login = admin
+        .ok(
+            json!({"controller": "auth", "action": "login", "strategy": "local",
+                   "body": {"username": "dora", "password": "s3cret-pass"}}),
+        )
+        .await;
+    let jwt = login["jwt"].as_str().expect("a token").to_owned();
+
+    let deleted = admin
+        .ok(
+            json!({"controller": "index", "action": "mDelete", "jwt": jwt,
+                   "body": {"indexes": ["allowed", "kept"]}}),
+        )
+        .await;
+    assert_eq!(deleted, json!({"deleted": ["allowed"]}));
+    assert_eq!(admin.ok(index_request("exists", "kept")).await, true);
+    assert_eq!(admin.ok(index_request("exists", "allowed")).await, false);
+}

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Controller;
 use super::store_args::{self, storage_error};
+use crate::errors;
 use crate::state::ServerState;
 
 /// Index management actions.
@@ -83,11 +84,9 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!({"indexes": indexes, "collections": counts}).into())
 }
 
-/// Deletes the listed public indexes and returns their names. As in Kuzzle, names that are not
-/// public indexes (unknown or internal) are skipped, and a missing list deletes nothing.
-///
-/// TODO(security): Kuzzle also skips the indexes the user may not delete. Rights are not checked
-/// yet, so no index is skipped for that reason.
+/// Deletes the listed public indexes that the user may delete (`index:delete` on that index) and
+/// returns their names. As in Kuzzle, the other names are skipped without an error, and a
+/// missing list deletes nothing.
 async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
     let requested = match &request.body {
         None => Vec::new(),
@@ -97,9 +96,13 @@ async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
     };
 
     let public = state.storage.list_indexes().await.map_err(storage_error)?;
+    let rights = user_rights(state, request).await?;
     let mut deleted = Vec::new();
     for index in public {
         if !requested.contains(&Value::String(index.clone())) {
+            continue;
+        }
+        if !rights.is_allowed("index", "delete", Some(&index), None) {
             continue;
         }
         match state.storage.delete_index(&index).await {
@@ -110,6 +113,22 @@ async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
         }
     }
     Ok(json!({"deleted": deleted}).into())
+}
+
+/// Returns the rights of the user who sent the request.
+async fn user_rights(
+    state: &ServerState,
+    request: &Request,
+) -> Result<palisade_security::UserRights, ApiError> {
+    let security = &state.security.security;
+    let user = security
+        .get_user(store_args::user_id(request))
+        .await
+        .map_err(errors::from_security)?;
+    security
+        .user_rights(user)
+        .await
+        .map_err(errors::from_security)
 }
 
 async fn stats(state: &ServerState) -> ApiResult {
