@@ -265,6 +265,42 @@ async fn collection_actions() {
             )
             .await;
         assert_eq!(realtime["collections"], json!([]));
+
+        // A subscription makes a realtime collection, listed beside the stored one of the same
+        // name.
+        let mut subscriber = Client::connect(&server, Protocol::WebSocket).await;
+        for collection in ["things", "live"] {
+            subscriber
+                .ok(
+                    json!({"controller": "realtime", "action": "subscribe", "index": index,
+                           "collection": collection, "body": {}}),
+                )
+                .await;
+        }
+        let realtime = api
+            .ok(
+                json!({"controller": "collection", "action": "list", "index": index,
+                       "type": "realtime"}),
+            )
+            .await;
+        assert_eq!(
+            realtime["collections"],
+            json!([{"name": "live", "type": "realtime"}, {"name": "things", "type": "realtime"}])
+        );
+        let all = api
+            .ok(json!({"controller": "collection", "action": "list", "index": index}))
+            .await;
+        assert_eq!(
+            all["collections"],
+            json!([
+                {"name": "legacy", "type": "stored"},
+                {"name": "live", "type": "realtime"},
+                {"name": "things", "type": "realtime"},
+                {"name": "things", "type": "stored"},
+                {"name": "zeta", "type": "stored"}
+            ])
+        );
+        drop(subscriber);
         api.expect_error(
             json!({"controller": "collection", "action": "list", "index": "none"}),
             "services.storage.unknown_index",

@@ -191,8 +191,9 @@ async fn exists(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!(exists).into())
 }
 
-/// Lists stored collections. Palisade has no realtime-only collections, so `type=realtime`
-/// returns an empty list.
+/// Lists the collections of an index: `stored` ones from the document store, `realtime` ones
+/// that have subscriptions on this node, or both (`all`), sorted by name. A collection that is
+/// both appears once with each type, as in Kuzzle.
 async fn list(state: &ServerState, request: &Request) -> ApiResult {
     let index = store_args::index(request)?;
     let kind = request.optional_string("type")?.unwrap_or("all");
@@ -202,24 +203,36 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
             "\"all\", \"stored\" or \"realtime\"",
         ));
     }
-    let names = state
-        .storage
-        .list_collections(index)
-        .await
-        .map_err(storage_error)?;
 
-    let stored: Vec<Value> = if kind == "realtime" {
-        Vec::new()
-    } else {
-        names
-            .iter()
-            .map(|name| json!({"name": name, "type": "stored"}))
-            .collect()
-    };
+    let mut collections = Vec::new();
+    if kind != "stored" {
+        let subscribed: Vec<String> = state.realtime.read(|realtime| {
+            realtime
+                .list()
+                .get(index)
+                .map(|collections| collections.keys().cloned().collect())
+                .unwrap_or_default()
+        });
+        collections.extend(subscribed.into_iter().map(|name| (name, "realtime")));
+    }
+    if kind != "realtime" {
+        let stored = state
+            .storage
+            .list_collections(index)
+            .await
+            .map_err(storage_error)?;
+        collections.extend(stored.into_iter().map(|name| (name, "stored")));
+    }
+    // A stable sort keeps the realtime entry before the stored one of the same name.
+    collections.sort_by(|a, b| a.0.cmp(&b.0));
+    let collections: Vec<Value> = collections
+        .into_iter()
+        .map(|(name, kind)| json!({"name": name, "type": kind}))
+        .collect();
 
     let from = request.integer("from", 0)?;
     let size = request.integer("size", 0)?;
-    Ok(paginate(stored, from, size, kind).into())
+    Ok(paginate(collections, from, size, kind).into())
 }
 
 /// Pages a collection list as Kuzzle does: `from` is returned when `from` or `size` is set,
