@@ -7,6 +7,7 @@ mod collection;
 mod cookie;
 mod credentials;
 mod document;
+mod document_export;
 mod document_multi;
 mod document_query;
 mod index;
