@@ -133,7 +133,16 @@ impl Client {
 
 /// Polls `realtime:count` until it returns `expected`, as closes are processed asynchronously.
 async fn wait_for_count(client: &mut Client, room_id: &str, expected: u64) {
-    let deadline = Instant::now() + FRAME_TIMEOUT;
+    wait_for_count_within(client, room_id, expected, FRAME_TIMEOUT).await;
+}
+
+async fn wait_for_count_within(
+    client: &mut Client,
+    room_id: &str,
+    expected: u64,
+    timeout: Duration,
+) {
+    let deadline = Instant::now() + timeout;
     loop {
         let response = client
             .query(
@@ -413,6 +422,48 @@ async fn close_drops_subscriptions() {
         .query(json!({"controller": "realtime", "action": "count", "body": {"roomId": own_room}}))
         .await;
     assert_error(&gone, "core.realtime.room_not_found", 404);
+}
+
+#[tokio::test]
+async fn slow_subscriber_closed_alone() {
+    let server = ServerBuilder::new(binary())
+        .env("PALISADE_WEBSOCKET__MAX_BACKPRESSURE", "4")
+        .start();
+    let mut fast = Client::connect(&server, "fast").await;
+    let mut slow = Client::connect(&server, "slow").await;
+    let mut publisher = Client::connect(&server, "publisher").await;
+    let (room_id, _) = fast.subscribe(json!({}), json!({})).await;
+    slow.subscribe(json!({}), json!({})).await;
+
+    // The slow client never reads, so once the kernel buffers are full (a few MB on loopback),
+    // its queue overflows and the server closes it.
+    const MESSAGES: usize = 100;
+    let padding = "x".repeat(200_000);
+    for sequence in 0..MESSAGES {
+        publisher
+            .publish(json!({"sequence": sequence, "padding": padding}))
+            .await;
+        let notification = fast.notification().await;
+        assert_eq!(notification["result"]["_source"]["sequence"], sequence);
+    }
+
+    // The writer notices the overflow once its blocked write times out (10 s).
+    wait_for_count_within(&mut fast, &room_id, 1, Duration::from_secs(30)).await;
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match slow.socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the slow client's connection ends");
+    assert!(
+        closed.is_none() || closed == Some(1011),
+        "closed with {closed:?}"
+    );
 }
 
 #[tokio::test]

@@ -31,8 +31,10 @@ function startServer(env = {}, options = {}) {
     '--data-dir', options.dataDir ?? path.join(scratch, 'data'),
     '--plugins-dir', path.join(scratch, 'plugins'),
   ];
+  // The server rejects PALISADE_* variables that name no setting, such as PALISADE_BIN.
+  const { PALISADE_BIN: _binary, ...inherited } = process.env;
   const child = spawn(palisadeBinary(), args, {
-    env: { ...process.env, PALISADE_LOG: 'info', ...env },
+    env: { ...inherited, PALISADE_LOG: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];

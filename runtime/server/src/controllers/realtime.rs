@@ -57,8 +57,7 @@ impl Controller for RealtimeController {
 /// Returns the id of the user behind a request.
 ///
 /// TODO(security): every request is anonymous until tokens are resolved by the funnel.
-pub fn request_user_id(request: &Request) -> String {
-    let _ = request;
+pub fn request_user_id(_request: &Request) -> String {
     ANONYMOUS_USER.to_owned()
 }
 
@@ -165,7 +164,8 @@ fn validate(request: &Request) -> ApiResult {
     Ok(json!({"valid": true, "errorMessages": {}}).into())
 }
 
-/// The request fields copied into the document notifications it causes.
+/// Builds the request fields copied into the document notifications it causes. Document write
+/// actions use it too.
 pub fn request_context(request: &Request) -> RequestContext {
     RequestContext {
         request_id: request.request_id.clone(),
