@@ -31,7 +31,7 @@ impl Kind {
 }
 
 /// Lists every controller action the server knows, for role validation.
-fn known_actions(state: &ServerState) -> KnownActions {
+pub fn known_actions(state: &ServerState) -> KnownActions {
     let pairs: Vec<(&str, &str)> = state
         .controllers
         .iter()
