@@ -138,7 +138,7 @@ async fn expired_and_revoked_tokens_rejected() {
         .await;
     assert_eq!(check["valid"], false);
 
-    // Logout revokes only the token it was sent with; `global` revokes every token.
+    // Logout revokes only the token it was sent with, and `global` revokes every token.
     let second = api.login(ADMIN.0, ADMIN.1).await;
     api.ok(
         json!({"controller": "auth", "action": "logout"}),

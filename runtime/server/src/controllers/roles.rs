@@ -12,7 +12,7 @@ use super::users::ids_of;
 use crate::errors::from_security;
 use crate::state::ServerState;
 
-/// Which of the two documents an action works on.
+/// The kind of security document an action works on.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// Roles: `{controllers}`.
@@ -30,7 +30,7 @@ impl Kind {
     }
 }
 
-/// Lists every controller action the server knows, for role validation.
+/// Lists every controller action the server implements, for role validation.
 pub fn known_actions(state: &ServerState) -> KnownActions {
     let pairs: Vec<(&str, &str)> = state
         .controllers

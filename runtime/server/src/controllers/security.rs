@@ -195,7 +195,7 @@ async fn handle_credentials_action(
     Some(outcome)
 }
 
-/// The credentials actions on user `_id`.
+/// Runs the credentials actions on user `_id`.
 async fn user_credentials(state: &ServerState, action: &str, request: &Request) -> ApiResult {
     credentials::strategy(request)?;
     let kuid = request.string("_id")?;

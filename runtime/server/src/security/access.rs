@@ -106,6 +106,8 @@ fn check_rate_limits(
             .check(kuid, rights.rate_limit(), now)
             .map_err(from_security)?;
     }
+    // NOTE: every HTTP request is a connection of its own, as in Kuzzle, so this limit only
+    // slows down logins repeated on one WebSocket.
     if request.controller == "auth" && request.action == "login" {
         layer
             .login_limiter
