@@ -112,9 +112,15 @@ impl SecurityLayer {
             .map_err(from_security)
     }
 
-    /// Registers a hook called with the connection id each time a WebSocket connection's token
-    /// expires, right after the connection received `TokenExpired`. The realtime layer uses it
-    /// to drop the connection's subscriptions.
+    /// Registers a hook called with the server state and the connection id each time a
+    /// WebSocket connection's token expires, right after the connection received
+    /// `TokenExpired`. The realtime layer uses it to drop the connection's subscriptions:
+    ///
+    /// ```ignore
+    /// state.security.on_token_expired(Arc::new(|state, connection_id| {
+    ///     // Drop the subscriptions of `connection_id`.
+    /// }));
+    /// ```
     pub fn on_token_expired(&self, hook: TokenExpiredHook) {
         self.expiry.add_hook(hook);
     }
