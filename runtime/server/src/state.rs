@@ -38,6 +38,8 @@ pub struct ServerState {
     pub started_at: Instant,
     /// Users, rights, tokens and credentials, stored in the document store's internal index.
     pub security: SecurityLayer,
+    /// Notified by `admin:shutdown`; the binary then stops as on SIGTERM.
+    pub shutdown_requested: tokio::sync::Notify,
 }
 
 impl ServerState {
@@ -61,6 +63,7 @@ impl ServerState {
         let state = Arc::new(Self {
             storage,
             security,
+            shutdown_requested: tokio::sync::Notify::new(),
             node_id: node_id(),
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),

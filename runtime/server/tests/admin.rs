@@ -106,3 +106,34 @@ async fn load_mappings_and_fixtures_then_reset_database() {
         "index deleted by the reset"
     );
 }
+
+#[tokio::test]
+async fn shutdown_stops_server() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let api = Api::new(&server);
+    let admin = api.create_first_admin().await;
+
+    let stopped = api
+        .ok(
+            json!({"controller": "admin", "action": "shutdown"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(stopped["acknowledge"], true);
+
+    let client = reqwest::Client::new();
+    let url = format!("{}/_healthcheck", server.http_url());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if client.get(&url).send().await.is_err() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server still answers after 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let output = server.output().join("\n");
+    assert!(output.contains("admin:shutdown requested"), "{output}");
+}

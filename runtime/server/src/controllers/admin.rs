@@ -31,6 +31,7 @@ impl Controller for AdminController {
             "resetCache",
             "resetDatabase",
             "resetSecurity",
+            "shutdown",
         ]
     }
 
@@ -43,6 +44,11 @@ impl Controller for AdminController {
             "resetCache" => reset_cache(state, request),
             "resetDatabase" => reset_database(state).await,
             "resetSecurity" => reset_security(state).await,
+            "shutdown" => {
+                // The funnel lets this request finish before the server stops.
+                state.shutdown_requested.notify_one();
+                Ok(acknowledge())
+            }
             _ => Err(ApiError::action_not_found(self.name(), action)),
         }
     }
