@@ -297,6 +297,27 @@ async fn targets_need_every_index() {
             "targets {targets}"
         );
     }
+
+    // Over HTTP, `targets` arrives as JSON in the query string.
+    let client = reqwest::Client::new();
+    let url = format!("{}/_now", server.http_url());
+    for (targets, status) in [
+        (json!([{"index": "a"}]), 200),
+        (json!([{"index": "z"}]), 403),
+    ] {
+        let encoded = percent_encoding::utf8_percent_encode(
+            &targets.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
+        let response = client
+            .get(format!("{url}?targets={encoded}"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "HTTP targets {targets}");
+    }
 }
 
 #[tokio::test]

@@ -201,6 +201,7 @@ pub fn forbidden_argument(name: &str) -> ApiError {
 /// with `reset`, also restricts the default roles and profiles.
 pub async fn create_first_admin(state: &ServerState, request: &Request) -> ApiResult {
     let security = &state.security.security;
+    let _only_one = state.security.first_admin.lock().await;
     if security.admin_exists().await.map_err(from_security)? {
         return Err(ApiError::new(
             ErrorId::ApiProcessAdminExists,

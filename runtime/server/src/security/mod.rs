@@ -46,6 +46,9 @@ pub struct SecurityLayer {
     pub login_limiter: LoginLimiter,
     /// Timers sending `TokenExpired` to WebSocket connections.
     pub expiry: TokenExpiry,
+    /// Held by `security:createFirstAdmin` between its check that no admin exists and the
+    /// creation, so two concurrent calls cannot both create an administrator.
+    pub first_admin: tokio::sync::Mutex<()>,
 }
 
 impl SecurityLayer {
@@ -82,6 +85,7 @@ impl SecurityLayer {
             rate_limiter: RateLimiter::new(),
             login_limiter: LoginLimiter::new(config.limits.logins_per_second),
             expiry: TokenExpiry::default(),
+            first_admin: tokio::sync::Mutex::new(()),
         })
     }
 
