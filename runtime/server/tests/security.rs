@@ -231,7 +231,41 @@ async fn roles_and_profiles() {
             admin,
         )
         .await;
-    assert_eq!(profiles["total"], 1);
+    assert_eq!(profiles["total"], 1, "{profiles}");
+    assert_eq!(profiles["hits"][0]["_id"], "timers");
+    let all = api
+        .ok(
+            request("searchProfiles", json!({"size": 2, "scroll": "10s"})),
+            admin,
+        )
+        .await;
+    assert_eq!(
+        all["total"], 4,
+        "admin, default, anonymous and timers: {all}"
+    );
+    let rest = api
+        .ok(
+            request(
+                "scrollProfiles",
+                json!({"scrollId": all["scrollId"], "scroll": "10s"}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(rest["hits"].as_array().unwrap().len(), 2);
+
+    let mapping = json!({"properties": {"description": {"type": "text"}}});
+    api.ok(
+        request("updateProfileMapping", json!({"body": mapping})),
+        admin,
+    )
+    .await;
+    let read = api.ok(request("getProfileMapping", json!({})), admin).await;
+    assert_eq!(read["mapping"]["description"]["type"], "text", "{read}");
+    assert_eq!(
+        read["mapping"]["policies"]["properties"]["roleId"]["type"],
+        "keyword"
+    );
     let rights = api
         .ok(request("getProfileRights", json!({"_id": "timers"})), admin)
         .await;

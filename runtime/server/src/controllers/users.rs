@@ -395,8 +395,9 @@ pub async fn search_users(state: &ServerState, request: &Request) -> ApiResult {
     Ok(search_result(found).into())
 }
 
-/// `security:scrollUsers`: `scrollId` and `scroll`. Returns the next page of `searchUsers`.
-pub async fn scroll_users(state: &ServerState, request: &Request) -> ApiResult {
+/// `security:scrollUsers` and `scrollProfiles`: `scrollId` and `scroll`. Returns the next page
+/// of `searchUsers` or `searchProfiles`.
+pub async fn scroll(state: &ServerState, request: &Request) -> ApiResult {
     let scroll_id = request.string("scrollId")?;
     let found = state
         .storage
@@ -407,7 +408,7 @@ pub async fn scroll_users(state: &ServerState, request: &Request) -> ApiResult {
 }
 
 /// Reads the `scroll` argument, a duration such as `"30s"`.
-fn scroll_arg(request: &Request) -> Result<Option<std::time::Duration>, ApiError> {
+pub fn scroll_arg(request: &Request) -> Result<Option<std::time::Duration>, ApiError> {
     let Some(text) = request.optional_string("scroll")? else {
         return Ok(None);
     };
@@ -421,7 +422,7 @@ fn scroll_arg(request: &Request) -> Result<Option<std::time::Duration>, ApiError
 }
 
 /// Builds `{hits: [{_id, _source}], total, scrollId?}` from a search page.
-fn search_result(found: palisade_storage::SearchResult) -> Value {
+pub fn search_result(found: palisade_storage::SearchResult) -> Value {
     let hits: Vec<Value> = found
         .hits
         .into_iter()

@@ -63,9 +63,21 @@ fn mapping_of(collection: Collection) -> Value {
             "dynamic": false,
             "properties": {"userId": keyword, "expiresAt": {"type": "long"}}
         }),
-        Collection::Roles | Collection::Profiles | Collection::Config => {
-            json!({"dynamic": false, "properties": {}})
-        }
+        Collection::Roles => json!({
+            "dynamic": false,
+            "properties": {"controllers": {"type": "object", "dynamic": false}}
+        }),
+        Collection::Profiles => json!({
+            "dynamic": false,
+            "properties": {
+                "policies": {"properties": {
+                    "roleId": keyword,
+                    "restrictedTo": {"properties": {"index": keyword, "collections": keyword}}
+                }},
+                "rateLimit": {"type": "integer"}
+            }
+        }),
+        Collection::Config => json!({"dynamic": false, "properties": {}}),
     }
 }
 
