@@ -339,6 +339,35 @@ async fn credentials_and_api_keys() {
         )
         .await;
     assert_eq!(by_id["kuid"], "frank");
+    let searched = api
+        .ok(
+            request(
+                "searchUsersByCredentials",
+                json!({"strategy": "local",
+            "body": {"query": {"term": {"username": "frank"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(searched["total"], 1, "{searched}");
+    assert_eq!(
+        searched["hits"][0],
+        json!({"kuid": "frank", "username": "frank"})
+    );
+    let probe = api
+        .ok(
+            request(
+                "searchUsersByCredentials",
+                json!({"strategy": "local",
+            "body": {"query": {"exists": {"field": "passwordHash"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(
+        probe["total"], 0,
+        "password hashes must not be searchable: {probe}"
+    );
     let unknown = api
         .query(
             request(
