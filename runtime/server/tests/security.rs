@@ -410,6 +410,21 @@ async fn credentials_and_api_keys() {
         .ok(request("searchApiKeys", json!({"userId": "frank"})), admin)
         .await;
     assert_eq!(listed["total"], 1);
+    let koncorde = api
+        .ok(
+            request(
+                "searchApiKeys",
+                json!({"userId": "frank", "lang": "koncorde",
+            "body": {"query": {"equals": {"description": "robot"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(koncorde["total"], 1, "{koncorde}");
+    let none = api
+        .ok(request("searchApiKeys", json!({"userId": "admin"})), admin)
+        .await;
+    assert_eq!(none["total"], 0, "another user's keys listed: {none}");
     assert!(
         listed["hits"][0]["_source"].get("token").is_none(),
         "token stored"
