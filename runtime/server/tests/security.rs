@@ -456,3 +456,134 @@ async fn credentials_and_api_keys() {
         .await;
     assert_eq!(error_id(&revoked), "security.token.invalid");
 }
+
+fn auth(action: &str, fields: Value) -> Value {
+    let mut payload = fields;
+    payload["controller"] = json!("auth");
+    payload["action"] = json!(action);
+    payload
+}
+
+#[tokio::test]
+async fn self_service_actions() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let api = Api::new(&server);
+    let admin_token = api.create_first_admin().await;
+    let admin = Some(admin_token.as_str());
+    api.put_role(
+        &admin_token,
+        "default",
+        json!({"auth": {"actions": {"*": true}}}),
+    )
+    .await;
+    // Without its rate limit of 10 requests per second, which this test would exceed.
+    api.put_profile(&admin_token, "default", json!([{"roleId": "default"}]))
+        .await;
+
+    let forced = json!({"_id": "gina", "body": {"content": {"profileIds": ["admin"]}}});
+    let rejected = api
+        .query(request("createRestrictedUser", forced), admin)
+        .await;
+    assert_eq!(error_id(&rejected), "api.assert.forbidden_argument");
+    let body = json!({"content": {"name": "Gina"},
+        "credentials": {"local": {"username": "gina", "password": "gina-password"}}});
+    let created = api
+        .ok(
+            request("createRestrictedUser", json!({"_id": "gina", "body": body})),
+            admin,
+        )
+        .await;
+    assert_eq!(created["_source"]["profileIds"], json!(["default"]));
+
+    let gina = api.login("gina", "gina-password").await;
+    let gina = Some(gina.as_str());
+    let strategies = api.ok(auth("getStrategies", json!({})), gina).await;
+    assert_eq!(strategies, json!(["local"]));
+    let me = api.ok(auth("getCurrentUser", json!({})), gina).await;
+    assert_eq!(me["strategies"], json!(["local"]));
+
+    let promote = api
+        .query(
+            auth("updateSelf", json!({"body": {"profileIds": ["admin"]}})),
+            gina,
+        )
+        .await;
+    assert_eq!(error_id(&promote), "api.assert.forbidden_argument");
+    let updated = api
+        .ok(
+            auth("updateSelf", json!({"body": {"city": "Nantes"}})),
+            gina,
+        )
+        .await;
+    assert_eq!(updated["_source"]["city"], "Nantes");
+    assert_eq!(updated["_source"]["profileIds"], json!(["default"]));
+
+    let local = json!({"strategy": "local"});
+    let mine = api.ok(auth("getMyCredentials", local.clone()), gina).await;
+    assert_eq!(mine, json!({"username": "gina", "kuid": "gina"}));
+    let valid = api
+        .ok(
+            auth(
+                "validateMyCredentials",
+                json!({"strategy": "local", "body": {"password": "other"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(valid, true);
+    let taken = api
+        .query(
+            auth(
+                "validateMyCredentials",
+                json!({"strategy": "local", "body": {"username": "admin"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(error_id(&taken), "security.credentials.rejected");
+
+    let deleted = api
+        .ok(auth("deleteMyCredentials", local.clone()), gina)
+        .await;
+    assert_eq!(deleted["acknowledged"], true);
+    assert_eq!(
+        api.ok(auth("credentialsExist", local.clone()), gina).await,
+        false
+    );
+    let recreate =
+        json!({"strategy": "local", "body": {"username": "gina2", "password": "new-password"}});
+    api.ok(auth("createMyCredentials", recreate), gina).await;
+    assert_eq!(api.ok(auth("credentialsExist", local), gina).await, true);
+    api.login("gina2", "new-password").await;
+
+    let allowed = api
+        .ok(
+            auth(
+                "checkRights",
+                json!({"body": {"controller": "auth", "action": "logout"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(allowed["allowed"], true);
+    let denied = api
+        .ok(
+            auth(
+                "checkRights",
+                json!({"body": {"controller": "security", "action": "getUser"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(denied["allowed"], false);
+    let other = api
+        .ok(
+            request(
+                "checkRights",
+                json!({"userId": "gina", "body": {"controller": "auth", "action": "login"}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(other["allowed"], true);
+}
