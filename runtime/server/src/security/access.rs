@@ -78,7 +78,7 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
 }
 
 /// Rejects a request naming an internal index (`%` prefix), such as the security index that
-/// holds password hashes and tokens. The document store accepts such names from any caller, so
+/// contains password hashes and tokens. The document store accepts such names from any caller, so
 /// the funnel keeps every controller from reaching them.
 fn reject_internal_index(request: &Request) -> Result<(), ApiError> {
     let mut indexes: Vec<String> = request.index().map(str::to_owned).into_iter().collect();
