@@ -362,3 +362,21 @@ async fn profile_rate_limit_applies() {
         logout["error"]
     );
 }
+
+#[tokio::test]
+async fn internal_index_unreachable() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let api = Api::new(&server);
+    let admin = api.create_first_admin().await;
+
+    let direct = json!({"controller": "document", "action": "get", "index": "%palisade",
+        "collection": "credentials-local", "_id": "admin"});
+    let envelope = api.query(direct, Some(&admin)).await;
+    assert_eq!(error_id(&envelope), "services.storage.invalid_index_name");
+    assert_eq!(envelope["status"], 400);
+
+    let targets = json!({"controller": "document", "action": "search",
+        "targets": [{"index": "public"}, {"index": "%palisade", "collections": ["users"]}]});
+    let envelope = api.query(targets, Some(&admin)).await;
+    assert_eq!(error_id(&envelope), "services.storage.invalid_index_name");
+}

@@ -224,7 +224,8 @@ async fn roles_and_profiles() {
         .iter()
         .map(|hit| hit["_id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"timer") && !ids.contains(&"bad"), "{ids:?}");
+    assert!(ids.contains(&"timer"), "{ids:?}");
+    assert!(!ids.contains(&"bad"), "{ids:?}");
     let profiles = api
         .ok(
             request("searchProfiles", json!({"body": {"roles": ["timer"]}})),
@@ -339,6 +340,35 @@ async fn credentials_and_api_keys() {
         )
         .await;
     assert_eq!(by_id["kuid"], "frank");
+    let searched = api
+        .ok(
+            request(
+                "searchUsersByCredentials",
+                json!({"strategy": "local",
+            "body": {"query": {"term": {"username": "frank"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(searched["total"], 1, "{searched}");
+    assert_eq!(
+        searched["hits"][0],
+        json!({"kuid": "frank", "username": "frank"})
+    );
+    let probe = api
+        .ok(
+            request(
+                "searchUsersByCredentials",
+                json!({"strategy": "local",
+            "body": {"query": {"exists": {"field": "passwordHash"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(
+        probe["total"], 0,
+        "password hashes must not be searchable: {probe}"
+    );
     let unknown = api
         .query(
             request(
@@ -381,6 +411,21 @@ async fn credentials_and_api_keys() {
         .ok(request("searchApiKeys", json!({"userId": "frank"})), admin)
         .await;
     assert_eq!(listed["total"], 1);
+    let koncorde = api
+        .ok(
+            request(
+                "searchApiKeys",
+                json!({"userId": "frank", "lang": "koncorde",
+            "body": {"query": {"equals": {"description": "robot"}}}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(koncorde["total"], 1, "{koncorde}");
+    let none = api
+        .ok(request("searchApiKeys", json!({"userId": "admin"})), admin)
+        .await;
+    assert_eq!(none["total"], 0, "another user's keys listed: {none}");
     assert!(
         listed["hits"][0]["_source"].get("token").is_none(),
         "token stored"
@@ -411,4 +456,135 @@ async fn credentials_and_api_keys() {
         )
         .await;
     assert_eq!(error_id(&revoked), "security.token.invalid");
+}
+
+fn auth(action: &str, fields: Value) -> Value {
+    let mut payload = fields;
+    payload["controller"] = json!("auth");
+    payload["action"] = json!(action);
+    payload
+}
+
+#[tokio::test]
+async fn self_service_actions() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let api = Api::new(&server);
+    let admin_token = api.create_first_admin().await;
+    let admin = Some(admin_token.as_str());
+    api.put_role(
+        &admin_token,
+        "default",
+        json!({"auth": {"actions": {"*": true}}}),
+    )
+    .await;
+    // Without its rate limit of 10 requests per second, which this test would exceed.
+    api.put_profile(&admin_token, "default", json!([{"roleId": "default"}]))
+        .await;
+
+    let forced = json!({"_id": "gina", "body": {"content": {"profileIds": ["admin"]}}});
+    let rejected = api
+        .query(request("createRestrictedUser", forced), admin)
+        .await;
+    assert_eq!(error_id(&rejected), "api.assert.forbidden_argument");
+    let body = json!({"content": {"name": "Gina"},
+        "credentials": {"local": {"username": "gina", "password": "gina-password"}}});
+    let created = api
+        .ok(
+            request("createRestrictedUser", json!({"_id": "gina", "body": body})),
+            admin,
+        )
+        .await;
+    assert_eq!(created["_source"]["profileIds"], json!(["default"]));
+
+    let gina = api.login("gina", "gina-password").await;
+    let gina = Some(gina.as_str());
+    let strategies = api.ok(auth("getStrategies", json!({})), gina).await;
+    assert_eq!(strategies, json!(["local"]));
+    let me = api.ok(auth("getCurrentUser", json!({})), gina).await;
+    assert_eq!(me["strategies"], json!(["local"]));
+
+    let promote = api
+        .query(
+            auth("updateSelf", json!({"body": {"profileIds": ["admin"]}})),
+            gina,
+        )
+        .await;
+    assert_eq!(error_id(&promote), "api.assert.forbidden_argument");
+    let updated = api
+        .ok(
+            auth("updateSelf", json!({"body": {"city": "Nantes"}})),
+            gina,
+        )
+        .await;
+    assert_eq!(updated["_source"]["city"], "Nantes");
+    assert_eq!(updated["_source"]["profileIds"], json!(["default"]));
+
+    let local = json!({"strategy": "local"});
+    let mine = api.ok(auth("getMyCredentials", local.clone()), gina).await;
+    assert_eq!(mine, json!({"username": "gina", "kuid": "gina"}));
+    let valid = api
+        .ok(
+            auth(
+                "validateMyCredentials",
+                json!({"strategy": "local", "body": {"password": "other"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(valid, true);
+    let taken = api
+        .query(
+            auth(
+                "validateMyCredentials",
+                json!({"strategy": "local", "body": {"username": "admin"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(error_id(&taken), "security.credentials.rejected");
+
+    let deleted = api
+        .ok(auth("deleteMyCredentials", local.clone()), gina)
+        .await;
+    assert_eq!(deleted["acknowledged"], true);
+    assert_eq!(
+        api.ok(auth("credentialsExist", local.clone()), gina).await,
+        false
+    );
+    let recreate =
+        json!({"strategy": "local", "body": {"username": "gina2", "password": "new-password"}});
+    api.ok(auth("createMyCredentials", recreate), gina).await;
+    assert_eq!(api.ok(auth("credentialsExist", local), gina).await, true);
+    api.login("gina2", "new-password").await;
+
+    let allowed = api
+        .ok(
+            auth(
+                "checkRights",
+                json!({"body": {"controller": "auth", "action": "logout"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(allowed["allowed"], true);
+    let denied = api
+        .ok(
+            auth(
+                "checkRights",
+                json!({"body": {"controller": "security", "action": "getUser"}}),
+            ),
+            gina,
+        )
+        .await;
+    assert_eq!(denied["allowed"], false);
+    let other = api
+        .ok(
+            request(
+                "checkRights",
+                json!({"userId": "gina", "body": {"controller": "auth", "action": "login"}}),
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(other["allowed"], true);
 }

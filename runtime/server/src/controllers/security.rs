@@ -70,6 +70,7 @@ impl Controller for SecurityController {
             "searchProfiles",
             "searchRoles",
             "searchUsers",
+            "searchUsersByCredentials",
             "updateCredentials",
             "updateProfile",
             "updateProfileMapping",
@@ -192,6 +193,7 @@ async fn handle_credentials_action(
             credentials::strategy(request).map(|_| json!(CREDENTIAL_FIELDS).into())
         }
         "getCredentialsById" => credentials_by_id(state, request).await,
+        "searchUsersByCredentials" => search_by_credentials(state, request).await,
         "createCredentials"
         | "updateCredentials"
         | "validateCredentials"
@@ -225,6 +227,40 @@ async fn user_credentials(state: &ServerState, action: &str, request: &Request) 
         "getCredentials" => credentials::get(state, kuid).await,
         _ => credentials::exists(state, kuid).await,
     }
+}
+
+/// `searchUsersByCredentials`: `strategy`, `body.query` on the `username` and `kuid` fields,
+/// `from`, `size`. Returns `{hits: [{kuid, username}], total}`, never the password hash.
+async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiResult {
+    credentials::strategy(request)?;
+    let query = request
+        .body
+        .as_ref()
+        .and_then(|body| body.get("query"))
+        .cloned()
+        .unwrap_or_else(|| json!({"match_all": {}}));
+    let search = palisade_storage::SearchRequest {
+        body: json!({"query": query}),
+        from: api_keys::optional_count(request, "from")?,
+        size: api_keys::optional_count(request, "size")?,
+        scroll: None,
+    };
+    let found = state
+        .storage
+        .search(
+            SECURITY_INDEX,
+            palisade_security::Collection::Credentials.name(),
+            search,
+        )
+        .await
+        .map_err(from_storage)?;
+    let hits: Vec<Value> = found
+        .hits
+        .into_iter()
+        .filter_map(|hit| hit.source)
+        .map(|source| json!({"kuid": source["kuid"], "username": source["username"]}))
+        .collect();
+    Ok(json!({"hits": hits, "total": found.total}).into())
 }
 
 /// `getCredentialsById`: the `local` credentials whose username is `_id`.

@@ -54,7 +54,11 @@ fn mapping_of(collection: Collection) -> Value {
     let keyword = json!({"type": "keyword"});
     match collection {
         Collection::Users => json!({"dynamic": true, "properties": {"profileIds": keyword}}),
-        Collection::Credentials => json!({"dynamic": false, "properties": {"kuid": keyword}}),
+        // `passwordHash` stays unindexed, so no query can probe it.
+        Collection::Credentials => json!({
+            "dynamic": false,
+            "properties": {"kuid": keyword, "username": keyword}
+        }),
         Collection::ApiKeys => json!({
             "dynamic": false,
             "properties": {"userId": keyword, "fingerprint": keyword, "description": {"type": "text"}}
