@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use palisade_server::config::{self, Overrides};
-use tracing::error;
+use tracing::{error, info};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -124,7 +124,12 @@ fn serve(config: palisade_server::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        wait_for_signal().await;
+        tokio::select! {
+            () = wait_for_signal() => {}
+            () = server.state.shutdown_requested.notified() => {
+                info!("admin:shutdown requested");
+            }
+        }
         server.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use palisade_api::{ApiError, Protocol, Request};
 use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, UserRights};
+use serde_json::Value;
 
 use crate::errors::from_security;
 use crate::state::ServerState;
@@ -79,8 +80,9 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
 /// `targets` for a multi-index request.
 fn check_rights(rights: &UserRights, request: &Request) -> Result<(), ApiError> {
     let (controller, action) = (request.controller.as_str(), request.action.as_str());
-    if let Some(targets) = request.args.get("targets").filter(|value| !value.is_null()) {
-        let targets = Target::parse_list(targets).map_err(from_security)?;
+    // Over HTTP, `targets` is a JSON string in the query string, which `optional_array` parses.
+    if let Some(targets) = request.optional_array("targets")? {
+        let targets = Target::parse_list(&Value::Array(targets)).map_err(from_security)?;
         if rights.is_allowed_on_targets(controller, action, &targets) {
             return Ok(());
         }
@@ -106,6 +108,8 @@ fn check_rate_limits(
             .check(kuid, rights.rate_limit(), now)
             .map_err(from_security)?;
     }
+    // NOTE: every HTTP request is a connection of its own, as in Kuzzle, so this limit only
+    // slows down logins repeated on one WebSocket.
     if request.controller == "auth" && request.action == "login" {
         layer
             .login_limiter
