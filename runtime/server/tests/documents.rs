@@ -699,7 +699,7 @@ async fn search_count_and_pagination() {
             .collect();
         assert_eq!(ids, ["s23", "s24"]);
 
-        // targets: one collection works, several are rejected.
+        // targets: one collection, as with index and collection.
         let targets = json!([{"index": index, "collections": ["sensors"]}]);
         let page = api
             .ok(json!({"controller": "document", "action": "search", "targets": targets}))
@@ -718,19 +718,86 @@ async fn search_count_and_pagination() {
             400,
         )
         .await;
-        let targets = json!([{"index": index, "collections": ["sensors", "other"]}]);
+        // Several collections of several indexes, merged by sort values.
+        let other_index = format!("{index}other");
+        api.create_collection(&other_index, "sensors", sensor_mappings())
+            .await;
+        api.ok(
+            json!({"controller": "collection", "action": "create", "index": index,
+                      "collection": "others", "body": {"mappings": sensor_mappings()}}),
+        )
+        .await;
+        for (target_index, collection, id, temp) in [
+            (index, "others", "o1", 10.5),
+            (other_index.as_str(), "sensors", "x1", 0.5),
+        ] {
+            api.ok(
+                json!({"controller": "document", "action": "create", "index": target_index,
+                          "collection": collection, "_id": id, "body": {"temp": temp},
+                          "refresh": "wait_for"}),
+            )
+            .await;
+        }
+        let targets = json!([
+            {"index": index, "collections": ["sensors", "others"]},
+            {"index": other_index, "collections": ["sensors"]}
+        ]);
+        let page = api
+            .ok(
+                json!({"controller": "document", "action": "search", "targets": targets,
+                       "size": 3, "body": {"sort": [{"temp": "asc"}]}}),
+            )
+            .await;
+        assert_eq!(page["total"], 27);
+        let hits: Vec<(String, String, String)> = page["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| {
+                let field = |name: &str| hit[name].as_str().unwrap().to_owned();
+                (field("index"), field("collection"), field("_id"))
+            })
+            .collect();
+        assert_eq!(
+            hits,
+            [
+                (index.to_owned(), "sensors".to_owned(), "s00".to_owned()),
+                (other_index.clone(), "sensors".to_owned(), "x1".to_owned()),
+                (index.to_owned(), "sensors".to_owned(), "s01".to_owned()),
+            ]
+        );
+        let page = api
+            .ok(
+                json!({"controller": "document", "action": "search", "targets": targets,
+                       "from": 10, "size": 2, "body": {"sort": [{"temp": "asc"}]}}),
+            )
+            .await;
+        let ids: Vec<&str> = page["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| hit["_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["s09", "s10"]);
+        let with_aggregations = json!({"aggregations": {"k": {"terms": {"field": "kind"}}}});
         api.expect_error(
-            json!({"controller": "document", "action": "search", "targets": targets}),
-            "services.storage.no_multi_collections",
+            json!({"controller": "document", "action": "search", "targets": targets,
+                   "body": with_aggregations}),
+            "services.storage.unknown_query_keyword",
             400,
         )
         .await;
-        let targets = json!([
-            {"index": index, "collections": ["sensors"]}, {"index": "x", "collections": ["y"]}
-        ]);
         api.expect_error(
-            json!({"controller": "document", "action": "search", "targets": targets}),
-            "services.storage.no_multi_indexes",
+            json!({"controller": "document", "action": "search",
+                   "targets": [{"index": index}]}),
+            "services.storage.invalid_target_format",
+            400,
+        )
+        .await;
+        api.expect_error(
+            json!({"controller": "document", "action": "search",
+                   "targets": [{"index": "%internal", "collections": ["c"]}]}),
+            "services.storage.index_protected",
             400,
         )
         .await;

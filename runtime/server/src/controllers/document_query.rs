@@ -57,45 +57,48 @@ pub(super) fn non_negative(value: Option<i64>, name: &str) -> Result<Option<usiz
         .transpose()
 }
 
-/// Returns the single index and collection of `targets`, the multi-index form of a search. The
-/// store searches one collection at a time, so several targets are rejected.
-fn single_target(request: &Request) -> Result<Option<(String, String)>, ApiError> {
+/// Reads `targets`, the multi-index form of a search: `[{index, collections: [...]}]`, as
+/// (index, collection) pairs. Returns `None` when the argument is absent or empty.
+fn targets(request: &Request) -> Result<Option<Vec<(String, String)>>, ApiError> {
     let Some(targets) = request.optional_array("targets")? else {
         return Ok(None);
     };
-    let [target] = targets.as_slice() else {
-        return Err(ApiError::new(
-            ErrorId::ServicesStorageNoMultiIndexes,
-            "Searching several indexes at once is not supported by this storage engine: send \
-             one target, or one search per index.",
-        ));
-    };
-    let index = target.get("index").and_then(Value::as_str);
-    let collections = target.get("collections").and_then(Value::as_array);
-    let (Some(index), Some(collections)) = (index, collections) else {
-        return Err(ApiError::new(
-            ErrorId::ServicesStorageInvalidTargetFormat,
-            "Invalid \"targets\": expected [{\"index\": \"<index>\", \"collections\": [...]}].",
-        ));
-    };
-    let [Value::String(collection)] = collections.as_slice() else {
-        return Err(ApiError::new(
-            ErrorId::ServicesStorageNoMultiCollections,
-            "Searching several collections at once is not supported by this storage engine: \
-             send one collection, or one search per collection.",
-        ));
-    };
-    check_single_name(index)?;
-    check_single_name(collection)?;
-    args::check_public_index(index)?;
-    Ok(Some((index.to_owned(), collection.clone())))
+    let mut pairs = Vec::new();
+    for target in &targets {
+        let index = target.get("index").and_then(Value::as_str);
+        let collections = target.get("collections").and_then(Value::as_array);
+        let (Some(index), Some(collections)) = (index, collections) else {
+            return Err(invalid_targets());
+        };
+        check_single_name(index)?;
+        args::check_public_index(index)?;
+        for collection in collections {
+            let Some(collection) = collection.as_str() else {
+                return Err(invalid_targets());
+            };
+            check_single_name(collection)?;
+            let pair = (index.to_owned(), collection.to_owned());
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    Ok((!pairs.is_empty()).then_some(pairs))
 }
 
-/// Returns the searched index and collection: the `index` and `collection` arguments, or one
-/// target of `targets`.
-fn search_target(request: &Request) -> Result<(String, String), ApiError> {
-    if let Some(target) = single_target(request)? {
-        return Ok(target);
+fn invalid_targets() -> ApiError {
+    ApiError::new(
+        ErrorId::ServicesStorageInvalidTargetFormat,
+        "Invalid \"targets\": expected [{\"index\": \"<index>\", \"collections\": \
+         [\"<collection>\", ...]}, ...].",
+    )
+}
+
+/// Returns the searched collections: the `index` and `collection` arguments, or the pairs of
+/// `targets`.
+fn search_targets(request: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    if let Some(pairs) = targets(request)? {
+        return Ok(pairs);
     }
     let index = request.optional_string("index")?;
     let collection = request.optional_string("collection")?;
@@ -108,7 +111,7 @@ fn search_target(request: &Request) -> Result<(String, String), ApiError> {
     check_single_name(index)?;
     check_single_name(collection)?;
     args::check_public_index(index)?;
-    Ok((index.to_owned(), collection.to_owned()))
+    Ok(vec![(index.to_owned(), collection.to_owned())])
 }
 
 /// Rejects the Elasticsearch multi-target syntax (`a,b`, `a*`, `+a`, `_all`) in a name, which
@@ -128,7 +131,7 @@ fn check_single_name(name: &str) -> Result<(), ApiError> {
 }
 
 pub(super) async fn search(state: &ServerState, request: &Request) -> ApiResult {
-    let (index, collection) = search_target(request)?;
+    let targets = search_targets(request)?;
     let mut body = search_body(request)?;
     translate_body_query(request, &mut body)?;
     let from = page_bound(request, &body, "from")?;
@@ -143,12 +146,13 @@ pub(super) async fn search(state: &ServerState, request: &Request) -> ApiResult 
         scroll: args::scroll_ttl(request)?,
     };
 
-    let result = state
-        .storage
-        .search(&index, &collection, search)
-        .await
-        .map_err(storage_error)?;
-    Ok(search_result(result).into())
+    // One collection keeps every search feature; several are merged by the store, which
+    // rejects aggregations and highlight.
+    let result = match targets.as_slice() {
+        [(index, collection)] => state.storage.search(index, collection, search).await,
+        _ => state.storage.search_targets(targets, search).await,
+    };
+    Ok(search_result(result.map_err(storage_error)?).into())
 }
 
 /// Formats a page of results as Kuzzle does:
