@@ -353,3 +353,65 @@ async fn cookie_authentication_over_http() {
     let after: Value = after.json().await.unwrap();
     assert_eq!(after["error"]["id"], "security.token.invalid");
 }
+
+#[tokio::test]
+async fn expired_token_drops_subscriptions() {
+    let server = TestServer::start(binary());
+    let api = Api::new(&server);
+    let admin = api.create_first_admin().await;
+
+    let (mut socket, _) = connect_async(server.ws_url()).await.unwrap();
+    let login = json!({"controller": "auth", "action": "login", "strategy": "local",
+        "expiresIn": 1500, "requestId": "login", "body": {"username": ADMIN.0, "password": ADMIN.1}});
+    socket
+        .send(Message::Text(login.to_string().into()))
+        .await
+        .unwrap();
+    let token = next_text(&mut socket).await["result"]["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let subscribe = json!({"controller": "realtime", "action": "subscribe", "requestId": "sub",
+        "index": "i", "collection": "c", "body": {}, "jwt": token});
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .unwrap();
+    let subscribed = next_text(&mut socket).await;
+    assert_eq!(subscribed["status"], 200, "{subscribed}");
+    let room_id = subscribed["result"]["roomId"].as_str().unwrap().to_owned();
+
+    let count = json!({"controller": "realtime", "action": "count", "body": {"roomId": room_id}});
+    assert_eq!(api.ok(count.clone(), Some(&admin)).await["count"], 1);
+
+    let mut expired = false;
+    for _ in 0..10 {
+        if next_text(&mut socket).await["type"] == "TokenExpired" {
+            expired = true;
+            break;
+        }
+    }
+    assert!(expired, "no TokenExpired notification");
+
+    let after = api.query(count, Some(&admin)).await;
+    assert_eq!(error_id(&after), "core.realtime.room_not_found", "{after}");
+}
+
+/// Reads the next text frame as JSON, waiting up to 10 s.
+async fn next_text(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("socket open")
+            .expect("valid frame");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
