@@ -1,5 +1,6 @@
 //! The request envelope shared by every protocol, and the coercion rules for its arguments.
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -38,6 +39,9 @@ pub struct RequestContext {
     pub connection_id: String,
     /// Whether the arguments came from an HTTP query string or URL, where every value is a string.
     pub string_args: bool,
+    /// The kuid of the user the request runs as (`-1` for anonymous), set once by the funnel
+    /// after the token is verified. Empty before that.
+    pub kuid: OnceLock<String>,
 }
 
 impl RequestContext {
@@ -47,7 +51,14 @@ impl RequestContext {
             protocol,
             connection_id: connection_id.into(),
             string_args: false,
+            kuid: OnceLock::new(),
         }
+    }
+
+    /// Returns the kuid of the user the request runs as: `-1` for anonymous, and `None` before
+    /// the funnel authenticated the request.
+    pub fn kuid(&self) -> Option<&str> {
+        self.kuid.get().map(String::as_str)
     }
 }
 
@@ -322,6 +333,7 @@ mod tests {
             protocol: Protocol::Http,
             connection_id: "h1".into(),
             string_args: true,
+            kuid: OnceLock::new(),
         }
     }
 

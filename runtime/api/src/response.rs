@@ -118,10 +118,12 @@ pub fn envelope(
     let volatile = request.volatile.clone().map_or(Value::Null, Value::Object);
     object.insert("volatile".into(), volatile);
     object.insert("node".into(), json!(node));
-    let headers = outcome
+    // Like Kuzzle, the envelope never repeats a cookie: it is only sent as an HTTP header.
+    let mut headers = outcome
         .as_ref()
         .map(|r| r.headers.clone())
         .unwrap_or_default();
+    headers.retain(|name, _| !name.eq_ignore_ascii_case("set-cookie"));
     object.insert("headers".into(), Value::Object(headers));
 
     if with_room {

@@ -208,3 +208,18 @@ pub(crate) fn for_channel(notification: &Value, channel: &str) -> Value {
     }
     notification
 }
+
+/// The `room` of server notifications, which the SDKs handle before looking up a channel.
+pub const SERVER_CHANNEL: &str = "kuzzle:notification:server";
+
+/// Builds the `TokenExpired` server notification, `room` included.
+pub fn token_expired_notification(node: &str) -> Value {
+    json!({
+        "type": "TokenExpired",
+        "status": 200,
+        "info": "This is an automated server notification",
+        "message": "Authentication Token Expired",
+        "node": node,
+        "room": SERVER_CHANNEL,
+    })
+}

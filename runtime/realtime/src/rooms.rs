@@ -11,8 +11,9 @@ use crate::channel::{Scope, Users, channel_name};
 use crate::engine::{EngineConfig, FilterEngine};
 use crate::error::{RealtimeError, Result};
 use crate::notification::{
-    Delivery, DocumentAction, DocumentChange, UserAction, UserEvent, document_notification,
-    for_channel, in_result, out_result, user_notification,
+    Delivery, DocumentAction, DocumentChange, SERVER_CHANNEL, UserAction, UserEvent,
+    document_notification, for_channel, in_result, out_result, token_expired_notification,
+    user_notification,
 };
 
 /// Settings of a [`Realtime`] registry.
@@ -36,7 +37,7 @@ impl Default for RealtimeConfig {
     }
 }
 
-/// How a connection subscribes to a room.
+/// Options of one subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscriptionOptions {
     /// Document notifications to receive.
@@ -129,7 +130,7 @@ pub type RoomList = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
 /// The subscriptions of one node: rooms, channels, connections, and the filter engine.
 ///
-/// It holds no connection: callers send each returned [`Delivery`] to its connections.
+/// It stores no connection, so callers send each returned [`Delivery`] to its connections.
 #[derive(Debug)]
 pub struct Realtime<C = MemoryRoomCache> {
     config: RealtimeConfig,
@@ -319,18 +320,29 @@ impl<C: DocumentRoomCache> Realtime<C> {
     /// Removes every subscription of a connection, as when it closes. Returns the user
     /// notifications to send to the remaining subscribers.
     pub fn disconnect(&mut self, connection_id: &str, origin: &Origin) -> Vec<Delivery> {
-        let rooms = self.connections.remove(connection_id).unwrap_or_default();
         let mut deliveries = Vec::new();
-        for room_id in rooms {
-            // Re-register the connection's entry so that `unsubscribe` finds it.
-            self.connections
-                .entry(connection_id.to_owned())
-                .or_default()
-                .insert(room_id.clone());
+        for room_id in self.rooms_of(connection_id) {
+            // The room and the subscription exist: both come from the connection's own list.
             if let Ok(more) = self.unsubscribe(connection_id, &room_id, origin) {
                 deliveries.extend(more);
             }
         }
+        deliveries
+    }
+
+    /// Handles the expiry of the token linked to a connection: returns a `TokenExpired`
+    /// server notification for the connection, followed by the user notifications of removing
+    /// all its subscriptions. Returns nothing when the connection has no subscription.
+    pub fn token_expired(&mut self, connection_id: &str, origin: &Origin) -> Vec<Delivery> {
+        if self.rooms_of(connection_id).is_empty() {
+            return Vec::new();
+        }
+        let mut deliveries = vec![Delivery {
+            channel: SERVER_CHANNEL.to_owned(),
+            connection_ids: vec![connection_id.to_owned()],
+            notification: token_expired_notification(&self.config.node_id),
+        }];
+        deliveries.extend(self.disconnect(connection_id, origin));
         deliveries
     }
 
@@ -422,7 +434,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
     /// Creations, replacements and updates notify `in` the rooms matching the new content, and
     /// `out` the rooms that matched the document at its previous notification and no longer
     /// do. Deletions notify `out` the rooms matching the deleted content. Publications notify
-    /// `in` the matching rooms and leave the cache alone. Matching sees `_source` plus `_id`.
+    /// `in` the matching rooms and leave the cache alone. Matching uses `_source` plus `_id`.
     pub fn notify_document(&mut self, change: &DocumentChange) -> Vec<Delivery> {
         let empty = Value::Object(serde_json::Map::new());
         let key = change

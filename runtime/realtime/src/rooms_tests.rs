@@ -370,3 +370,37 @@ fn subscriber_user_is_kept() {
         .unwrap();
     assert_eq!(rt.subscriber_user(&sub.room_id, "c1"), Some("kuid"));
 }
+
+#[test]
+fn token_expiry_notifies_then_unsubscribes() {
+    let mut rt = realtime();
+    assert!(
+        rt.token_expired("c1", &origin()).is_empty(),
+        "no subscription, no notification"
+    );
+
+    let sub = rt
+        .subscribe("c1", "i", "c", &json!({}), options("all", "all"), &origin())
+        .unwrap();
+    rt.subscribe("c2", "i", "c", &json!({}), options("all", "all"), &origin())
+        .unwrap();
+    let deliveries = rt.token_expired("c1", &origin());
+    assert_eq!(deliveries[0].channel, "kuzzle:notification:server");
+    assert_eq!(deliveries[0].connection_ids, vec!["c1".to_owned()]);
+    assert_eq!(deliveries[0].notification["type"], "TokenExpired");
+    assert_eq!(
+        deliveries[0].notification["message"],
+        "Authentication Token Expired"
+    );
+    assert_eq!(deliveries[1].notification["user"], "out");
+    assert_eq!(deliveries[1].connection_ids, vec!["c2".to_owned()]);
+    assert!(rt.rooms_of("c1").is_empty());
+    assert_eq!(rt.count(&sub.room_id), Ok(1));
+}
+
+#[test]
+fn registry_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Realtime>();
+    assert_send_sync::<crate::FilterEngine>();
+}

@@ -307,3 +307,96 @@ proptest! {
         }
     }
 }
+
+/// Rewrites a filter into an equivalent one: reordered `and`/`or`, De Morgan under a double
+/// `not`, `in` and `ids` as `or` of `equals`, `missing` as `not exists`, `bool` as `and`.
+fn rewrite(filter: &Value, flip: &mut impl FnMut() -> bool) -> Value {
+    let (keyword, body) = only(filter);
+    match keyword.as_str() {
+        "and" | "or" => {
+            let mut children: Vec<Value> = body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| rewrite(c, flip))
+                .collect();
+            children.reverse();
+            if flip() {
+                let other = if keyword == "and" { "or" } else { "and" };
+                let negated: Vec<Value> = children.into_iter().map(|c| json!({"not": c})).collect();
+                return json!({"not": {other: negated}});
+            }
+            json!({keyword: children})
+        }
+        "not" => json!({"not": rewrite(body, flip)}),
+        "bool" => {
+            let mut clause = |name: &str| -> Vec<Value> {
+                let items = body
+                    .get(name)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                items.iter().map(|c| rewrite(c, flip)).collect()
+            };
+            let mut parts = clause("must");
+            let must_not = clause("must_not");
+            if !must_not.is_empty() {
+                parts.push(json!({"not": {"or": must_not}}));
+            }
+            let should = clause("should");
+            if !should.is_empty() {
+                parts.push(json!({"or": should}));
+            }
+            json!({"and": parts})
+        }
+        "in" => {
+            let (field, values) = only(body);
+            let ors: Vec<Value> = values
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| json!({"equals": {field: v}}))
+                .collect();
+            json!({"or": ors})
+        }
+        "ids" => {
+            let ors: Vec<Value> = body["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| json!({"equals": {"_id": v}}))
+                .collect();
+            json!({"or": ors})
+        }
+        "missing" => json!({"not": {"exists": {"field": body}}}),
+        _ if flip() => json!({"not": {"not": filter}}),
+        _ => filter.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn equivalent_rewrites_share_a_room(filter in filter(), flips in prop::collection::vec(any::<bool>(), 64)) {
+        let mut next = flips.into_iter().cycle();
+        let rewritten = rewrite(&filter, &mut || next.next().unwrap_or(false));
+        let engine = FilterEngine::new(EngineConfig::default());
+        let original = engine.normalize("i", "c", &filter).unwrap();
+        let other = engine.normalize("i", "c", &rewritten).unwrap();
+        prop_assert_eq!(&original.id, &other.id, "{} and {}", filter, rewritten);
+    }
+
+    #[test]
+    fn case_split_shares_a_room(filter in filter(), split in leaf()) {
+        // `f` is `(f and x) or (f and not x)` for any `x`.
+        let cases = json!({"or": [
+            {"and": [filter.clone(), split.clone()]},
+            {"and": [filter.clone(), {"not": split}]}
+        ]});
+        let engine = FilterEngine::new(EngineConfig::default());
+        let original = engine.normalize("i", "c", &filter).unwrap();
+        let other = engine.normalize("i", "c", &cases).unwrap();
+        prop_assert_eq!(&original.id, &other.id, "{} and {}", filter, cases);
+    }
+}

@@ -1,4 +1,4 @@
-//! The request funnel: concurrency limit, bounded queue, SDK check, then dispatch.
+//! The request funnel: concurrency limit, bounded queue, SDK check, security, then dispatch.
 //!
 //! At most `limits.concurrentRequests` requests execute at once. Up to
 //! `limits.requestsBufferSize` more wait in a queue; past that, clients get 503
@@ -78,7 +78,7 @@ impl Funnel {
         async {
             let _slot = self.acquire_slot().await?;
             check_sdk_version(state, request)?;
-            check_token(request)?;
+            crate::security::authorize(state, request).await?;
             let outcome = state.controllers.dispatch(state, request).await;
             if let Err(error) = &outcome {
                 debug!(error_id = %error.id(), status = error.status(), "request failed");
@@ -134,22 +134,6 @@ struct WaitingGuard<'a>(&'a AtomicUsize);
 impl Drop for WaitingGuard<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Rejects requests that carry a token, except the actions that take one as input.
-///
-/// TODO(security): no token can be issued until the security layer lands, so any token sent
-/// is one this server never signed. Token verification replaces this check then.
-fn check_token(request: &Request) -> Result<(), ApiError> {
-    let exempt =
-        request.controller == "auth" && matches!(request.action.as_str(), "checkToken" | "login");
-    match &request.jwt {
-        Some(token) if !token.is_empty() && !exempt => Err(ApiError::new(
-            ErrorId::SecurityTokenInvalid,
-            "Invalid token: log in again to get a new one.",
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod realtime;
 mod routes;
+pub mod security;
 mod server;
 mod state;
 mod ws;

@@ -40,7 +40,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let state = tokio::task::spawn_blocking(move || ServerState::open(config))
         .await
         .map_err(std::io::Error::other)?
-        .map_err(|error| std::io::Error::other(format!("cannot open the data folder: {error}")))?;
+        .map_err(std::io::Error::other)?;
 
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -14,6 +14,7 @@ use crate::funnel::Funnel;
 use crate::metrics::Metrics;
 use crate::realtime::RealtimeHub;
 use crate::routes::{RouteTable, Router};
+use crate::security::SecurityLayer;
 
 /// The server's shared state: configuration, controllers, limits and counters.
 #[derive(Debug)]
@@ -38,25 +39,31 @@ pub struct ServerState {
     pub realtime: RealtimeHub,
     /// When the server started.
     pub started_at: Instant,
+    /// Users, rights, tokens and credentials, stored in the document store's internal index.
+    pub security: SecurityLayer,
 }
 
 impl ServerState {
     /// Builds the state for a configuration, opening the document store.
     ///
     /// Blocking: opening the store may replay writes into its search indexes, so call it from
-    /// `spawn_blocking` or before the async runtime starts.
+    /// `spawn_blocking` inside the async runtime, which it also uses to open the security layer.
     ///
     /// # Errors
     ///
-    /// The storage or I/O error when the data folder cannot be opened.
+    /// The storage, security or I/O error when the data folder cannot be opened.
     pub fn open(config: Config) -> Result<Arc<Self>, OpenError> {
         let engine = EmbeddedEngine::open(EngineConfig::new(config.data_dir.join("storage")))?;
+        let storage: Arc<dyn DocumentStore> = Arc::new(engine);
+        let security = tokio::runtime::Handle::current()
+            .block_on(SecurityLayer::open(storage.clone(), &config))?;
         let funnel = Funnel::new(&config.limits);
         let connections = Connections::new(config.websocket.max_backpressure);
         let node_id = node_id();
         let realtime = RealtimeHub::open(&config, &node_id)?;
-        Ok(Arc::new(Self {
-            storage: Arc::new(engine),
+        let state = Arc::new(Self {
+            storage,
+            security,
             realtime,
             node_id,
             router: Router::new(RouteTable::kuzzle()),
@@ -66,7 +73,9 @@ impl ServerState {
             connections,
             started_at: Instant::now(),
             config,
-        }))
+        });
+        state.security.expiry.attach(&state);
+        Ok(state)
     }
 
     /// Runs one request through the funnel and its controller action.
@@ -109,9 +118,12 @@ pub enum OpenError {
     /// The realtime room id seed could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The security layer (default roles, the token secret) could not be set up.
+    #[error("cannot open the security layer: {0}")]
+    Security(#[from] palisade_security::SecurityError),
 }
 
-/// A node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.
+/// Generates a node id in Kuzzle's `knode-<name>-<n>` shape, unique per start.
 fn node_id() -> String {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     format!("knode-palisade-{}", &suffix[..8])

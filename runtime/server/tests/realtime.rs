@@ -616,7 +616,6 @@ async fn create_collection(client: &mut Client) {
 }
 
 #[tokio::test]
-#[ignore = "needs document controllers"]
 async fn document_writes_notify_in_and_out() {
     let server = TestServer::start(binary());
     let mut writer = Client::connect(&server, "writer").await;
@@ -681,7 +680,6 @@ async fn document_writes_notify_in_and_out() {
 }
 
 #[tokio::test]
-#[ignore = "needs document controllers"]
 async fn silent_writes_do_not_notify() {
     let server = TestServer::start(binary());
     let mut writer = Client::connect(&server, "writer").await;

@@ -33,7 +33,7 @@ pub struct Document {
     pub version: u64,
 }
 
-/// What a write changed, with what a change notifier needs.
+/// The outcome of a write, with the old and new sources a change notifier needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteResult {
     pub id: String,
@@ -133,11 +133,31 @@ pub struct MultiGet {
 /// One operation of a bulk write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkOperation {
-    Create { id: Option<String>, source: Value },
-    CreateOrReplace { id: String, source: Value },
-    Replace { id: String, source: Value },
-    Update { id: String, changes: Value },
-    Delete { id: String },
+    Create {
+        id: Option<String>,
+        source: Value,
+    },
+    CreateOrReplace {
+        id: String,
+        source: Value,
+    },
+    Replace {
+        id: String,
+        source: Value,
+    },
+    Update {
+        id: String,
+        changes: Value,
+    },
+    /// Updates with `changes`, or creates from `default` deep-merged with `changes`.
+    Upsert {
+        id: String,
+        changes: Value,
+        default: Value,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 /// The document store used by every controller.
@@ -201,7 +221,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         source: Value,
         options: WriteOptions,
     ) -> Result<WriteResult>;
-    /// Creates or replaces a document; `created` tells which.
+    /// Creates or replaces a document; `created` is true when it was created.
     async fn create_or_replace(
         &self,
         index: &str,
@@ -226,6 +246,17 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         collection: &str,
         id: &str,
         changes: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult>;
+    /// Deep-merges `changes` into a document, or creates it from `default` deep-merged with
+    /// `changes` when it does not exist; `created` is true when it was created.
+    async fn upsert(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        default: Value,
         options: WriteOptions,
     ) -> Result<WriteResult>;
     /// Deletes a document. Errors: `not_found`.
@@ -271,7 +302,8 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         query: Value,
         options: WriteOptions,
     ) -> Result<Vec<WriteResult>>;
-    /// Deep-merges `changes` into every document matching a query clause, in one durable commit.
+    /// Deep-merges `changes` into every document matching a query clause, in one durable
+    /// commit; a document whose result breaks the mapping fails on its own.
     async fn update_by_query(
         &self,
         index: &str,
@@ -279,7 +311,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         query: Value,
         changes: Value,
         options: WriteOptions,
-    ) -> Result<Vec<WriteResult>>;
+    ) -> Result<Vec<Result<WriteResult>>>;
     /// Applies many writes in one durable commit; each item succeeds or fails on its own.
     async fn bulk(
         &self,

@@ -1,4 +1,4 @@
-//! Property test: the embedded engine's answers to term, terms, range, exists, ids and bool
+//! Property test: the embedded engine's results for term, terms, range, exists, ids and bool
 //! queries equal those of a naive evaluator written here, on random documents and queries.
 
 use std::sync::OnceLock;

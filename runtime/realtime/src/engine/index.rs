@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 use serde_json::Value;
 
 use crate::filter::{Bound, Condition, ConditionKind, in_range};
@@ -13,8 +13,10 @@ use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
 /// Condition id inside one engine.
 pub type ConditionId = usize;
 
-/// A range condition in its field's tree: the bounds on the x axis, `[0, 1]` on the y axis.
-type RangeEntry = GeomWithData<Rectangle<[f64; 2]>, RangeData>;
+/// A range condition in its field's tree, as the point `(lower bound, upper bound)`: a value
+/// `v` is within the bounds of the points in the quarter plane `x <= v <= y`. Points index far
+/// better than the long, overlapping intervals they stand for.
+type RangeEntry = GeomWithData<[f64; 2], RangeData>;
 /// A geo condition in its field's tree, at its shape's envelope (longitude, latitude).
 type GeoEntry = GeomWithData<Rectangle<[f64; 2]>, GeoData>;
 
@@ -34,7 +36,7 @@ struct GeoData {
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
 const RANGE_LIMIT: f64 = 1e150;
 
-/// How a document relates to one condition.
+/// Outcome of one condition on a document.
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub condition: ConditionId,
@@ -62,21 +64,77 @@ impl Hit {
     }
 }
 
+/// Conditions keyed by a scalar. Strings have their own map so that a lookup by a document's
+/// string borrows it instead of copying it.
+#[derive(Debug, Default)]
+struct ScalarMap {
+    strings: HashMap<String, ConditionId>,
+    others: HashMap<Scalar, ConditionId>,
+}
+
+impl ScalarMap {
+    fn insert(&mut self, key: Scalar, id: ConditionId) {
+        match key {
+            Scalar::String(s) => self.strings.insert(s, id),
+            other => self.others.insert(other, id),
+        };
+    }
+
+    fn remove(&mut self, key: &Scalar) {
+        match key {
+            Scalar::String(s) => self.strings.remove(s),
+            other => self.others.remove(other),
+        };
+    }
+
+    /// Returns the condition of a document value, if it is a scalar with one.
+    fn get(&self, value: &Value) -> Option<ConditionId> {
+        match value {
+            Value::String(s) => self.strings.get(s.as_str()).copied(),
+            Value::Array(_) | Value::Object(_) => None,
+            scalar => self.others.get(&Scalar::from_value(scalar)?).copied(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.strings.is_empty() && self.others.is_empty()
+    }
+}
+
 #[derive(Debug, Default)]
 struct ExistsIndex {
     plain: Option<ConditionId>,
-    members: HashMap<Scalar, ConditionId>,
+    members: ScalarMap,
 }
 
-/// Every indexed condition of one engine, keyed by field.
+/// The conditions on one field, by keyword.
+#[derive(Debug, Default)]
+struct FieldIndex {
+    equals: ScalarMap,
+    exists: ExistsIndex,
+    ranges: RTree<RangeEntry>,
+    regexps: Vec<(ConditionId, regex::Regex)>,
+    geo: RTree<GeoEntry>,
+    selects: Vec<(ConditionId, Condition)>,
+}
+
+impl FieldIndex {
+    fn is_empty(&self) -> bool {
+        self.equals.is_empty()
+            && self.exists.plain.is_none()
+            && self.exists.members.is_empty()
+            && self.ranges.size() == 0
+            && self.regexps.is_empty()
+            && self.geo.size() == 0
+            && self.selects.is_empty()
+    }
+}
+
+/// Every indexed condition of one engine. Field-bound conditions sit under their field, so a
+/// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    equals: HashMap<String, HashMap<Scalar, ConditionId>>,
-    exists: HashMap<String, ExistsIndex>,
-    ranges: HashMap<String, RTree<RangeEntry>>,
-    regexps: HashMap<String, Vec<(ConditionId, regex::Regex)>>,
-    geo: HashMap<String, RTree<GeoEntry>>,
-    selects: HashMap<String, Vec<(ConditionId, Condition)>>,
+    fields: HashMap<String, FieldIndex>,
     matches: Vec<(ConditionId, Condition)>,
 }
 
@@ -91,10 +149,7 @@ fn range_entry(id: ConditionId, kind: &ConditionKind) -> Option<RangeEntry> {
         lower: *lower,
         upper: *upper,
     };
-    Some(RangeEntry::new(
-        Rectangle::from_corners([low, 0.0], [high, 1.0]),
-        data,
-    ))
+    Some(RangeEntry::new([low, high], data))
 }
 
 fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
@@ -110,122 +165,120 @@ fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
 }
 
 impl FieldIndexes {
-    /// Adds a condition. Conditions with a field must be added once per id.
+    /// Adds a condition. Each condition must be added once, under one id.
     pub fn insert(&mut self, id: ConditionId, condition: &Condition) {
-        let field = condition.field().unwrap_or_default().to_owned();
-        match condition.kind() {
-            ConditionKind::Nothing => {}
-            ConditionKind::Equals { value, .. } => {
-                self.equals
-                    .entry(field)
-                    .or_default()
-                    .insert(value.clone(), id);
-            }
-            ConditionKind::Exists { value, .. } => {
-                let index = self.exists.entry(field).or_default();
-                match value.as_ref().map(Scalar::from_value) {
-                    None => index.plain = Some(id),
-                    Some(Some(member)) => {
-                        index.members.insert(member, id);
-                    }
-                    // An object or array member is never found, so nothing to index.
-                    Some(None) => {}
+        let kind = condition.kind();
+        if let ConditionKind::Match { .. } = kind {
+            self.matches.push((id, condition.clone()));
+            return;
+        }
+        let Some(field) = condition.field() else {
+            return;
+        };
+        let index = self.fields.entry(field.to_owned()).or_default();
+        match kind {
+            ConditionKind::Nothing | ConditionKind::Match { .. } => {}
+            ConditionKind::Equals { value, .. } => index.equals.insert(value.clone(), id),
+            ConditionKind::Exists { value: None, .. } => index.exists.plain = Some(id),
+            ConditionKind::Exists {
+                value: Some(member),
+                ..
+            } => {
+                // An object or array member is never found, so it needs no entry.
+                if let Some(member) = Scalar::from_value(member) {
+                    index.exists.members.insert(member, id);
                 }
             }
             ConditionKind::Range { .. } => {
-                let entry = range_entry(id, condition.kind()).expect("range condition");
-                self.ranges.entry(field).or_default().insert(entry);
+                index
+                    .ranges
+                    .insert(range_entry(id, kind).expect("range condition"));
             }
-            ConditionKind::Regexp { regex, .. } => {
-                self.regexps
-                    .entry(field)
-                    .or_default()
-                    .push((id, regex.clone()));
-            }
+            ConditionKind::Regexp { regex, .. } => index.regexps.push((id, regex.clone())),
             ConditionKind::Geo { .. } => {
-                let entry = geo_entry(id, condition.kind()).expect("geo condition");
-                self.geo.entry(field).or_default().insert(entry);
+                index
+                    .geo
+                    .insert(geo_entry(id, kind).expect("geo condition"));
             }
-            ConditionKind::Select { .. } => {
-                self.selects
-                    .entry(field)
-                    .or_default()
-                    .push((id, condition.clone()));
-            }
-            ConditionKind::Match { .. } => self.matches.push((id, condition.clone())),
+            ConditionKind::Select { .. } => index.selects.push((id, condition.clone())),
         }
     }
 
     /// Removes a condition added with [`FieldIndexes::insert`].
     pub fn remove(&mut self, id: ConditionId, condition: &Condition) {
-        let field = condition.field().unwrap_or_default();
-        match condition.kind() {
-            ConditionKind::Nothing => {}
-            ConditionKind::Equals { value, .. } => {
-                remove_nested(&mut self.equals, field, |values| {
-                    values.remove(value);
-                    values.is_empty()
-                });
-            }
-            ConditionKind::Exists { value, .. } => {
-                remove_nested(&mut self.exists, field, |index| {
-                    match value.as_ref().map(Scalar::from_value) {
-                        None => index.plain = None,
-                        Some(Some(member)) => {
-                            index.members.remove(&member);
-                        }
-                        Some(None) => {}
-                    }
-                    index.plain.is_none() && index.members.is_empty()
-                });
+        let kind = condition.kind();
+        if let ConditionKind::Match { .. } = kind {
+            self.matches.retain(|(c, _)| *c != id);
+            return;
+        }
+        let Some(field) = condition.field() else {
+            return;
+        };
+        let Some(index) = self.fields.get_mut(field) else {
+            return;
+        };
+        match kind {
+            ConditionKind::Nothing | ConditionKind::Match { .. } => {}
+            ConditionKind::Equals { value, .. } => index.equals.remove(value),
+            ConditionKind::Exists { value: None, .. } => index.exists.plain = None,
+            ConditionKind::Exists {
+                value: Some(member),
+                ..
+            } => {
+                if let Some(member) = Scalar::from_value(member) {
+                    index.exists.members.remove(&member);
+                }
             }
             ConditionKind::Range { .. } => {
-                let entry = range_entry(id, condition.kind()).expect("range condition");
-                remove_nested(&mut self.ranges, field, |tree| {
-                    tree.remove(&entry);
-                    tree.size() == 0
-                });
+                index
+                    .ranges
+                    .remove(&range_entry(id, kind).expect("range condition"));
             }
+            ConditionKind::Regexp { .. } => index.regexps.retain(|(c, _)| *c != id),
             ConditionKind::Geo { .. } => {
-                let entry = geo_entry(id, condition.kind()).expect("geo condition");
-                remove_nested(&mut self.geo, field, |tree| {
-                    tree.remove(&entry);
-                    tree.size() == 0
-                });
+                index
+                    .geo
+                    .remove(&geo_entry(id, kind).expect("geo condition"));
             }
-            ConditionKind::Regexp { .. } => {
-                remove_nested(&mut self.regexps, field, |list| {
-                    list.retain(|(c, _)| *c != id);
-                    list.is_empty()
-                });
-            }
-            ConditionKind::Select { .. } => {
-                remove_nested(&mut self.selects, field, |list| {
-                    list.retain(|(c, _)| *c != id);
-                    list.is_empty()
-                });
-            }
-            ConditionKind::Match { .. } => self.matches.retain(|(c, _)| *c != id),
+            ConditionKind::Select { .. } => index.selects.retain(|(c, _)| *c != id),
+        }
+        if index.is_empty() {
+            self.fields.remove(field);
         }
     }
 
-    /// Collects the conditions a document satisfies or whose negation it falsifies. Only the
-    /// document's own fields are looked up, plus the `match` conditions.
-    pub fn hits(&self, document: &FlatDocument<'_>, hits: &mut Vec<Hit>) {
-        for (field, value) in document.iter() {
-            self.equals_hits(field, value, hits);
-            self.exists_hits(field, value, hits);
-            self.range_hits(field, value, hits);
-            self.regexp_hits(field, value, hits);
-            self.geo_hits(field, value, hits);
-            if let Some(selects) = self.selects.get(field) {
-                for (id, condition) in selects {
-                    if condition.test_field(Some(value), false) {
-                        hits.push(Hit::both(*id));
-                    }
-                }
+    /// Collects the conditions that one document field satisfies or whose negation it
+    /// falsifies.
+    pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
+        let Some(index) = self.fields.get(field) else {
+            return;
+        };
+        if let Some(id) = index.equals.get(value) {
+            hits.push(Hit::both(id));
+        }
+        exists_hits(&index.exists, value, hits);
+        if index.ranges.size() > 0 {
+            range_hits(&index.ranges, value, hits);
+        }
+        regexp_hits(&index.regexps, value, hits);
+        if index.geo.size() > 0 {
+            geo_hits(&index.geo, value, hits);
+        }
+        for (id, condition) in &index.selects {
+            if condition.test_field(Some(value), false) {
+                hits.push(Hit::both(*id));
             }
         }
+    }
+
+    /// Returns true when `match` conditions are stored: they read the whole flattened
+    /// document rather than one field.
+    pub fn has_match_conditions(&self) -> bool {
+        !self.matches.is_empty()
+    }
+
+    /// Collects the `match` conditions the document satisfies.
+    pub fn match_hits(&self, document: &FlatDocument<'_>, hits: &mut Vec<Hit>) {
         for (id, condition) in &self.matches {
             if condition.test(document, false) {
                 hits.push(Hit::both(*id));
@@ -233,121 +286,85 @@ impl FieldIndexes {
         }
     }
 
-    fn equals_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(values) = self.equals.get(field) else {
-            return;
-        };
-        if let Some(id) = Scalar::from_value(value).and_then(|s| values.get(&s)) {
-            hits.push(Hit::both(*id));
-        }
-    }
-
-    fn exists_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(index) = self.exists.get(field) else {
-            return;
-        };
-        if let Some(id) = index.plain {
-            hits.push(Hit::both(id));
-        }
-        if let (Value::Array(items), false) = (value, index.members.is_empty()) {
-            let mut found: Vec<ConditionId> = items
-                .iter()
-                .filter_map(Scalar::from_value)
-                .filter_map(|member| index.members.get(&member).copied())
-                .collect();
-            found.sort_unstable();
-            found.dedup();
-            hits.extend(found.into_iter().map(Hit::both));
-        }
-    }
-
-    fn range_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let (Some(tree), Some(n)) = (self.ranges.get(field), value.as_f64()) else {
-            return;
-        };
-        let point = [n.clamp(-RANGE_LIMIT, RANGE_LIMIT), 0.5];
-        for entry in tree.locate_all_at_point(point) {
-            if in_range(n, entry.data.lower, entry.data.upper) {
-                hits.push(Hit::both(entry.data.id));
-            }
-        }
-    }
-
-    fn regexp_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(list) = self.regexps.get(field) else {
-            return;
-        };
-        match value {
-            Value::String(s) => {
-                for (id, regex) in list {
-                    if regex.is_match(s) {
-                        hits.push(Hit::both(*id));
-                    }
-                }
-            }
-            other => {
-                let text = js_to_string(other);
-                for (id, regex) in list {
-                    if regex.is_match(&text) {
-                        hits.push(Hit::blocks_only(*id));
-                    }
-                }
-            }
-        }
-    }
-
-    fn geo_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
-        let Some(tree) = self.geo.get(field) else {
-            return;
-        };
-        if !is_truthy(value) {
-            return;
-        }
-        let Some(point) = parse_geopoint(value) else {
-            hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
-            return;
-        };
-        let location = [point.lon, point.lat];
-        for entry in tree.locate_all_at_point(location) {
-            if entry.data.shape.contains(point) {
-                hits.push(Hit::both(entry.data.id));
-            }
-        }
-    }
-
     /// Returns true when nothing is indexed.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.equals.is_empty()
-            && self.exists.is_empty()
-            && self.ranges.is_empty()
-            && self.regexps.is_empty()
-            && self.geo.is_empty()
-            && self.selects.is_empty()
-            && self.matches.is_empty()
+        self.fields.is_empty() && self.matches.is_empty()
     }
 }
 
-fn remove_nested<T>(
-    map: &mut HashMap<String, T>,
-    field: &str,
-    remove: impl FnOnce(&mut T) -> bool,
-) {
-    if let Some(inner) = map.get_mut(field)
-        && remove(inner)
-    {
-        map.remove(field);
+fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Vec<Hit>) {
+    if let Some(id) = index.plain {
+        hits.push(Hit::both(id));
+    }
+    if let (Value::Array(items), false) = (value, index.members.is_empty()) {
+        let mut found: Vec<ConditionId> = items
+            .iter()
+            .filter_map(|item| index.members.get(item))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        hits.extend(found.into_iter().map(Hit::both));
+    }
+}
+
+fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
+    let Some(n) = value.as_f64() else {
+        return;
+    };
+    let v = n.clamp(-RANGE_LIMIT, RANGE_LIMIT);
+    let quarter = AABB::from_corners([-RANGE_LIMIT, v], [v, RANGE_LIMIT]);
+    for entry in tree.locate_in_envelope(quarter) {
+        if in_range(n, entry.data.lower, entry.data.upper) {
+            hits.push(Hit::both(entry.data.id));
+        }
+    }
+}
+
+fn regexp_hits(list: &[(ConditionId, regex::Regex)], value: &Value, hits: &mut Vec<Hit>) {
+    if list.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            for (id, regex) in list {
+                if regex.is_match(s) {
+                    hits.push(Hit::both(*id));
+                }
+            }
+        }
+        other => {
+            let text = js_to_string(other);
+            for (id, regex) in list {
+                if regex.is_match(&text) {
+                    hits.push(Hit::blocks_only(*id));
+                }
+            }
+        }
+    }
+}
+
+fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Vec<Hit>) {
+    if !is_truthy(value) {
+        return;
+    }
+    let Some(point) = parse_geopoint(value) else {
+        hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
+        return;
+    };
+    for entry in tree.locate_all_at_point([point.lon, point.lat]) {
+        if entry.data.shape.contains(point) {
+            hits.push(Hit::both(entry.data.id));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use rstar::RTreeObject;
-
     use super::*;
 
     #[test]
-    fn range_envelope_clamps_open_bounds() {
+    fn range_point_clamps_open_bounds() {
         let kind = ConditionKind::Range {
             field: "a".into(),
             lower: Some(Bound {
@@ -356,8 +373,7 @@ mod tests {
             }),
             upper: None,
         };
-        let envelope = range_entry(0, &kind).unwrap().envelope();
-        assert_eq!(envelope.lower()[0], 1.0);
-        assert_eq!(envelope.upper()[0], RANGE_LIMIT);
+        let entry = range_entry(0, &kind).unwrap();
+        assert_eq!(*entry.geom(), [1.0, RANGE_LIMIT]);
     }
 }

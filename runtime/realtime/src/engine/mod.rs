@@ -2,7 +2,7 @@
 //!
 //! Filters are stored as subfilters, and subfilters as conditions. A subfilter is shared by
 //! every filter whose normal form contains it, and a condition by every subfilter that uses it,
-//! plainly or negated; each is freed when its last user goes. Matching a document looks its
+//! plainly or negated. Each is freed when its last user is removed. Matching a document looks its
 //! fields up in per-field indexes, counts the plain conditions each subfilter has satisfied,
 //! and marks the subfilters whose negated conditions are falsified. Only subfilters without a
 //! plain condition are visited on every document.
@@ -13,7 +13,7 @@ mod slab;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use self::index::{ConditionId, FieldIndexes, Hit};
 use self::slab::Slab;
@@ -195,29 +195,89 @@ impl Engine {
     /// Returns the ids of the filters that match a flattened document, sorted.
     pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<String> {
         let mut hits: Vec<Hit> = Vec::new();
-        self.indexes.hits(document, &mut hits);
+        for (field, value) in document.iter() {
+            self.indexes.field_hits(field, value, &mut hits);
+        }
+        self.indexes.match_hits(document, &mut hits);
+        self.collect_matches(&hits)
+    }
 
-        let mut counts: HashMap<SubfilterId, usize> = HashMap::new();
-        let mut blocked: HashSet<SubfilterId> = HashSet::new();
-        for hit in &hits {
-            let entry = &self.conditions[hit.condition];
-            if hit.plain {
-                for subfilter in &entry.plain_users {
-                    *counts.entry(*subfilter).or_default() += 1;
-                }
+    /// Returns the ids of the filters that match a document's source plus its `_id`, sorted.
+    ///
+    /// Walks the source in place instead of building a flattened copy, except when `match`
+    /// conditions need the whole flattened document or when a key contains a dot and could
+    /// collide with a nested path.
+    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> Vec<String> {
+        if self.indexes.has_match_conditions() || has_dotted_key(source) {
+            return self.matches(&FlatDocument::new(source, id));
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        if let Value::Object(map) = source {
+            let mut path = String::new();
+            self.walk(map, &mut path, id.is_some(), &mut hits);
+        }
+        if let Some(id) = id {
+            self.indexes.field_hits("_id", id, &mut hits);
+        }
+        self.collect_matches(&hits)
+    }
+
+    fn walk(
+        &self,
+        map: &Map<String, Value>,
+        path: &mut String,
+        skip_id: bool,
+        hits: &mut Vec<Hit>,
+    ) {
+        for (key, value) in map {
+            if skip_id && path.is_empty() && key == "_id" {
+                continue;
             }
-            if hit.blocks_negation {
-                blocked.extend(entry.negated_users.iter().copied());
+            let length = path.len();
+            if length > 0 {
+                path.push('.');
             }
+            path.push_str(key);
+            if let Value::Object(inner) = value {
+                self.walk(inner, path, false, hits);
+            }
+            self.indexes.field_hits(path, value, hits);
+            path.truncate(length);
+        }
+    }
+
+    fn collect_matches(&self, hits: &[Hit]) -> Vec<String> {
+        if hits.is_empty() && self.negation_only.is_empty() {
+            return Vec::new();
         }
 
-        let complete = counts
-            .into_iter()
-            .filter(|(id, count)| *count == self.subfilters[*id].plain_count)
-            .map(|(id, _)| id);
+        // Subfilter ids, once per satisfied plain condition, sorted so that each run of one
+        // id has the length of its satisfied count.
+        let mut satisfied: Vec<SubfilterId> = Vec::new();
+        let mut blocked: Vec<SubfilterId> = Vec::new();
+        for hit in hits {
+            let entry = &self.conditions[hit.condition];
+            if hit.plain {
+                satisfied.extend_from_slice(&entry.plain_users);
+            }
+            if hit.blocks_negation {
+                blocked.extend_from_slice(&entry.negated_users);
+            }
+        }
+        satisfied.sort_unstable();
+        blocked.sort_unstable();
+        blocked.dedup();
+
+        let mut complete: Vec<SubfilterId> = satisfied
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() == self.subfilters[run[0]].plain_count)
+            .map(|run| run[0])
+            .collect();
+        complete.extend(self.negation_only.iter().copied());
+
         let mut matched: Vec<String> = complete
-            .chain(self.negation_only.iter().copied())
-            .filter(|id| !blocked.contains(id))
+            .into_iter()
+            .filter(|id| blocked.binary_search(id).is_err())
             .flat_map(|id| self.subfilters[id].filters.iter().cloned())
             .collect();
         matched.sort_unstable();
@@ -275,11 +335,18 @@ pub struct NormalizedFilter {
 #[derive(Debug, Default)]
 pub struct FilterEngine {
     config: EngineConfig,
-    engines: HashMap<String, Engine>,
+    /// Engines by index, then collection.
+    engines: HashMap<String, HashMap<String, Engine>>,
 }
 
-fn engine_key(index: &str, collection: &str) -> String {
-    format!("{index}/{collection}")
+/// Returns true when an object key at any depth contains a dot.
+fn has_dotted_key(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains('.') || has_dotted_key(v)),
+        _ => false,
+    }
 }
 
 impl FilterEngine {
@@ -319,7 +386,9 @@ impl FilterEngine {
     /// Stores a normalized filter. Returns false when its id was already stored.
     pub fn store(&mut self, filter: &NormalizedFilter) -> bool {
         self.engines
-            .entry(engine_key(&filter.index, &filter.collection))
+            .entry(filter.index.clone())
+            .or_default()
+            .entry(filter.collection.clone())
             .or_default()
             .insert(&filter.id, &filter.filter)
     }
@@ -337,27 +406,31 @@ impl FilterEngine {
 
     /// Removes a filter. Returns false when it is not stored.
     pub fn remove(&mut self, index: &str, collection: &str, id: &str) -> bool {
-        let key = engine_key(index, collection);
-        let Some(engine) = self.engines.get_mut(&key) else {
+        let Some(collections) = self.engines.get_mut(index) else {
+            return false;
+        };
+        let Some(engine) = collections.get_mut(collection) else {
             return false;
         };
         let removed = engine.remove(id);
         if engine.is_empty() {
-            self.engines.remove(&key);
+            collections.remove(collection);
+            if collections.is_empty() {
+                self.engines.remove(index);
+            }
         }
         removed
     }
 
     /// Returns true when the filter is stored.
     pub fn contains(&self, index: &str, collection: &str, id: &str) -> bool {
-        self.engines
-            .get(&engine_key(index, collection))
+        self.engine(index, collection)
             .is_some_and(|engine| engine.contains(id))
     }
 
-    /// Returns the engine of one `index/collection`, if it holds filters.
+    /// Returns the engine of one `index/collection`, if it contains filters.
     pub fn engine(&self, index: &str, collection: &str) -> Option<&Engine> {
-        self.engines.get(&engine_key(index, collection))
+        self.engines.get(index)?.get(collection)
     }
 
     /// Returns the ids of the filters matching a document, sorted. `id` is the document's
@@ -369,11 +442,11 @@ impl FilterEngine {
         source: &Value,
         id: Option<&str>,
     ) -> Vec<String> {
-        let Some(engine) = self.engines.get(&engine_key(index, collection)) else {
+        let Some(engine) = self.engine(index, collection) else {
             return Vec::new();
         };
         let id = id.map(|id| Value::String(id.to_owned()));
-        engine.matches(&FlatDocument::new(source, id.as_ref()))
+        engine.matches_source(source, id.as_ref())
     }
 }
 
@@ -498,6 +571,33 @@ mod tests {
         assert_eq!(engine.stats().conditions, 0);
         assert!(engine.indexes.is_empty());
         assert!(engine.negation_only.is_empty());
+    }
+
+    #[test]
+    fn dotted_keys_use_the_flattened_document() {
+        let mut engine = engine();
+        let id = engine
+            .register("i", "c", &json!({"equals": {"a.b": 1}}))
+            .unwrap();
+        let literal = json!({"a.b": 1});
+        assert_eq!(engine.test("i", "c", &literal, None), vec![id.clone()]);
+        let nested = json!({"a": {"b": 1}});
+        assert_eq!(engine.test("i", "c", &nested, None), vec![id]);
+    }
+
+    #[test]
+    fn source_id_is_replaced_by_document_id() {
+        let mut engine = engine();
+        let id = engine
+            .register("i", "c", &json!({"ids": {"values": ["real"]}}))
+            .unwrap();
+        let source = json!({"_id": "fake"});
+        assert_eq!(engine.test("i", "c", &source, Some("real")), vec![id]);
+        assert!(
+            engine
+                .test("i", "c", &json!({"_id": "real"}), Some("other"))
+                .is_empty()
+        );
     }
 
     #[test]

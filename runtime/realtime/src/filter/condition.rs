@@ -19,12 +19,12 @@ pub struct Bound {
     pub inclusive: bool,
 }
 
-/// What a leaf condition tests.
+/// Test of a leaf condition.
 #[derive(Debug, Clone)]
 pub enum ConditionKind {
     /// Never true; `not nothing` is always true.
     Nothing,
-    /// The field holds exactly this scalar.
+    /// The field is exactly this scalar.
     Equals {
         /// Dotted path.
         field: String,
@@ -58,7 +58,7 @@ pub enum ConditionKind {
         /// Compiled expression.
         regex: Regex,
     },
-    /// The field holds a geopoint inside the shape.
+    /// The field is a geopoint inside the shape.
     Geo {
         /// Dotted path.
         field: String,

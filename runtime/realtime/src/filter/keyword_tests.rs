@@ -319,6 +319,11 @@ fn bool_clauses() {
     assert!(!matches(filter.clone(), json!({"a": 1, "b": 1, "c": 2})));
     assert!(!matches(filter, json!({"a": 1})));
     assert!(error(json!({"bool": {"filter": []}})).contains("`filter`"));
+    assert!(matches(
+        json!({"bool": {"must": {"exists": "a"}}}),
+        json!({"a": 1})
+    ));
+    assert!(error(json!({"bool": {"should": {"exists": "a"}}})).contains("bool.should"));
     assert!(error(json!({"bool": {}})).contains("non-empty"));
 }
 
@@ -436,7 +441,72 @@ fn different_filters_get_different_rooms() {
     assert_ne!(room(json!({"exists": "a"})), room(json!({"missing": "a"})));
     let engine = FilterEngine::new(EngineConfig::default());
     let filter = json!({"exists": "a"});
-    let here = engine.normalize("i", "c", &filter).unwrap().id;
-    let there = engine.normalize("i", "d", &filter).unwrap().id;
-    assert_ne!(here, there, "the collection is part of the room id");
+    let same_collection = engine.normalize("i", "c", &filter).unwrap().id;
+    let other_collection = engine.normalize("i", "d", &filter).unwrap().id;
+    assert_ne!(
+        same_collection, other_collection,
+        "the collection is part of the room id"
+    );
+}
+
+#[test]
+fn normal_form_size_is_bounded() {
+    // `and` of 50 independent `or`s has 2^50 subfilters: rejected before expanding them.
+    let independent: Vec<Value> = (0..50)
+        .map(|i| json!({"or": [{"exists": format!("x{i}")}, {"exists": format!("y{i}")}]}))
+        .collect();
+    let result = Normalized::from_filter(&json!({"and": independent}), OPTIONS);
+    assert!(matches!(
+        result,
+        Err(RealtimeError::TooManySubfilters { .. })
+    ));
+
+    // A chain `(x_i or not x_i+1)` prunes contradictions while expanding and stays small.
+    let chain: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({"or": [
+                {"exists": format!("x{i}")},
+                {"missing": format!("x{}", i + 1)}
+            ]})
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let normalized = Normalized::from_filter(&json!({"and": chain}), OPTIONS).unwrap();
+    assert_eq!(normalized.subfilters().len(), 51);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn extreme_coordinates_do_not_panic() {
+    let filters = [
+        json!({"geoDistance": {"pos": "Infinity, 0", "distance": "1km"}}),
+        json!({"geoDistance": {"pos": [1e300, 1e300], "distance": 1e308}}),
+        json!({"geoDistance": {"pos": [0, 0], "distance": format!("{}km", "9".repeat(400))}}),
+        json!({"geoBoundingBox": {"pos": {"top": 1e308, "left": -1e308, "bottom": -1e308, "right": 1e308}}}),
+        json!({"geoPolygon": {"pos": {"points": [[90, 0], [-90, 180], [0, 1e308]]}}}),
+        json!({"geoDistanceRange": {"pos": [89.9999, 0], "from": "1m", "to": 1e20}}),
+        json!({"range": {"n": {"gt": -1e308, "lt": 1e308}}}),
+    ];
+    let documents = [
+        json!({"pos": "Infinity, -Infinity"}),
+        json!({"pos": [1e308, -1e308]}),
+        json!({"pos": [90, 180]}),
+        json!({"pos": {"lat": 0, "lon": 0}}),
+        json!({"n": 1e308}),
+        json!({"n": -1e308}),
+    ];
+    let mut engine = FilterEngine::new(EngineConfig::default());
+    for filter in &filters {
+        // Either outcome is fine; the point is that nothing panics.
+        let _ = engine.register("i", "c", filter);
+    }
+    assert!(error(filters[0].clone()).contains("geopoint"));
+    assert!(error(filters[2].clone()).contains("invalid distance"));
+    for document in &documents {
+        let _ = engine.test("i", "c", document, None);
+    }
 }

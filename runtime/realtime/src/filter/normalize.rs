@@ -118,7 +118,7 @@ impl Normalized {
         Ok(Self { subfilters: terms })
     }
 
-    /// The filter that matches every document.
+    /// Returns the filter that matches every document.
     pub fn everything() -> Self {
         Self {
             subfilters: vec![Vec::new()],
@@ -195,7 +195,7 @@ fn check_size(size: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
-/// Returns the conjunction of two terms, or `None` when it holds a literal and its opposite.
+/// Returns the conjunction of two terms, or `None` when it contains a literal and its opposite.
 fn conjoin(left: &Term, right: &Term) -> Option<Term> {
     let mut term: Term = left.iter().chain(right).cloned().collect();
     term.sort();
@@ -238,10 +238,15 @@ fn complete(terms: Vec<Term>, max: usize) -> Result<Vec<Term>> {
         return Ok(terms);
     }
 
+    // Each round compares every pair of terms; the budget bounds the work one filter costs.
+    let mut budget = max.saturating_mul(max) / 4;
     loop {
         let mut added: Vec<Term> = Vec::new();
         for (i, a) in terms.iter().enumerate() {
             for b in &terms[i + 1..] {
+                budget = budget
+                    .checked_sub(1)
+                    .ok_or(RealtimeError::TooManySubfilters { max })?;
                 let Some(consensus) = consensus(a, b) else {
                     continue;
                 };
@@ -262,11 +267,27 @@ fn complete(terms: Vec<Term>, max: usize) -> Result<Vec<Term>> {
 
 /// Returns the consensus of two terms that oppose on exactly one condition.
 fn consensus(a: &Term, b: &Term) -> Option<Term> {
-    let mut opposed = a.iter().filter(|l| b.iter().any(|m| l.is_opposite(m)));
-    let pivot = opposed.next()?;
-    if opposed.next().is_some() {
-        return None;
+    // Both terms are sorted by condition then polarity, so one merge pass finds the conditions
+    // they use with opposite polarities.
+    let (mut i, mut j) = (0, 0);
+    let mut pivot: Option<&Literal> = None;
+    while i < a.len() && j < b.len() {
+        match a[i].condition.cmp(&b[j].condition) {
+            Ordering::Less => i += 1,
+            Ordering::Greater => j += 1,
+            Ordering::Equal => {
+                if a[i].negated != b[j].negated {
+                    if pivot.is_some() {
+                        return None;
+                    }
+                    pivot = Some(&a[i]);
+                }
+                i += 1;
+                j += 1;
+            }
+        }
     }
+    let pivot = pivot?;
     let mut term: Term = a
         .iter()
         .chain(b)

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::condition::{Bound, Condition, ConditionKind};
 use super::normalize::Normalized;
 use crate::error::{RealtimeError, Result};
-use crate::geo::{GeoPoint, GeoShape, parse_distance, parse_float, parse_geopoint};
+use crate::geo::{GeoPoint, GeoShape, Polygon, parse_distance, parse_float, parse_geopoint};
 use crate::json::Scalar;
 
 /// A validated filter before normalization.
@@ -232,10 +232,10 @@ impl Parser {
         let mut parts = Vec::new();
         for (key, clause) in map {
             let clause_path = join(Some(path), key);
-            // A single filter stands for a list of one, as in Koncorde.
+            // Koncorde 4.7.0 takes a single filter as `must`, but only arrays elsewhere.
             let clause = match clause {
-                Value::Array(_) => clause.clone(),
-                other => Value::Array(vec![other.clone()]),
+                Value::Object(_) if key == "must" => Value::Array(vec![clause.clone()]),
+                other => other.clone(),
             };
             match key.as_str() {
                 "must" if clause.as_array().is_some_and(Vec::is_empty) => {}
@@ -417,11 +417,19 @@ fn range(value: &Value, path: &str) -> Result<Expr> {
             ),
         );
     }
-    Ok(leaf(ConditionKind::Range {
-        field: field.clone(),
-        lower,
-        upper,
-    }))
+    // Each bound is a condition of its own, so that `not range` and the `or` of the negated
+    // bounds normalize alike. The normal form merges plain bounds back into one range.
+    let bound = |lower, upper| {
+        leaf(ConditionKind::Range {
+            field: field.clone(),
+            lower,
+            upper,
+        })
+    };
+    Ok(match (lower, upper) {
+        (Some(_), Some(_)) => Expr::And(vec![bound(lower, None), bound(None, upper)]),
+        _ => bound(lower, upper),
+    })
 }
 
 fn regexp(value: &Value, path: &str) -> Result<Expr> {
@@ -581,6 +589,7 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
         })
         .collect();
 
+    let sides = sides.filter(|sides| sides.iter().all(|side| side.is_finite()));
     let shape = if let Some(sides) = sides {
         GeoShape::BoundingBox {
             top: sides[0],
@@ -589,8 +598,8 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
             right: sides[3],
         }
     } else {
-        let top_left = get("topLeft", "top_left").and_then(parse_geopoint);
-        let bottom_right = get("bottomRight", "bottom_right").and_then(parse_geopoint);
+        let top_left = get("topLeft", "top_left").and_then(parse_finite_geopoint);
+        let bottom_right = get("bottomRight", "bottom_right").and_then(parse_finite_geopoint);
         let (Some(top_left), Some(bottom_right)) = (top_left, bottom_right) else {
             return Err(unrecognized());
         };
@@ -602,6 +611,12 @@ fn geo_bounding_box(value: &Value, path: &str) -> Result<Expr> {
         }
     };
     Ok(geo_leaf(field, shape))
+}
+
+/// Parses a geopoint of a filter, which must have finite coordinates: shapes at infinity would
+/// poison the spatial index.
+fn parse_finite_geopoint(value: &Value) -> Option<GeoPoint> {
+    parse_geopoint(value).filter(|p| p.lat.is_finite() && p.lon.is_finite())
 }
 
 fn geo_leaf(field: &str, shape: GeoShape) -> Expr {
@@ -616,7 +631,7 @@ fn geo_center(map: &Map<String, Value>, names: &[&str], path: &str) -> Result<(S
     let Some((field, point)) = map.iter().find(|(k, _)| !names.contains(&k.as_str())) else {
         return invalid(path, "the field to test is missing");
     };
-    let Some(point) = parse_geopoint(point) else {
+    let Some(point) = parse_finite_geopoint(point) else {
         return invalid(
             &join(Some(path), field),
             format!(
@@ -675,12 +690,12 @@ fn geo_polygon(value: &Value, path: &str) -> Result<Expr> {
     let points = raw
         .iter()
         .map(|point| {
-            parse_geopoint(point).ok_or_else(|| {
+            parse_finite_geopoint(point).ok_or_else(|| {
                 RealtimeError::invalid(&points_path, format!("unrecognized geopoint `{point}`"))
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(geo_leaf(field, GeoShape::Polygon { points }))
+    Ok(geo_leaf(field, GeoShape::Polygon(Polygon::new(points))))
 }
 
 /// Counts leaf conditions, the measure that `limits.subscriptionConditionsCount` caps.

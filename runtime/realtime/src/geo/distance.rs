@@ -73,7 +73,7 @@ const PREFIXES: &[(&str, f64)] = &[
 pub fn parse_distance(value: &Value) -> Result<f64, String> {
     match value {
         Value::Number(n) => match n.as_f64() {
-            Some(metres) if metres >= 0.0 => Ok(metres),
+            Some(metres) if metres >= 0.0 && metres.is_finite() => Ok(metres),
             _ => Err(format!(
                 "invalid distance `{n}`: expected metres, 0 or more"
             )),
@@ -100,7 +100,8 @@ fn parse_distance_string(s: &str) -> Option<f64> {
     let split = cleaned.find(|c: char| !c.is_ascii_digit() && c != '.')?;
     let (number, unit) = cleaned.split_at(split);
     let number: f64 = number.parse().ok()?;
-    Some(number * unit_size(unit)?)
+    let metres = number * unit_size(unit)?;
+    metres.is_finite().then_some(metres)
 }
 
 fn unit_size(unit: &str) -> Option<f64> {
@@ -150,7 +151,8 @@ mod tests {
 
     #[test]
     fn rejects_unknown_units() {
-        for bad in ["1000", "bad", "1 parsec", "km"] {
+        let huge = format!("{}km", "9".repeat(400));
+        for bad in ["1000", "bad", "1 parsec", "km", huge.as_str()] {
             let error = parse_distance(&json!(bad)).unwrap_err();
             assert!(error.contains(bad), "{error}");
         }

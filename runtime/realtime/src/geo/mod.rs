@@ -7,4 +7,4 @@ mod shape;
 pub use distance::parse_distance;
 pub(crate) use point::parse_float;
 pub use point::{GeoPoint, parse_geopoint};
-pub use shape::GeoShape;
+pub use shape::{GeoShape, Polygon};

@@ -47,10 +47,55 @@ pub enum GeoShape {
         to: f64,
     },
     /// Points inside or on the edge of a polygon.
-    Polygon {
-        /// Vertices in order; the last one connects back to the first.
-        points: Vec<GeoPoint>,
-    },
+    Polygon(Polygon),
+}
+
+/// A polygon whose edges are great-circle arcs, with what point tests need precomputed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Polygon {
+    points: Vec<GeoPoint>,
+    edges: Vec<Edge>,
+    envelope: ([f64; 2], [f64; 2]),
+}
+
+/// One polygon edge, oriented west to east, with the normal of its great circle.
+#[derive(Debug, Clone, PartialEq)]
+struct Edge {
+    west: GeoPoint,
+    east: GeoPoint,
+    normal: [f64; 3],
+}
+
+impl Polygon {
+    /// Builds a polygon from its vertices in order; the last one connects back to the first.
+    pub fn new(points: Vec<GeoPoint>) -> Self {
+        let edges = points
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                let b = points[(i + 1) % points.len()];
+                let (west, east) = if a.lon <= b.lon { (a, b) } else { (b, a) };
+                let (u, v) = (to_unit(west), to_unit(east));
+                let normal = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
+                Edge { west, east, normal }
+            })
+            .collect();
+        let envelope = polygon_envelope(&points);
+        Self {
+            points,
+            edges,
+            envelope,
+        }
+    }
+
+    /// Returns the vertices.
+    pub fn points(&self) -> &[GeoPoint] {
+        &self.points
+    }
 }
 
 impl GeoShape {
@@ -72,9 +117,12 @@ impl GeoShape {
             Self::Annulus { center, from, to } => json!({"geoDistanceRange": {
                 "lat": n(center.lat), "lon": n(center.lon), "from": n(*from), "to": n(*to)
             }}),
-            Self::Polygon { points } => {
-                let points: Vec<Value> =
-                    points.iter().map(|p| json!([n(p.lat), n(p.lon)])).collect();
+            Self::Polygon(polygon) => {
+                let points: Vec<Value> = polygon
+                    .points
+                    .iter()
+                    .map(|p| json!([n(p.lat), n(p.lon)]))
+                    .collect();
                 json!({"geoPolygon": points})
             }
         }
@@ -92,7 +140,7 @@ impl GeoShape {
             } => ([*left, *bottom], [*right, *top]),
             Self::Circle { center, radius } => circle_envelope(*center, *radius),
             Self::Annulus { center, to, .. } => circle_envelope(*center, *to),
-            Self::Polygon { points } => polygon_envelope(points),
+            Self::Polygon(polygon) => polygon.envelope,
         }
     }
 
@@ -113,7 +161,7 @@ impl GeoShape {
                 let distance = geodesic_distance(*center, point);
                 distance >= *from && distance <= *to
             }
-            Self::Polygon { points } => polygon_covers(points, point),
+            Self::Polygon(polygon) => polygon_covers(&polygon.edges, point),
         }
     }
 }
@@ -156,8 +204,8 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
-/// Point at fraction `t` of the great-circle arc from `a` to `b`; the longitude follows the
-/// arc's endpoints so that it never jumps by 360 degrees.
+/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`. Its longitude is
+/// interpolated between the endpoints, so it never jumps by 360 degrees.
 fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
     let (u, v) = (to_unit(a), to_unit(b));
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
@@ -173,26 +221,25 @@ fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
 
 /// Crossing-number test with great-circle edges: counts the edges that pass north of the
 /// point on its meridian. A point on an edge is covered.
-fn polygon_covers(points: &[GeoPoint], point: GeoPoint) -> bool {
+fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
     let p = to_unit(point);
     let mut inside = false;
 
-    for (i, &a) in points.iter().enumerate() {
-        let b = points[(i + 1) % points.len()];
-        let (west, east) = if a.lon <= b.lon { (a, b) } else { (b, a) };
-        let side = side_of_arc(west, east, p);
-
+    for edge in edges {
+        let (west, east) = (edge.west, edge.east);
+        if point.lon < west.lon || point.lon > east.lon {
+            continue;
+        }
         if west.lon == east.lon {
             // A meridian edge: covered when the point lies on it.
             let (low, high) = (west.lat.min(east.lat), west.lat.max(east.lat));
-            if point.lon == west.lon && point.lat >= low && point.lat <= high {
+            if point.lat >= low && point.lat <= high {
                 return true;
             }
             continue;
         }
-        if point.lon < west.lon || point.lon > east.lon {
-            continue;
-        }
+        // Positive on the left of the eastward arc, which is its north side.
+        let side = edge.normal[0] * p[0] + edge.normal[1] * p[1] + edge.normal[2] * p[2];
         if side.abs() < 1e-15 {
             return true;
         }
@@ -202,17 +249,6 @@ fn polygon_covers(points: &[GeoPoint], point: GeoPoint) -> bool {
         }
     }
     inside
-}
-
-/// Sign of the point against the great circle through `a` then `b`: positive on the left.
-fn side_of_arc(a: GeoPoint, b: GeoPoint, p: [f64; 3]) -> f64 {
-    let (u, v) = (to_unit(a), to_unit(b));
-    let normal = [
-        u[1] * v[2] - u[2] * v[1],
-        u[2] * v[0] - u[0] * v[2],
-        u[0] * v[1] - u[1] * v[0],
-    ];
-    normal[0] * p[0] + normal[1] * p[1] + normal[2] * p[2]
 }
 
 /// Geodesic distance in metres on the WGS84 ellipsoid, by Andoyer's first-order formula.
@@ -303,9 +339,12 @@ mod tests {
 
     #[test]
     fn polygon_inside_outside_and_edge() {
-        let square = GeoShape::Polygon {
-            points: vec![p(0.0, 0.0), p(0.0, 10.0), p(10.0, 10.0), p(10.0, 0.0)],
-        };
+        let square = GeoShape::Polygon(Polygon::new(vec![
+            p(0.0, 0.0),
+            p(0.0, 10.0),
+            p(10.0, 10.0),
+            p(10.0, 0.0),
+        ]));
         assert!(square.contains(p(5.0, 5.0)));
         assert!(!square.contains(p(5.0, 11.0)));
         assert!(!square.contains(p(-1.0, 5.0)));
@@ -318,9 +357,12 @@ mod tests {
     #[test]
     fn polygon_edges_are_great_circles() {
         // The arc between two points at 10°N bulges north of 10°N in its middle.
-        let polygon = GeoShape::Polygon {
-            points: vec![p(0.0, 0.0), p(0.0, 60.0), p(10.0, 60.0), p(10.0, 0.0)],
-        };
+        let polygon = GeoShape::Polygon(Polygon::new(vec![
+            p(0.0, 0.0),
+            p(0.0, 60.0),
+            p(10.0, 60.0),
+            p(10.0, 0.0),
+        ]));
         assert!(polygon.contains(p(10.5, 30.0)));
         assert!(!polygon.contains(p(12.0, 30.0)));
     }

@@ -9,8 +9,8 @@ use super::Config;
 /// Prefix of the environment variables read as settings.
 const ENV_PREFIX: &str = "PALISADE_";
 
-/// Variables with the prefix that are not settings (they set logging).
-const NON_SETTING_VARIABLES: [&str; 2] = ["PALISADE_LOG", "PALISADE_LOG_FORMAT"];
+/// Variables with the prefix that are not settings: logging, and the binary the test suites run.
+const NON_SETTING_VARIABLES: [&str; 3] = ["PALISADE_LOG", "PALISADE_LOG_FORMAT", "PALISADE_BIN"];
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// WebSocket protocol settings.
     pub websocket: WebSocketSettings,
+    /// Token and API key settings.
+    pub security: SecuritySettings,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             server: ServerSettings::default(),
             http: HttpSettings::default(),
             websocket: WebSocketSettings::default(),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -177,6 +180,71 @@ impl Default for WebSocketSettings {
             rate_limit: 0,
             max_backpressure: 1024,
         }
+    }
+}
+
+/// Kuzzle's `security` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Authentication tokens (`auth:login`, `auth:createToken`, `auth:refreshToken`).
+    pub auth_token: AuthTokenSettings,
+    /// API keys (`auth:createApiKey`, `security:createApiKey`).
+    pub api_key: ApiKeySettings,
+    /// Profiles given to the users of `security:createRestrictedUser`.
+    pub restricted_profile_ids: Vec<String>,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            auth_token: AuthTokenSettings::default(),
+            api_key: ApiKeySettings::default(),
+            restricted_profile_ids: vec!["default".into()],
+        }
+    }
+}
+
+/// Kuzzle's `security.authToken` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AuthTokenSettings {
+    /// Lifetime of a token when the request gives no `expiresIn`: a duration such as `"1h"`, or
+    /// milliseconds.
+    pub expires_in: String,
+    /// Maximum lifetime of a token in milliseconds; -1 is unlimited.
+    #[serde(rename = "maxTTL")]
+    pub max_ttl: i64,
+    /// Milliseconds a token stays valid after `auth:refreshToken` replaced it.
+    pub grace_period: u64,
+    /// HS256 signing secret. Empty generates a random secret at first start and stores it in
+    /// the data folder, so tokens survive a restart.
+    pub secret: String,
+}
+
+impl Default for AuthTokenSettings {
+    fn default() -> Self {
+        Self {
+            expires_in: "1h".into(),
+            max_ttl: -1,
+            grace_period: 1000,
+            secret: String::new(),
+        }
+    }
+}
+
+/// Kuzzle's `security.apiKey` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiKeySettings {
+    /// Maximum lifetime of an API key in milliseconds; -1 is unlimited.
+    #[serde(rename = "maxTTL")]
+    pub max_ttl: i64,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        Self { max_ttl: -1 }
     }
 }
 

@@ -1,8 +1,21 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
+mod api_keys;
 mod auth;
+mod bulk;
+mod collection;
+mod cookie;
+mod credentials;
+mod document;
+mod document_multi;
+mod document_query;
+mod index;
 pub mod realtime;
+mod roles;
+mod security;
 pub mod server;
+mod store_args;
+mod users;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,9 +47,14 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 3] = [
+        let list: [Arc<dyn Controller>; 8] = [
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
+            Arc::new(security::SecurityController),
+            Arc::new(index::IndexController),
+            Arc::new(collection::CollectionController),
+            Arc::new(document::DocumentController),
+            Arc::new(bulk::BulkController),
             Arc::new(realtime::RealtimeController),
         ];
         Self {

@@ -37,7 +37,7 @@ impl Controller for ServerController {
 
     async fn handle(&self, state: &ServerState, action: &str, request: &Request) -> ApiResult {
         match action {
-            "adminExists" => Ok(json!({"exists": false}).into()),
+            "adminExists" => admin_exists(state).await,
             "capabilities" => Ok(capabilities(state).into()),
             "getConfig" => get_config(state),
             "healthCheck" => Ok(health_check(state).into()),
@@ -49,6 +49,16 @@ impl Controller for ServerController {
             _ => Err(ApiError::action_not_found(&request.controller, action)),
         }
     }
+}
+
+async fn admin_exists(state: &ServerState) -> ApiResult {
+    let exists = state
+        .security
+        .security
+        .admin_exists()
+        .await
+        .map_err(crate::errors::from_security)?;
+    Ok(json!({"exists": exists}).into())
 }
 
 /// The API definition the SDK's HTTP client reads to build its routes:

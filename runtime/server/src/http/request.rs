@@ -46,6 +46,7 @@ pub async fn build_for_action(
         protocol: Protocol::Http,
         connection_id: format!("http-{}", palisade_api::new_request_id()),
         string_args: true,
+        kuid: std::sync::OnceLock::new(),
     };
     let mut request = Request::new(controller, action, context);
 

@@ -23,7 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed to send the close frame and flush what is queued when the server closes a socket.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Why the server closes a socket.
+/// The close code and reason of a socket the server closes.
 #[derive(Debug)]
 struct Closing {
     code: u16,
@@ -75,6 +75,7 @@ pub async fn run(state: Arc<ServerState>, socket: WebSocket, peer: SocketAddr) {
         // drops its own subscription (see `ServerState::drop_subscriptions_if_closed`).
         state.connections.unregister(&connection_id);
         state.drop_subscriptions(&connection_id);
+        state.security.expiry.unlink(&connection_id, None);
         state.metrics.websocket_connections_add(-1);
         debug!("websocket disconnected");
     }

@@ -1,5 +1,5 @@
-//! The WebSocket protocol: one JSON request per text frame, answered on the same socket with
-//! `room` set to the request id.
+//! The WebSocket protocol: one JSON request per text frame. Each response goes back on the same
+//! socket with `room` set to the request id.
 
 mod connection;
 mod frame;
@@ -14,7 +14,7 @@ use tracing::debug;
 
 use crate::state::ServerState;
 
-/// Frames above `server.maxRequestSize` are answered with an error; frames above this many times
+/// Frames above `server.maxRequestSize` get an error response. Frames above this many times
 /// the limit are not read at all, and the socket is closed with code 1009 (message too big).
 const HARD_FRAME_LIMIT_FACTOR: usize = 4;
 

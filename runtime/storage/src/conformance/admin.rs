@@ -340,6 +340,21 @@ pub async fn dynamic_mapping_adds_fields(store: Arc<dyn DocumentStore>) {
     };
     assert_eq!(store.search(INDEX, "c", request).await.unwrap().total, 1);
 
+    // An object without values changes the mapping but not the searchable fields.
+    store
+        .create(INDEX, "c", Some("blank"), json!({"holder": {}}), wait_for())
+        .await
+        .unwrap();
+    let mapping = store.get_mapping(INDEX, "c", false).await.unwrap();
+    assert_eq!(mapping["properties"]["holder"]["type"], "object");
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"ids": {"values": ["blank"]}}))
+            .await
+            .unwrap(),
+        1
+    );
+
     // With dynamic false, unmapped fields are stored but not searchable.
     store
         .create_collection(INDEX, "closed", CollectionConfig::default())

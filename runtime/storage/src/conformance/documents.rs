@@ -244,7 +244,7 @@ pub async fn refresh_policies(store: Arc<dyn DocumentStore>) {
         .create(INDEX, "c", Some("seed"), json!({"n": 0}), wait_for())
         .await
         .unwrap();
-    // Real-time get sees a write at once, whatever the refresh policy.
+    // Real-time get reads a write at once, whatever the refresh policy.
     store
         .create(
             INDEX,
@@ -369,6 +369,7 @@ pub async fn update_by_query_changes(store: Arc<dyn DocumentStore>) {
         .update_by_query(INDEX, BOOKS, query, json!({"available": false}), wait_for())
         .await
         .unwrap();
+    let updated: Vec<_> = updated.into_iter().map(Result::unwrap).collect();
     let mut updated_ids: Vec<_> = updated.iter().map(|d| d.id.clone()).collect();
     updated_ids.sort();
     assert_eq!(updated_ids, ids(&["b2", "b3", "b5", "b6"]));
@@ -384,4 +385,164 @@ pub async fn update_by_query_changes(store: Arc<dyn DocumentStore>) {
     let b6 = store.get(INDEX, BOOKS, "b6").await.unwrap();
     assert_eq!(b6.version, 2);
     assert_eq!(b6.source["title"], "Rust in Action");
+}
+
+pub async fn update_by_query_fails_per_document(store: Arc<dyn DocumentStore>) {
+    seed_books(store.as_ref()).await;
+    let query = json!({"terms": {"_id": ["b1", "b2"]}});
+    let changes = json!({"year": "not a year"});
+    let results = store
+        .update_by_query(INDEX, BOOKS, query, changes, wait_for())
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(error_id(result), "services.storage.invalid_mapping");
+    }
+    assert_eq!(store.get(INDEX, BOOKS, "b1").await.unwrap().version, 1);
+}
+
+pub async fn upsert_creates_or_updates(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    let changes = json!({"o": {"x": 1}});
+    let default = json!({"o": {"y": 2}, "d": true});
+    let created = store
+        .upsert(INDEX, "c", "d1", changes, default.clone(), wait_for())
+        .await
+        .unwrap();
+    assert!(created.created);
+    assert_eq!(created.version, 1);
+    assert_eq!(
+        created.source,
+        Some(json!({"o": {"y": 2, "x": 1}, "d": true}))
+    );
+
+    let changes = json!({"o": {"x": 5}});
+    let updated = store
+        .upsert(INDEX, "c", "d1", changes, default, wait_for())
+        .await
+        .unwrap();
+    assert!(!updated.created);
+    assert_eq!(updated.version, 2);
+    assert_eq!(
+        updated.source,
+        Some(json!({"o": {"y": 2, "x": 5}, "d": true}))
+    );
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"term": {"o.x": 5}}))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+pub async fn near_real_time_refresh(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    store
+        .create(INDEX, "c", Some("seed"), json!({"n": 0}), wait_for())
+        .await
+        .unwrap();
+    let options = WriteOptions::default();
+    store
+        .create(INDEX, "c", Some("late"), json!({"n": 1}), options)
+        .await
+        .unwrap();
+
+    // Elasticsearch refreshes every second; allow a few intervals on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if store
+            .count(INDEX, "c", json!({"term": {"n": 1}}))
+            .await
+            .unwrap()
+            == 1
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never became searchable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn concurrent_writes_serialize(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    store
+        .create(INDEX, "c", Some("shared"), json!({}), wait_for())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let options = WriteOptions::default();
+            let id = format!("own{i}");
+            store
+                .create(INDEX, "c", Some(&id), json!({"n": i}), options)
+                .await
+                .unwrap();
+            let changes = json!({format!("f{i}"): i});
+            store
+                .update(INDEX, "c", "shared", changes, options)
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    // Every update applied on top of the previous one: no lost field, one version each.
+    let shared = store.get(INDEX, "c", "shared").await.unwrap();
+    assert_eq!(shared.version, 21);
+    assert_eq!(shared.source.as_object().unwrap().len(), 20);
+    store.refresh_collection(INDEX, "c").await.unwrap();
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"range": {"n": {"gte": 0}}}))
+            .await
+            .unwrap(),
+        20
+    );
+}
+
+pub async fn invalid_documents_rejected(store: Arc<dyn DocumentStore>) {
+    open_collection(store.as_ref()).await;
+    let invalid = "services.storage.invalid_argument";
+    let long_id = "x".repeat(513);
+    for id in ["", long_id.as_str()] {
+        let result = store
+            .create(INDEX, "c", Some(id), json!({}), wait_for())
+            .await;
+        assert_eq!(error_id(result), invalid, "id of {} bytes", id.len());
+    }
+    assert_eq!(
+        error_id(store.create(INDEX, "c", None, json!([1]), wait_for()).await),
+        invalid
+    );
+    assert_eq!(
+        error_id(
+            store
+                .create(INDEX, "c", None, json!("text"), wait_for())
+                .await
+        ),
+        invalid
+    );
+    store
+        .create(INDEX, "c", Some("d1"), json!({"a": 1}), wait_for())
+        .await
+        .unwrap();
+    assert_eq!(
+        error_id(store.update(INDEX, "c", "d1", json!(3), wait_for()).await),
+        invalid
+    );
+    let default = json!({});
+    let upsert = store
+        .upsert(INDEX, "c", "d2", json!(null), default, wait_for())
+        .await;
+    assert_eq!(error_id(upsert), invalid);
+    assert_eq!(store.get(INDEX, "c", "d1").await.unwrap().version, 1);
 }

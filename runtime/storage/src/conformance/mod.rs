@@ -65,7 +65,7 @@ pub fn error_id<T: std::fmt::Debug>(result: Result<T, StorageError>) -> &'static
     }
 }
 
-/// The mapping of the books collection: one field of each type.
+/// Returns the mapping of the books collection: one field of each type.
 pub fn books_mapping() -> Value {
     json!({
         "dynamic": "false",
@@ -86,7 +86,7 @@ pub fn books_mapping() -> Value {
     })
 }
 
-/// The six books every query case searches.
+/// Returns the six books every query case searches.
 pub fn books() -> Vec<(&'static str, Value)> {
     vec![
         (
@@ -182,18 +182,19 @@ macro_rules! conformance_tests {
             index_lifecycle, internal_indexes_hidden, invalid_names_rejected,
             collection_lifecycle, mapping_updates, strict_mapping_rejects, field_type_checked,
             dynamic_mapping_adds_fields, truncate_keeps_mapping, stats_count_documents,
-            create_and_get, create_generates_id, create_existing_fails, create_or_replace_versions,
-            replace_requires_document, update_merges_deeply, delete_returns_old_source,
+            create_and_get, create_generates_id, create_existing_fails,
+            invalid_documents_rejected, create_or_replace_versions, replace_requires_document,
+            update_merges_deeply, upsert_creates_or_updates, delete_returns_old_source,
             delete_fields_removes_paths, mget_and_exists, unknown_collection_errors,
-            refresh_policies, bulk_applies_each_operation, delete_by_query_removes,
-            update_by_query_changes,
-            term_queries, terms_query, range_queries, exists_query, ids_query,
-            pattern_queries, match_queries, phrase_queries, multi_match_query,
-            query_string_query, bool_queries, constant_score_query, nested_query, geo_queries,
-            koncorde_filters, unsupported_clauses_rejected, scripts_rejected,
-            sort_by_fields, sort_missing_values, sort_on_text_rejected, from_and_size,
-            search_after_pages, source_filtering, scroll_pages, count_matches, scores_rank,
-            aggregations_compute, highlight_marks_terms, result_window_limited
+            refresh_policies, near_real_time_refresh, concurrent_writes_serialize,
+            bulk_applies_each_operation, delete_by_query_removes, update_by_query_changes,
+            update_by_query_fails_per_document, term_queries, terms_query, range_queries,
+            exists_query, ids_query, pattern_queries, match_queries, phrase_queries,
+            multi_match_query, query_string_query, bool_queries, constant_score_query,
+            nested_query, geo_queries, koncorde_filters, unsupported_clauses_rejected,
+            scripts_rejected, sort_by_fields, sort_missing_values, sort_on_text_rejected,
+            from_and_size, search_after_pages, source_filtering, scroll_pages, count_matches,
+            scores_rank, aggregations_compute, highlight_marks_terms, result_window_limited,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

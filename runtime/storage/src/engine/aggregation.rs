@@ -6,7 +6,9 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector};
 use tantivy::query::Query as TantivyQuery;
 
+use super::top_hits::{self, DocumentLoader};
 use crate::error::{Result, StorageError};
+use crate::mapping::Mapping;
 
 /// Aggregation types passed to tantivy, which accepts their Elasticsearch request shape.
 const SUPPORTED: &[&str] = &[
@@ -34,15 +36,25 @@ const SUPPORTED: &[&str] = &[
 /// [`StorageError::UnknownQueryKeyword`] naming an unsupported aggregation type,
 /// [`StorageError::InvalidSearchQuery`] when tantivy rejects the request (for example a
 /// `terms` aggregation on a `text` field, which has no fast field).
-pub(super) fn run(searcher: &Searcher, query: &dyn TantivyQuery, request: &Value) -> Result<Value> {
+pub(super) fn run(
+    searcher: &Searcher,
+    query: &dyn TantivyQuery,
+    request: &Value,
+    mapping: &Mapping,
+    load: &DocumentLoader<'_>,
+) -> Result<Value> {
     check_types(request)?;
-    let aggregations: Aggregations = serde_json::from_value(request.clone())
+    let mut prepared = top_hits::prepare(request)?;
+    rewrite_calendar_intervals(&mut prepared)?;
+    let aggregations: Aggregations = serde_json::from_value(prepared)
         .map_err(|error| StorageError::query(format!("invalid aggregations: {error}")))?;
     let collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
     let results = searcher
         .search(query, &collector)
         .map_err(|error| StorageError::query(format!("aggregation failed: {error}")))?;
-    serde_json::to_value(results).map_err(StorageError::internal)
+    let mut output = serde_json::to_value(results).map_err(StorageError::internal)?;
+    top_hits::rewrite(request, &mut output, mapping, load)?;
+    Ok(output)
 }
 
 fn check_types(request: &Value) -> Result<()> {
@@ -59,10 +71,10 @@ fn check_types(request: &Value) -> Result<()> {
             match key.as_str() {
                 "aggs" | "aggregations" => check_types(value)?,
                 "meta" => {}
-                "date_histogram" if value.get("calendar_interval").is_some() => {
-                    return Err(StorageError::unsupported(
-                        "date_histogram.calendar_interval (use fixed_interval)",
-                    ));
+                "date_histogram" => {
+                    if let Some(interval) = value.get("calendar_interval") {
+                        calendar_to_fixed(interval, value.get("offset").is_some())?;
+                    }
                 }
                 kind if SUPPORTED.contains(&kind) => {}
                 kind => return Err(StorageError::unsupported(format!("{kind} aggregation"))),
@@ -70,4 +82,48 @@ fn check_types(request: &Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rewrites `calendar_interval` of every `date_histogram` as the equal `fixed_interval`, which
+/// is all tantivy accepts.
+fn rewrite_calendar_intervals(request: &mut Value) -> Result<()> {
+    let Some(aggregations) = request.as_object_mut() else {
+        return Ok(());
+    };
+    for aggregation in aggregations.values_mut() {
+        if let Some(histogram) = aggregation
+            .get_mut("date_histogram")
+            .and_then(Value::as_object_mut)
+            && let Some(interval) = histogram.remove("calendar_interval")
+        {
+            let (fixed, offset) = calendar_to_fixed(&interval, histogram.contains_key("offset"))?;
+            histogram.insert("fixed_interval".to_owned(), Value::from(fixed));
+            if let Some(offset) = offset {
+                histogram.insert("offset".to_owned(), Value::from(offset));
+            }
+        }
+        for key in ["aggs", "aggregations"] {
+            if let Some(children) = aggregation.get_mut(key) {
+                rewrite_calendar_intervals(children)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Maps a calendar interval to a fixed interval and offset, for the units of fixed length in
+/// UTC: minute, hour, day, and week (7 days starting on Monday, 4 days after the Thursday epoch).
+fn calendar_to_fixed(
+    interval: &Value,
+    has_offset: bool,
+) -> Result<(&'static str, Option<&'static str>)> {
+    let unsupported =
+        || StorageError::unsupported(format!("date_histogram.calendar_interval {interval}"));
+    match interval.as_str().ok_or_else(unsupported)? {
+        "minute" | "1m" => Ok(("1m", None)),
+        "hour" | "1h" => Ok(("1h", None)),
+        "day" | "1d" => Ok(("1d", None)),
+        "week" | "1w" if !has_offset => Ok(("7d", Some("+4d"))),
+        _ => Err(unsupported()),
+    }
 }

@@ -157,13 +157,16 @@ impl Inner {
         if let Some(settings) = config.settings {
             *collection.settings.write() = settings;
         }
-        self.store_mapping(&collection, mapping)
+        self.store_mapping(&collection, mapping)?;
+        Ok(())
     }
 
     /// Saves a mapping and, when its searchable fields changed, rebuilds the search index.
     ///
     /// The caller holds the write lock.
-    pub fn store_mapping(&self, collection: &Collection, mapping: Mapping) -> Result<()> {
+    /// Returns whether the search index was rebuilt, in which case it already contains every
+    /// stored document.
+    pub fn store_mapping(&self, collection: &Collection, mapping: Mapping) -> Result<bool> {
         let schema_changed = mapping.leaves() != collection.mapping.read().leaves();
         let mut generation = collection.generation.lock();
         let meta = CollectionMeta {
@@ -178,7 +181,7 @@ impl Inner {
             *collection.search.write() = Arc::new(search);
             *collection.mapping.write() = mapping;
             remove_other_generations(self, &collection.key, *generation);
-            return Ok(());
+            return Ok(true);
         }
         let txn = self.db.begin_write().or_internal()?;
         {
@@ -189,7 +192,7 @@ impl Inner {
         }
         txn.commit().or_internal()?;
         *collection.mapping.write() = mapping;
-        Ok(())
+        Ok(false)
     }
 
     pub fn update_mapping(&self, index: &str, name: &str, mappings: &Value) -> Result<Value> {
@@ -238,7 +241,8 @@ impl Inner {
         drop(collection);
         let folder = super::search_root(&self.config.path).join(db::collection_key(index, name));
         if let Err(error) = std::fs::remove_dir_all(&folder) {
-            tracing::debug!(%error, folder = %folder.display(), "cannot remove a deleted collection's search index");
+            let folder = folder.display();
+            tracing::debug!(%error, %folder, "cannot remove a deleted collection's search index");
         }
         Ok(())
     }

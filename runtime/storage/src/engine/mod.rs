@@ -15,6 +15,7 @@ mod scroll;
 mod search;
 mod search_index;
 mod store_impl;
+mod top_hits;
 mod translate;
 mod write;
 
@@ -148,6 +149,14 @@ impl Inner {
         Ok(())
     }
 
+    /// Makes write `seq` searchable, committing only when no other commit did it already.
+    pub fn commit_search_through(&self, key: &str, search: &SearchIndex, seq: u64) -> Result<()> {
+        match search.commit_through(seq)? {
+            Some(committed) => recovery::prune_changes(&self.db, key, committed),
+            None => Ok(()),
+        }
+    }
+
     /// Commits one search index and prunes the replay entries it now contains.
     pub fn commit_search(&self, key: &str, search: &SearchIndex) -> Result<()> {
         let seq = search.commit()?;
@@ -172,7 +181,11 @@ fn start_refresh_thread(inner: Weak<Inner>, interval: Duration) {
             }
         });
     if let Err(error) = spawned {
-        tracing::warn!(%error, "cannot start the search index refresh thread; writes become searchable only on refresh=wait_for");
+        tracing::warn!(
+            %error,
+            "cannot start the search index refresh thread; \
+             writes become searchable only on refresh=wait_for or an explicit refresh"
+        );
     }
 }
 

@@ -52,7 +52,11 @@ fn open_collection(
             rebuild_into(inner, &key, &meta, meta.generation + 1)?
         }
         Err(error) => {
-            tracing::warn!(%error, collection = %key, "search index unreadable; rebuilding it from stored documents");
+            tracing::warn!(
+                %error,
+                collection = %key,
+                "search index unreadable; rebuilding it from stored documents"
+            );
             rebuild_into(inner, &key, &meta, meta.generation + 1)?
         }
     };
@@ -102,7 +106,8 @@ fn replay(
     if pending.is_empty() {
         return prune_changes(&inner.db, key, committed);
     }
-    tracing::info!(collection = %key, writes = pending.len(), "replaying writes into the search index");
+    let writes = pending.len();
+    tracing::info!(collection = %key, writes, "replaying writes into the search index");
     for (seq, id) in pending {
         let current = db::read_document(&inner.db, key, &id)?;
         search.stage(
@@ -156,10 +161,12 @@ pub(super) fn remove_other_generations(inner: &Inner, key: &str, keep: u64) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_str() != Some(keep.to_string().as_str()) {
-            if let Err(error) = std::fs::remove_dir_all(entry.path()) {
-                tracing::debug!(%error, folder = %entry.path().display(), "cannot remove an old search index");
-            }
+        if entry.file_name().to_str() != Some(keep.to_string().as_str())
+            && let Err(error) = std::fs::remove_dir_all(entry.path())
+        {
+            let folder = entry.path();
+            let folder = folder.display();
+            tracing::debug!(%error, %folder, "cannot remove an old search index");
         }
     }
 }

@@ -47,7 +47,6 @@ pub(crate) struct ScrollRegistry {
 
 impl ScrollRegistry {
     /// Keeps the hits after the first page and returns the new scroll id.
-    #[allow(clippy::too_many_arguments)] // reason: one call site, each value a distinct part of the state
     pub fn register(
         &self,
         index: &str,

@@ -58,10 +58,17 @@ impl Inner {
         let searcher = search.reader.searcher();
         let total = searcher.search(&*query, &Count).or_internal()? as u64;
         let aggregations = match &body.aggregations {
-            Some(request) => Some(aggregation::run(&searcher, &*query, request)?),
+            Some(request) => {
+                let load = |id: &str| db::read_document(&self.db, &collection.key, id);
+                Some(aggregation::run(
+                    &searcher, &*query, request, &mapping, &load,
+                )?)
+            }
             None => None,
         };
 
+        // TODO(perf): sorting reads every matching source from redb; sorting on tantivy fast
+        // fields would read only the page.
         let needs_all =
             !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
         let limit = if needs_all {
@@ -69,7 +76,8 @@ impl Inner {
         } else {
             from + size
         };
-        let mut candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
+        let mut candidates =
+            self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
         sort_candidates(&mut candidates, &body.sort, &mapping);
         if let Some(after) = &body.search_after {
             let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
@@ -132,7 +140,7 @@ impl Inner {
         Ok(())
     }
 
-    /// Translates a query, evaluating the clauses the index cannot answer on the stored sources.
+    /// Translates a query, evaluating on the stored sources the clauses the index cannot evaluate.
     fn translate(
         &self,
         collection: &Collection,
@@ -189,6 +197,7 @@ impl Inner {
     fn load_candidates(
         &self,
         collection: &Collection,
+        search: &SearchIndex,
         searcher: &Searcher,
         query: &dyn TantivyQuery,
         limit: usize,
@@ -196,14 +205,13 @@ impl Inner {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let search = collection.search.read().clone();
         let top = TopDocs::with_limit(limit).order_by_score();
         let hits = searcher.search(query, &top).or_internal()?;
         let txn = self.db.begin_read().or_internal()?;
         let documents = txn.open_table(DOCUMENTS).or_internal()?;
         let mut candidates = Vec::with_capacity(hits.len());
         for (score, address) in hits {
-            let id = document_id(searcher, address, &search)?;
+            let id = document_id(searcher, address, search)?;
             // A document deleted since the last refresh is still in the index but no longer
             // stored: it is left out, as a real-time get would not find it either.
             let Some(bytes) = documents

@@ -41,6 +41,8 @@ pub(crate) struct SearchIndex {
     pub folder: PathBuf,
     /// Highest sequence number added to the writer.
     added_seq: AtomicU64,
+    /// Highest sequence number visible to search: committed and reloaded.
+    searchable_seq: AtomicU64,
     /// Whether writes were added since the last commit.
     dirty: AtomicBool,
 }
@@ -151,6 +153,7 @@ impl SearchIndex {
             present_field,
             folder: folder.to_owned(),
             added_seq: AtomicU64::new(0),
+            searchable_seq: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
         })
     }
@@ -209,16 +212,30 @@ impl SearchIndex {
     /// Commits staged writes with the highest staged sequence number as payload, then reloads
     /// the reader so they are searchable. Returns that sequence number.
     pub fn commit(&self) -> Result<u64> {
-        let seq = {
-            let mut writer = self.writer.lock();
-            let seq = self.added_seq.load(Ordering::SeqCst);
-            self.dirty.store(false, Ordering::SeqCst);
-            let mut prepared = writer.prepare_commit().or_internal()?;
-            prepared.set_payload(&seq.to_string());
-            prepared.commit().or_internal()?;
-            seq
-        };
+        let mut writer = self.writer.lock();
+        self.commit_locked(&mut writer)
+    }
+
+    /// Commits staged writes unless a commit made write `seq` searchable meanwhile, so that
+    /// concurrent `wait_for` writes share one commit. Returns the sequence number committed.
+    pub fn commit_through(&self, seq: u64) -> Result<Option<u64>> {
+        let mut writer = self.writer.lock();
+        if self.searchable_seq.load(Ordering::SeqCst) >= seq {
+            return Ok(None);
+        }
+        self.commit_locked(&mut writer).map(Some)
+    }
+
+    fn commit_locked(&self, writer: &mut IndexWriter) -> Result<u64> {
+        let seq = self.added_seq.load(Ordering::SeqCst);
+        self.dirty.store(false, Ordering::SeqCst);
+        let mut prepared = writer.prepare_commit().or_internal()?;
+        prepared.set_payload(&seq.to_string());
+        prepared.commit().or_internal()?;
+        // Reloading before the writer lock is released lets the next waiter trust
+        // `searchable_seq`.
         self.reader.reload().or_internal()?;
+        self.searchable_seq.fetch_max(seq, Ordering::SeqCst);
         Ok(seq)
     }
 

@@ -223,6 +223,23 @@ impl DocumentStore for EmbeddedEngine {
         self.write_one(index, collection, operation, options).await
     }
 
+    async fn upsert(
+        &self,
+        index: &str,
+        collection: &str,
+        id: &str,
+        changes: Value,
+        default: Value,
+        options: WriteOptions,
+    ) -> Result<WriteResult> {
+        let operation = WriteOp::Upsert {
+            id: id.to_owned(),
+            changes,
+            default,
+        };
+        self.write_one(index, collection, operation, options).await
+    }
+
     async fn delete(
         &self,
         index: &str,
@@ -350,7 +367,7 @@ impl DocumentStore for EmbeddedEngine {
         query: Value,
         changes: Value,
         options: WriteOptions,
-    ) -> Result<Vec<WriteResult>> {
+    ) -> Result<Vec<Result<WriteResult>>> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| {
             let ids = inner.matching_ids(&index, &collection, &query)?;
@@ -361,14 +378,13 @@ impl DocumentStore for EmbeddedEngine {
                     changes: changes.clone(),
                 })
                 .collect();
-            let results = inner.write(
+            inner.write(
                 &index,
                 &collection,
                 operations,
                 options,
-                Atomicity::AllOrNothing,
-            )?;
-            results.into_iter().collect()
+                Atomicity::PerOperation,
+            )
         })
         .await
     }

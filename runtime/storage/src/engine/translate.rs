@@ -4,9 +4,9 @@ use std::ops::Bound;
 
 use serde_json::Value;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, Occur,
-    PhrasePrefixQuery, PhraseQuery, Query as TantivyQuery, RangeQuery, RegexQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    InvertedIndexRangeQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TantivyQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
@@ -15,7 +15,8 @@ use tantivy::{DateTime, Term};
 use super::search_index::{SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
-use crate::query::value::coerce;
+use crate::query::date_math::Rounding;
+use crate::query::value::{coerce, coerce_query};
 use crate::query::{BoolQuery, MinimumShouldMatch, Operator, Query, RangeBound};
 
 type Boxed = Box<dyn TantivyQuery>;
@@ -112,8 +113,9 @@ impl Translator<'_> {
         field: SchemaField,
         field_type: FieldType,
         value: &Value,
+        rounding: Rounding,
     ) -> Result<Term> {
-        let typed = coerce(field_type, value).ok_or_else(|| {
+        let typed = coerce_query(field_type, value, rounding).ok_or_else(|| {
             StorageError::query(format!(
                 "{value} is not a valid `{}` value for field `{path}`",
                 field_type.name()
@@ -149,7 +151,7 @@ impl Translator<'_> {
         if case_insensitive && field_type == FieldType::Keyword {
             return self.regex(path, &regex::escape(&scalar_text(value)), true);
         }
-        let term = self.typed_term(path, field, field_type, value)?;
+        let term = self.typed_term(path, field, field_type, value, Rounding::Down)?;
         Ok(Box::new(TermQuery::new(
             term,
             Self::record_option(field_type),
@@ -166,7 +168,7 @@ impl Translator<'_> {
         };
         let terms = values
             .iter()
-            .map(|value| self.typed_term(path, field, field_type, value))
+            .map(|value| self.typed_term(path, field, field_type, value, Rounding::Down))
             .collect::<Result<Vec<_>>>()?;
         Ok(Box::new(ConstScoreQuery::new(
             Box::new(TermSetQuery::new(terms)),
@@ -186,17 +188,22 @@ impl Translator<'_> {
         if field_type == FieldType::Text {
             return Err(StorageError::unsupported("range on a text field"));
         }
-        let bound = |bound: &Option<RangeBound>| -> Result<Bound<Term>> {
-            Ok(match bound {
-                None => Bound::Unbounded,
-                Some(RangeBound {
-                    value,
-                    inclusive: true,
-                }) => Bound::Included(self.typed_term(path, field, field_type, value)?),
-                Some(RangeBound {
-                    value,
-                    inclusive: false,
-                }) => Bound::Excluded(self.typed_term(path, field, field_type, value)?),
+        // Date math rounding goes outward for inclusive bounds, as in Elasticsearch: `lte:
+        // now/d` takes the whole day, `lt: now/d` stops before it.
+        let bound = |bound: &Option<RangeBound>, is_lower: bool| -> Result<Bound<Term>> {
+            let Some(RangeBound { value, inclusive }) = bound else {
+                return Ok(Bound::Unbounded);
+            };
+            let rounding = if *inclusive != is_lower {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            };
+            let term = self.typed_term(path, field, field_type, value, rounding)?;
+            Ok(if *inclusive {
+                Bound::Included(term)
+            } else {
+                Bound::Excluded(term)
             })
         };
         if lower.is_none() && upper.is_none() {
@@ -205,7 +212,9 @@ impl Translator<'_> {
                 field: path.to_owned(),
             });
         }
-        let query = RangeQuery::new(bound(lower)?, bound(upper)?);
+        // NOTE: tantivy 0.27's fast-field range scorer overflows (a panic in debug builds) when
+        // a boolean query seeks it backwards, so ranges use the inverted index.
+        let query = InvertedIndexRangeQuery::new(bound(lower, true)?, bound(upper, false)?);
         Ok(Box::new(ConstScoreQuery::new(Box::new(query), 1.0)))
     }
 

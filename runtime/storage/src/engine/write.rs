@@ -16,12 +16,34 @@ const MAX_ID_BYTES: usize = 512;
 /// A write on one document.
 #[derive(Debug, Clone)]
 pub(crate) enum WriteOp {
-    Create { id: Option<String>, source: Value },
-    CreateOrReplace { id: String, source: Value },
-    Replace { id: String, source: Value },
-    Update { id: String, changes: Value },
-    Delete { id: String },
-    DeleteFields { id: String, fields: Vec<String> },
+    Create {
+        id: Option<String>,
+        source: Value,
+    },
+    CreateOrReplace {
+        id: String,
+        source: Value,
+    },
+    Replace {
+        id: String,
+        source: Value,
+    },
+    Update {
+        id: String,
+        changes: Value,
+    },
+    Upsert {
+        id: String,
+        changes: Value,
+        default: Value,
+    },
+    Delete {
+        id: String,
+    },
+    DeleteFields {
+        id: String,
+        fields: Vec<String>,
+    },
 }
 
 impl From<BulkOperation> for WriteOp {
@@ -31,6 +53,15 @@ impl From<BulkOperation> for WriteOp {
             BulkOperation::CreateOrReplace { id, source } => Self::CreateOrReplace { id, source },
             BulkOperation::Replace { id, source } => Self::Replace { id, source },
             BulkOperation::Update { id, changes } => Self::Update { id, changes },
+            BulkOperation::Upsert {
+                id,
+                changes,
+                default,
+            } => Self::Upsert {
+                id,
+                changes,
+                default,
+            },
             BulkOperation::Delete { id } => Self::Delete { id },
         }
     }
@@ -98,15 +129,16 @@ impl Inner {
         }
         txn.commit().or_internal()?;
 
-        if mapping != original_mapping {
-            // The rebuild reads the documents just committed, so nothing is staged here.
-            self.store_mapping(&collection, mapping)?;
-        } else {
+        let last_seq = staged.last().map_or(0, |(_, _, seq)| *seq);
+        // A rebuilt search index reads the documents just committed, so nothing is staged then.
+        let rebuilt =
+            mapping != original_mapping && self.store_mapping(&collection, mapping.clone())?;
+        if !rebuilt {
             self.stage(&collection, &mapping, staged);
         }
         if options.refresh == Refresh::WaitFor {
             let search = collection.search.read().clone();
-            self.commit_search(&collection.key, &search)?;
+            self.commit_search_through(&collection.key, &search, last_seq)?;
         }
         Ok(results)
     }
@@ -122,7 +154,12 @@ impl Inner {
             if let Err(error) = search.stage(mapping, &id, source.as_ref(), seq) {
                 // The write is durable in redb and stays in the replay table, so the next open
                 // indexes it; until then search may miss it.
-                tracing::warn!(%error, collection = %collection.key, id = %id, "cannot stage a write in the search index");
+                tracing::warn!(
+                    %error,
+                    collection = %collection.key,
+                    id = %id,
+                    "cannot stage a write in the search index"
+                );
             }
         }
     }
@@ -150,10 +187,20 @@ fn check_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_ID_BYTES {
         return Err(StorageError::InvalidArgument {
             name: "_id".to_owned(),
-            reason: format!("a document id must be 1 to {MAX_ID_BYTES} bytes long"),
+            reason: format!("an id of 1 to {MAX_ID_BYTES} bytes"),
         });
     }
     Ok(())
+}
+
+fn check_changes(changes: &Value) -> Result<()> {
+    if changes.is_object() {
+        return Ok(());
+    }
+    Err(StorageError::InvalidArgument {
+        name: "body".to_owned(),
+        reason: "changes as a JSON object".to_owned(),
+    })
 }
 
 fn load(documents: &DocumentTable<'_>, key: &str, id: &str) -> Result<Option<(u64, Value)>> {
@@ -211,15 +258,25 @@ fn apply(
         }
         WriteOp::Update { id, changes } => {
             let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;
-            if !changes.is_object() {
-                return Err(StorageError::InvalidArgument {
-                    name: "body".to_owned(),
-                    reason: "changes must be a JSON object".to_owned(),
-                });
-            }
+            check_changes(&changes)?;
             let mut merged = old.1.clone();
             deep_merge(&mut merged, &changes);
             (id, Some(old), Some(merged))
+        }
+        WriteOp::Upsert {
+            id,
+            changes,
+            default,
+        } => {
+            check_id(&id)?;
+            check_changes(&changes)?;
+            let old = load(documents, key, &id)?;
+            let mut merged = match &old {
+                Some((_, source)) => source.clone(),
+                None => default,
+            };
+            deep_merge(&mut merged, &changes);
+            (id, old, Some(merged))
         }
         WriteOp::Delete { id } => {
             let old = load(documents, key, &id)?.ok_or_else(|| not_found(collection, &id))?;

@@ -47,7 +47,7 @@ impl Mapping {
         let Some(object) = source.as_object() else {
             return Err(StorageError::InvalidArgument {
                 name: "body".to_owned(),
-                reason: "a document must be a JSON object".to_owned(),
+                reason: "a JSON object".to_owned(),
             });
         };
         let context = Context { index, collection };
@@ -141,19 +141,19 @@ fn check_value(
 }
 
 fn mismatch(path: &str, field_type: FieldType, value: &Value) -> StorageError {
-    let mut shown = value.to_string();
-    if shown.len() > 64 {
+    let mut excerpt = value.to_string();
+    if excerpt.len() > 64 {
         let cut = (0..=64)
             .rev()
-            .find(|i| shown.is_char_boundary(*i))
+            .find(|i| excerpt.is_char_boundary(*i))
             .unwrap_or(0);
-        shown.truncate(cut);
-        shown.push('…');
+        excerpt.truncate(cut);
+        excerpt.push('…');
     }
     StorageError::FieldTypeMismatch {
         field: path.to_owned(),
         expected: field_type.name(),
-        value: shown,
+        value: excerpt,
     }
 }
 
@@ -240,10 +240,10 @@ fn extract_leaf(field: &FieldMapping, path: &str, items: &[&Value], indexed: &mu
     let ignore_above = field.parameters.get("ignore_above").and_then(Value::as_u64);
     let mut any = false;
     for item in items {
-        if let (Some(limit), Some(text)) = (ignore_above, item.as_str()) {
-            if text.chars().count() as u64 > limit {
-                continue;
-            }
+        if let (Some(limit), Some(text)) = (ignore_above, item.as_str())
+            && text.chars().count() as u64 > limit
+        {
+            continue;
         }
         if let Some(value) = coerce(field.field_type, item) {
             indexed.values.push((path.to_owned(), value));

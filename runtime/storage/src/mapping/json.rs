@@ -116,10 +116,18 @@ fn parse_multi_fields(value: &Value, path: &str) -> Result<BTreeMap<String, Fiel
     Ok(fields)
 }
 
+/// Builds the error of a malformed mapping; the reason becomes a sentence of the message.
 fn invalid(path: &str, reason: &str) -> StorageError {
+    let mut chars = reason.chars();
+    let mut sentence: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    sentence.push_str(chars.as_str());
+    sentence.push('.');
     StorageError::InvalidMapping {
         path: path.to_owned(),
-        reason: reason.to_owned(),
+        reason: sentence,
     }
 }
 

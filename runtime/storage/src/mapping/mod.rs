@@ -67,7 +67,7 @@ impl FieldType {
         }
     }
 
-    /// Returns whether the type holds sub-fields instead of a value.
+    /// Returns whether the type contains sub-fields instead of a value.
     pub fn is_container(self) -> bool {
         matches!(self, Self::Object | Self::Nested)
     }
@@ -81,7 +81,7 @@ impl FieldType {
     }
 }
 
-/// What happens to a field that the mapping does not list.
+/// The handling of fields that the mapping does not list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dynamic {
     /// The field is added to the mapping, with a type inferred from its value.

@@ -160,11 +160,15 @@ fn parse_range(body: &Value) -> Result<Query> {
         }
     }
     // `from` and `to` are inclusive, unlike the `gt`/`lt` spellings they share a letter with.
-    if params.contains_key("from") {
-        lower.as_mut().map(|bound| bound.inclusive = true);
+    if params.contains_key("from")
+        && let Some(bound) = lower.as_mut()
+    {
+        bound.inclusive = true;
     }
-    if params.contains_key("to") {
-        upper.as_mut().map(|bound| bound.inclusive = true);
+    if params.contains_key("to")
+        && let Some(bound) = upper.as_mut()
+    {
+        bound.inclusive = true;
     }
     Ok(Query::Range {
         field: field.clone(),
@@ -326,7 +330,7 @@ fn parse_multi_match(body: &Value) -> Result<Query> {
         .get("query")
         .cloned()
         .ok_or_else(|| StorageError::query("`multi_match` requires `query`"))?;
-    let fields = body
+    let fields: Vec<String> = body
         .get("fields")
         .and_then(Value::as_array)
         .map(|fields| {
@@ -336,7 +340,7 @@ fn parse_multi_match(body: &Value) -> Result<Query> {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_else(Vec::new);
+        .unwrap_or_default();
     if fields.is_empty() {
         return Err(StorageError::query(
             "`multi_match` requires a non-empty `fields` array",
@@ -427,9 +431,9 @@ fn parse_nested(body: &Value) -> Result<Query> {
     })
 }
 
-fn geo_point(value: &Value, what: &str) -> Result<GeoPoint> {
+fn geo_point(value: &Value, clause: &str) -> Result<GeoPoint> {
     GeoPoint::parse(value)
-        .ok_or_else(|| StorageError::query(format!("invalid geo point for {what}: {value}")))
+        .ok_or_else(|| StorageError::query(format!("invalid geo point for {clause}: {value}")))
 }
 
 fn geo_field<'a>(

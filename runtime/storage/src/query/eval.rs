@@ -1,5 +1,5 @@
 //! A direct evaluator of queries on one JSON document, used where the search index cannot
-//! answer alone (`nested` and geo clauses) and as the reference model in tests.
+//! evaluate alone (`nested` and geo clauses) and as the reference model in tests.
 
 use serde_json::{Map, Value};
 
@@ -7,7 +7,8 @@ use super::geo::GeoPoint;
 use super::{BoolQuery, Operator, Query, RangeBound};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
-use crate::query::value::coerce;
+use crate::query::date_math::Rounding;
+use crate::query::value::{coerce, coerce_query};
 use crate::value::values_at;
 
 /// Maximum token length kept by the text analyzer, in bytes, as tantivy's default tokenizer.
@@ -27,7 +28,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 ///
 /// [`StorageError::UnknownQueryKeyword`] for clauses the evaluator does not implement
 /// (`wildcard`, `regexp`, `match_phrase`, `multi_match`...), so a caller never gets a silently
-/// wrong answer.
+/// wrong result.
 pub fn matches(query: &Query, mapping: &Mapping, id: &str, source: &Value) -> Result<bool> {
     let matched = match query {
         Query::MatchAll => true,
@@ -156,22 +157,22 @@ fn term_matches(mapping: &Mapping, source: &Value, field: &str, value: &Value, c
         return false;
     };
     if matches!(field_type, FieldType::Keyword | FieldType::Text) {
-        let Some(IndexValue::Str(wanted)) = coerce(field_type, value) else {
+        let Some(IndexValue::Str(expected)) = coerce(field_type, value) else {
             return false;
         };
         let found = keyword_values(mapping, source, field);
         return found.iter().any(|text| {
             if ci {
-                text.eq_ignore_ascii_case(&wanted)
+                text.eq_ignore_ascii_case(&expected)
             } else {
-                *text == wanted
+                *text == expected
             }
         });
     }
-    let Some(wanted) = coerce(field_type, value) else {
+    let Some(expected) = coerce(field_type, value) else {
         return false;
     };
-    values.contains(&wanted)
+    values.contains(&expected)
 }
 
 fn range_matches(
@@ -184,13 +185,18 @@ fn range_matches(
     let (Some(field_type), values) = typed_values(mapping, source, field) else {
         return false;
     };
-    let bound = |bound: &Option<RangeBound>| match bound {
+    let bound = |bound: &Option<RangeBound>, is_lower: bool| match bound {
         None => Some(None),
         Some(RangeBound { value, inclusive }) => {
-            coerce(field_type, value).map(|typed| Some((typed, *inclusive)))
+            let rounding = if *inclusive != is_lower {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            };
+            coerce_query(field_type, value, rounding).map(|typed| Some((typed, *inclusive)))
         }
     };
-    let (Some(lower), Some(upper)) = (bound(lower), bound(upper)) else {
+    let (Some(lower), Some(upper)) = (bound(lower, true), bound(upper, false)) else {
         return false;
     };
     values.iter().any(|value| {
@@ -244,12 +250,12 @@ fn match_matches(
             let Some(IndexValue::Str(query)) = coerce(FieldType::Text, text) else {
                 return false;
             };
-            let wanted = tokenize(&query);
+            let expected = tokenize(&query);
             let found = keyword_values(mapping, source, field);
             let hit = |token: &String| found.contains(token);
             match operator {
-                Operator::And => !wanted.is_empty() && wanted.iter().all(hit),
-                Operator::Or => wanted.iter().any(hit),
+                Operator::And => !expected.is_empty() && expected.iter().all(hit),
+                Operator::Or => expected.iter().any(hit),
             }
         }
         Some(_) => term_matches(mapping, source, field, text, false),

@@ -156,7 +156,8 @@ mod tests {
         assert_eq!(GeoPoint::parse(&json!([3.9, 43.6])), Some(expected));
         assert_eq!(GeoPoint::parse(&json!("43.6, 3.9")), Some(expected));
         let hashed = GeoPoint::parse(&json!("spfb09p")).unwrap();
-        assert!((hashed.lat - 43.6).abs() < 0.01 && (hashed.lon - 3.9).abs() < 0.01);
+        assert!((hashed.lat - 43.6).abs() < 0.01, "{hashed:?}");
+        assert!((hashed.lon - 3.9).abs() < 0.01, "{hashed:?}");
         assert_eq!(GeoPoint::parse(&json!({"lat": 95, "lon": 0})), None);
     }
 

@@ -226,7 +226,30 @@ mod tests {
         for keyword in RESTRICTED {
             let error = translate(&json!({*keyword: {}})).unwrap_err();
             assert_eq!(error.kuzzle_id(), "api.assert.koncorde_restricted_keyword");
-            assert_eq!(error.props(), vec![(*keyword).to_owned()]);
+            assert_eq!(error.props().last(), Some(&(*keyword).to_owned()));
+        }
+    }
+
+    #[test]
+    fn malformed_filters_rejected() {
+        let cases = [
+            json!({"equals": {"a": 1, "b": 2}}),
+            json!({"and": []}),
+            json!({"or": {}}),
+            json!({"unknown": {}}),
+            json!({"equals": {"a": 1}, "in": {"b": ["x"]}}),
+            json!({"geoDistance": {"loc": [0, 0]}}),
+            json!({"geoPolygon": {"loc": {"points": [[0, 0], [1, 1]]}}}),
+            json!({"exists": "arr[unterminated"}),
+            json!("equals"),
+        ];
+        for filter in cases {
+            let error = translate(&filter).unwrap_err();
+            assert_eq!(
+                error.kuzzle_id(),
+                "api.assert.koncorde_dsl_error",
+                "{filter}"
+            );
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod body;
 mod clause;
+pub mod date_math;
 pub mod eval;
 pub mod geo;
 pub mod highlight;
@@ -16,7 +17,7 @@ use serde_json::Value;
 pub use body::{SearchBody, parse_query};
 use geo::GeoPoint;
 
-/// How the terms of a `match` query combine.
+/// The combination of a `match` query's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
     Or,

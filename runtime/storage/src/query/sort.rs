@@ -9,7 +9,7 @@ use crate::mapping::{FieldType, IndexValue, Mapping};
 use crate::query::value::coerce;
 use crate::value::values_at;
 
-/// What a sort field orders by.
+/// The key a sort field orders by.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {
     Score,
@@ -17,7 +17,7 @@ pub enum SortKey {
     Field(String),
 }
 
-/// Where documents without a value go.
+/// The position of documents without a value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Missing {
     First,
@@ -55,6 +55,16 @@ pub fn parse_sort(value: &Value) -> Result<Vec<SortField>> {
 }
 
 fn parse_entry(value: &Value) -> Result<SortField> {
+    let name = match value {
+        Value::String(name) => Some(name),
+        Value::Object(map) => map.keys().next(),
+        _ => None,
+    };
+    if let Some(special) =
+        name.filter(|name| name.starts_with('_') && !["_score", "_id"].contains(&name.as_str()))
+    {
+        return Err(StorageError::unsupported(format!("sort on {special}")));
+    }
     match value {
         Value::String(name) => Ok(sort_field(name, None, None)),
         Value::Object(map) if map.len() == 1 => {

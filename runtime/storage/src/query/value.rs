@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
+use super::date_math::{Rounding, parse_query_date};
 use super::geo::GeoPoint;
 use crate::mapping::{FieldType, IndexValue};
 
@@ -49,6 +50,18 @@ fn coerce_integer(field_type: FieldType, value: &Value) -> Option<IndexValue> {
         return None;
     }
     Some(IndexValue::I64(number))
+}
+
+/// Converts a value of a query, where dates may use date math (`now-1d/d`).
+pub fn coerce_query(
+    field_type: FieldType,
+    value: &Value,
+    rounding: Rounding,
+) -> Option<IndexValue> {
+    if field_type == FieldType::Date {
+        return parse_query_date(value, rounding, chrono::Utc::now()).map(IndexValue::Date);
+    }
+    coerce(field_type, value)
 }
 
 /// Truncates a float to an integer, as Elasticsearch does for integer fields.

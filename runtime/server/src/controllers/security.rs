@@ -1,0 +1,294 @@
+//! The `security` controller: users, roles, profiles, rights, credentials and API keys of any
+//! user, and the first administrator.
+
+use async_trait::async_trait;
+use palisade_api::{ApiError, ApiResult, Request};
+use palisade_security::local::CREDENTIAL_FIELDS;
+use palisade_security::local::LOCAL_STRATEGY;
+use serde_json::{Value, json};
+
+use super::roles::{self, Kind};
+use super::{Controller, api_keys, credentials, users};
+use crate::errors::{from_security, from_storage};
+use crate::security::SECURITY_INDEX;
+use crate::state::ServerState;
+
+/// Security administration actions.
+#[derive(Debug)]
+pub struct SecurityController;
+
+#[async_trait]
+impl Controller for SecurityController {
+    fn name(&self) -> &'static str {
+        "security"
+    }
+
+    fn actions(&self) -> &'static [&'static str] {
+        &[
+            "checkRights",
+            "createApiKey",
+            "createCredentials",
+            "createFirstAdmin",
+            "createOrReplaceProfile",
+            "createOrReplaceRole",
+            "createProfile",
+            "createRestrictedUser",
+            "createRole",
+            "createUser",
+            "deleteApiKey",
+            "deleteCredentials",
+            "deleteProfile",
+            "deleteRole",
+            "deleteUser",
+            "getAllCredentialFields",
+            "getCredentialFields",
+            "getCredentials",
+            "getCredentialsById",
+            "getProfile",
+            "getProfileMapping",
+            "getProfileRights",
+            "getRole",
+            "getRoleMapping",
+            "getUser",
+            "getUserMapping",
+            "getUserRights",
+            "getUserStrategies",
+            "hasCredentials",
+            "mDeleteProfiles",
+            "mDeleteRoles",
+            "mDeleteUsers",
+            "mGetProfiles",
+            "mGetRoles",
+            "mGetUsers",
+            "refresh",
+            "replaceUser",
+            "restrictDefaultRights",
+            "revokeTokens",
+            "searchApiKeys",
+            "searchProfiles",
+            "searchRoles",
+            "searchUsers",
+            "updateCredentials",
+            "updateProfile",
+            "updateRole",
+            "updateUser",
+            "updateUserMapping",
+            "upsertUser",
+            "validateCredentials",
+        ]
+    }
+
+    async fn handle(&self, state: &ServerState, action: &str, request: &Request) -> ApiResult {
+        if let Some(outcome) = handle_user_action(state, action, request).await {
+            return outcome;
+        }
+        if let Some(outcome) = handle_role_action(state, action, request).await {
+            return outcome;
+        }
+        if let Some(outcome) = handle_credentials_action(state, action, request).await {
+            return outcome;
+        }
+        match action {
+            "createApiKey" => {
+                let kuid = request.string("userId")?;
+                users::require_user(state, kuid).await?;
+                api_keys::create(state, kuid, request).await
+            }
+            "deleteApiKey" => api_keys::delete(state, request.string("userId")?, request).await,
+            "searchApiKeys" => api_keys::search(state, request.string("userId")?, request).await,
+            "getProfileMapping" => Ok(json!({"mapping": profile_mapping()}).into()),
+            "getRoleMapping" => Ok(json!({"mapping": role_mapping()}).into()),
+            "getUserMapping" => get_user_mapping(state).await,
+            "updateUserMapping" => update_user_mapping(state, request).await,
+            "refresh" => refresh(state, request).await,
+            "restrictDefaultRights" => {
+                state
+                    .security
+                    .security
+                    .restrict_default_rights()
+                    .await
+                    .map_err(from_security)?;
+                Ok(json!({"acknowledged": true}).into())
+            }
+            _ => Err(ApiError::action_not_found(self.name(), action)),
+        }
+    }
+}
+
+async fn handle_user_action(
+    state: &ServerState,
+    action: &str,
+    request: &Request,
+) -> Option<ApiResult> {
+    let outcome = match action {
+        "checkRights" => users::check_user_rights(state, request).await,
+        "createFirstAdmin" => users::create_first_admin(state, request).await,
+        "createRestrictedUser" => users::create_restricted_user(state, request).await,
+        "createUser" => users::create_user(state, request).await,
+        "deleteUser" => users::delete_user(state, request).await,
+        "getUser" => users::get_user(state, request).await,
+        "getUserRights" => users::get_user_rights(state, request).await,
+        "getUserStrategies" => users::get_user_strategies(state, request).await,
+        "mDeleteUsers" => users::m_delete_users(state, request).await,
+        "mGetUsers" => users::m_get_users(state, request).await,
+        "replaceUser" => users::replace_user(state, request).await,
+        "revokeTokens" => users::revoke_tokens(state, request).await,
+        "searchUsers" => users::search_users(state, request).await,
+        "updateUser" => users::update_user(state, request).await,
+        "upsertUser" => users::upsert_user(state, request).await,
+        _ => return None,
+    };
+    Some(outcome)
+}
+
+async fn handle_role_action(
+    state: &ServerState,
+    action: &str,
+    request: &Request,
+) -> Option<ApiResult> {
+    let (kind, verb) = if let Some(verb) = action.strip_suffix("Role") {
+        (Kind::Role, verb)
+    } else if let Some(verb) = action.strip_suffix("Roles") {
+        (Kind::Role, verb)
+    } else if let Some(verb) = action.strip_suffix("Profile") {
+        (Kind::Profile, verb)
+    } else if let Some(verb) = action.strip_suffix("Profiles") {
+        (Kind::Profile, verb)
+    } else if action == "getProfileRights" {
+        return Some(roles::get_profile_rights(state, request).await);
+    } else {
+        return None;
+    };
+    let outcome = match verb {
+        "create" => roles::create(state, kind, request).await,
+        "createOrReplace" => roles::create_or_replace(state, kind, request).await,
+        "update" => roles::update(state, kind, request).await,
+        "get" => roles::get(state, kind, request).await,
+        "delete" => roles::delete(state, kind, request).await,
+        "mDelete" => roles::m_delete(state, kind, request).await,
+        "mGet" => roles::m_get(state, kind, request).await,
+        "search" => roles::search(state, kind, request).await,
+        _ => return None,
+    };
+    Some(outcome)
+}
+
+async fn handle_credentials_action(
+    state: &ServerState,
+    action: &str,
+    request: &Request,
+) -> Option<ApiResult> {
+    let outcome = match action {
+        "getAllCredentialFields" => Ok(json!({LOCAL_STRATEGY: CREDENTIAL_FIELDS}).into()),
+        "getCredentialFields" => {
+            credentials::strategy(request).map(|_| json!(CREDENTIAL_FIELDS).into())
+        }
+        "getCredentialsById" => credentials_by_id(state, request).await,
+        "createCredentials"
+        | "updateCredentials"
+        | "validateCredentials"
+        | "deleteCredentials"
+        | "getCredentials"
+        | "hasCredentials" => user_credentials(state, action, request).await,
+        _ => return None,
+    };
+    Some(outcome)
+}
+
+/// The credentials actions on user `_id`.
+async fn user_credentials(state: &ServerState, action: &str, request: &Request) -> ApiResult {
+    credentials::strategy(request)?;
+    let kuid = request.string("_id")?;
+    users::require_user(state, kuid).await?;
+    match action {
+        "createCredentials" => {
+            let body = credentials::body(request)?;
+            Ok(credentials::create(state, kuid, &body).await?.into())
+        }
+        "updateCredentials" => {
+            let body = credentials::body(request)?;
+            Ok(credentials::update(state, kuid, &body).await?.into())
+        }
+        "validateCredentials" => {
+            let body = credentials::body(request)?;
+            credentials::validate(state, kuid, &body).await
+        }
+        "deleteCredentials" => credentials::delete(state, kuid).await,
+        "getCredentials" => credentials::get(state, kuid).await,
+        _ => credentials::exists(state, kuid).await,
+    }
+}
+
+/// `getCredentialsById`: the `local` credentials whose username is `_id`.
+async fn credentials_by_id(state: &ServerState, request: &Request) -> ApiResult {
+    credentials::strategy(request)?;
+    let username = request.string("_id")?;
+    let kuid = state
+        .security
+        .local
+        .kuid_of(username)
+        .await
+        .map_err(from_security)?;
+    let Some(kuid) = kuid else {
+        return Err(ApiError::new(
+            palisade_api::ErrorId::ServicesStorageNotFound,
+            format!("No local credentials have the username `{username}`."),
+        )
+        .with_props([username]));
+    };
+    Ok(json!({"username": username, "kuid": kuid}).into())
+}
+
+fn role_mapping() -> Value {
+    json!({"controllers": {"dynamic": "false", "properties": {}}})
+}
+
+fn profile_mapping() -> Value {
+    json!({
+        "policies": {"properties": {
+            "roleId": {"type": "keyword"},
+            "restrictedTo": {"properties": {
+                "index": {"type": "keyword"},
+                "collections": {"type": "keyword"}
+            }}
+        }},
+        "rateLimit": {"type": "integer"}
+    })
+}
+
+async fn get_user_mapping(state: &ServerState) -> ApiResult {
+    let mapping = state
+        .storage
+        .get_mapping(SECURITY_INDEX, "users", false)
+        .await
+        .map_err(from_storage)?;
+    Ok(json!({"mapping": mapping["properties"]}).into())
+}
+
+/// `updateUserMapping`: adds fields to the user mapping, so `searchUsers` can use them.
+async fn update_user_mapping(state: &ServerState, request: &Request) -> ApiResult {
+    let body = Value::Object(request.body_object()?.clone());
+    let mapping = state
+        .storage
+        .update_mapping(SECURITY_INDEX, "users", body)
+        .await
+        .map_err(from_storage)?;
+    Ok(mapping.into())
+}
+
+/// `refresh`: makes the last writes to `users`, `roles` or `profiles` searchable.
+async fn refresh(state: &ServerState, request: &Request) -> ApiResult {
+    let collection = request.string("collection")?;
+    if !matches!(collection, "users" | "roles" | "profiles") {
+        return Err(ApiError::invalid_argument(
+            "collection",
+            "one of users, roles or profiles",
+        ));
+    }
+    state
+        .storage
+        .refresh_collection(SECURITY_INDEX, collection)
+        .await
+        .map_err(from_storage)?;
+    Ok(Value::Null.into())
+}

@@ -1,0 +1,224 @@
+//! The security crate's [`SecurityStore`] over the document store, in the internal index
+//! `%palisade`, so users, roles, profiles, credentials, API keys, tokens and the JWT secret
+//! survive a restart.
+//!
+//! Every write waits for the search refresh (`Refresh::WaitFor`), because searches by field
+//! (tokens of a user, the user owning an API key fingerprint) must see it at once. Reads by id
+//! are real-time gets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use palisade_security::{Collection, Result, SecurityError, SecurityStore, StoredDocument};
+use palisade_storage::{
+    CollectionConfig, DocumentStore, Refresh, SearchRequest, SearchResult, StorageError,
+    WriteOptions,
+};
+use serde_json::{Value, json};
+
+/// The internal index holding the security documents. The `%` prefix hides it from `index:list`
+/// and keeps clients from naming it.
+pub const SECURITY_INDEX: &str = "%palisade";
+
+/// Page size of the scroll searches behind `list` and `search_by_field`.
+const SCROLL_PAGE: usize = 1000;
+/// How long a scroll of `list` stays open between two pages.
+const SCROLL_TTL: Duration = Duration::from_secs(30);
+
+/// Every collection the store uses.
+const COLLECTIONS: [Collection; 7] = [
+    Collection::Roles,
+    Collection::Profiles,
+    Collection::Users,
+    Collection::Credentials,
+    Collection::ApiKeys,
+    Collection::Tokens,
+    Collection::Config,
+];
+
+/// A [`SecurityStore`] writing to [`SECURITY_INDEX`] of a document store.
+#[derive(Debug)]
+pub struct DocumentSecurityStore {
+    storage: Arc<dyn DocumentStore>,
+}
+
+fn store_error(error: StorageError) -> SecurityError {
+    SecurityError::Store(error.to_string())
+}
+
+/// Returns the mapping of a collection: the fields searched by `search_by_field` are keywords.
+/// Users are dynamic so that `security:searchUsers` can query any field of their content.
+fn mapping_of(collection: Collection) -> Value {
+    let keyword = json!({"type": "keyword"});
+    match collection {
+        Collection::Users => json!({"dynamic": true, "properties": {"profileIds": keyword}}),
+        Collection::Credentials => json!({"dynamic": false, "properties": {"kuid": keyword}}),
+        Collection::ApiKeys => json!({
+            "dynamic": false,
+            "properties": {"userId": keyword, "fingerprint": keyword, "description": {"type": "text"}}
+        }),
+        Collection::Tokens => json!({
+            "dynamic": false,
+            "properties": {"userId": keyword, "expiresAt": {"type": "long"}}
+        }),
+        Collection::Roles | Collection::Profiles | Collection::Config => {
+            json!({"dynamic": false, "properties": {}})
+        }
+    }
+}
+
+/// Returns the write options of every security write: visible to search on return.
+fn wait_for() -> WriteOptions {
+    WriteOptions {
+        refresh: Refresh::WaitFor,
+        ..WriteOptions::default()
+    }
+}
+
+impl DocumentSecurityStore {
+    /// Opens the store, creating the internal index and its collections when they are missing.
+    ///
+    /// # Errors
+    ///
+    /// [`SecurityError::Store`] when the document store fails.
+    pub async fn open(storage: Arc<dyn DocumentStore>) -> Result<Self> {
+        if !storage
+            .index_exists(SECURITY_INDEX)
+            .await
+            .map_err(store_error)?
+        {
+            storage
+                .create_index(SECURITY_INDEX)
+                .await
+                .map_err(store_error)?;
+        }
+        for collection in COLLECTIONS {
+            let exists = storage
+                .collection_exists(SECURITY_INDEX, collection.name())
+                .await
+                .map_err(store_error)?;
+            if exists {
+                continue;
+            }
+            let config = CollectionConfig {
+                mappings: Some(mapping_of(collection)),
+                settings: None,
+            };
+            storage
+                .create_collection(SECURITY_INDEX, collection.name(), config)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(Self { storage })
+    }
+
+    /// Runs a search and follows its scroll until every hit is read.
+    async fn search_all(
+        &self,
+        collection: Collection,
+        query: Value,
+    ) -> Result<Vec<StoredDocument>> {
+        let request = SearchRequest {
+            body: json!({"query": query}),
+            from: None,
+            size: Some(SCROLL_PAGE),
+            scroll: Some(SCROLL_TTL),
+        };
+        let mut page = self
+            .storage
+            .search(SECURITY_INDEX, collection.name(), request)
+            .await
+            .map_err(store_error)?;
+        let mut documents = Vec::new();
+        loop {
+            let done = page.hits.is_empty() || page.remaining.unwrap_or(0) == 0;
+            let scroll_id = page.scroll_id.clone();
+            collect_hits(&mut documents, page);
+            let Some(scroll_id) = scroll_id.filter(|_| !done) else {
+                return Ok(documents);
+            };
+            page = self
+                .storage
+                .scroll(&scroll_id, Some(SCROLL_TTL))
+                .await
+                .map_err(store_error)?;
+        }
+    }
+}
+
+fn collect_hits(documents: &mut Vec<StoredDocument>, page: SearchResult) {
+    documents.extend(page.hits.into_iter().filter_map(|hit| {
+        Some(StoredDocument {
+            id: hit.id,
+            source: hit.source?,
+        })
+    }));
+}
+
+#[async_trait]
+impl SecurityStore for DocumentSecurityStore {
+    async fn get(&self, collection: Collection, id: &str) -> Result<Option<Value>> {
+        match self
+            .storage
+            .get(SECURITY_INDEX, collection.name(), id)
+            .await
+        {
+            Ok(document) => Ok(Some(document.source)),
+            Err(StorageError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    async fn put(&self, collection: Collection, id: &str, document: Value) -> Result<()> {
+        self.storage
+            .create_or_replace(SECURITY_INDEX, collection.name(), id, document, wait_for())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn create(&self, collection: Collection, id: &str, document: Value) -> Result<bool> {
+        let created = self
+            .storage
+            .create(
+                SECURITY_INDEX,
+                collection.name(),
+                Some(id),
+                document,
+                wait_for(),
+            )
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            Err(StorageError::DocumentAlreadyExists { .. }) => Ok(false),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    async fn delete(&self, collection: Collection, id: &str) -> Result<bool> {
+        let deleted = self
+            .storage
+            .delete(SECURITY_INDEX, collection.name(), id, wait_for())
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(StorageError::NotFound { .. }) => Ok(false),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    async fn list(&self, collection: Collection) -> Result<Vec<StoredDocument>> {
+        self.search_all(collection, json!({"match_all": {}})).await
+    }
+
+    async fn search_by_field(
+        &self,
+        collection: Collection,
+        field: &str,
+        value: &Value,
+    ) -> Result<Vec<StoredDocument>> {
+        self.search_all(collection, json!({"term": {field: value}}))
+            .await
+    }
+}
