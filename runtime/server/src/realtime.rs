@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_realtime::{Delivery, EngineConfig, Origin, Realtime, RealtimeConfig};
@@ -103,8 +104,8 @@ fn push_all(connections: &Connections, deliveries: Vec<Delivery>) {
 
 impl ServerState {
     /// Removes every subscription of a connection and sends the `out` user notifications to the
-    /// remaining subscribers. Called when a WebSocket closes. The security layer is to call it
-    /// when the token linked to a connection expires.
+    /// remaining subscribers. Called when a WebSocket closes and when the token linked to a
+    /// connection expires.
     pub fn drop_subscriptions(&self, connection_id: &str) {
         let origin = Origin {
             protocol: "websocket".to_owned(),
@@ -113,6 +114,18 @@ impl ServerState {
         self.realtime.update(&self.connections, |registry| {
             ((), registry.disconnect(connection_id, &origin))
         });
+    }
+
+    /// Registers the hook that drops a connection's subscriptions when its token expires. The
+    /// hook holds a weak reference, so it does not keep the state alive.
+    pub fn drop_subscriptions_on_token_expiry(self: &Arc<Self>) {
+        let state = Arc::downgrade(self);
+        self.security
+            .on_token_expired(Arc::new(move |connection_id: &str| {
+                if let Some(state) = state.upgrade() {
+                    state.drop_subscriptions(connection_id);
+                }
+            }));
     }
 
     /// Drops the subscriptions of a connection that closed while one of its requests was

@@ -75,6 +75,7 @@ impl ServerState {
             config,
         });
         state.security.expiry.attach(&state);
+        state.drop_subscriptions_on_token_expiry();
         Ok(state)
     }
 

@@ -54,11 +54,10 @@ impl Controller for RealtimeController {
     }
 }
 
-/// Returns the id of the user behind a request.
-///
-/// TODO(security): every request is anonymous until tokens are resolved by the funnel.
-pub fn request_user_id(_request: &Request) -> String {
-    ANONYMOUS_USER.to_owned()
+/// Returns the kuid of the user behind a request: the one the funnel authenticated, else the
+/// anonymous user `-1`.
+pub fn request_user_id(request: &Request) -> String {
+    request.context.kuid().unwrap_or(ANONYMOUS_USER).to_owned()
 }
 
 fn subscribe(state: &ServerState, request: &Request) -> ApiResult {
