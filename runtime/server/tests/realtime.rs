@@ -480,7 +480,7 @@ async fn token_expiry_drops_subscriptions() {
         .await;
     let login = admin
         .ok(json!({
-            "controller": "auth", "action": "login", "strategy": "local", "expiresIn": "1s",
+            "controller": "auth", "action": "login", "strategy": "local", "expiresIn": "4s",
             "body": credentials,
         }))
         .await;
@@ -526,6 +526,75 @@ async fn token_expiry_drops_subscriptions() {
         assert!(Instant::now() < deadline, "room still exists: {count}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn list_filtered_by_subscribe_rights() {
+    let server = TestServer::start(binary());
+    let mut anonymous = Client::connect(&server, "anonymous").await;
+    let mut restricted = Client::connect(&server, "restricted").await;
+    let admin_credentials = json!({"username": "admin", "password": "a long enough password"});
+    anonymous
+        .ok(json!({
+            "controller": "security", "action": "createFirstAdmin", "_id": "admin",
+            "body": {"content": {}, "credentials": {"local": admin_credentials}},
+        }))
+        .await;
+    let login = anonymous
+        .ok(json!({
+            "controller": "auth", "action": "login", "strategy": "local",
+            "body": admin_credentials,
+        }))
+        .await;
+    let admin_jwt = login["jwt"].as_str().unwrap().to_owned();
+    let setup = [
+        json!({
+            "controller": "security", "action": "createRole", "_id": "listener",
+            "body": {"controllers": {"realtime": {"actions": {"*": true}}}},
+        }),
+        json!({
+            "controller": "security", "action": "createProfile", "_id": "listener",
+            "body": {"policies": [{"roleId": "listener", "restrictedTo": [{"index": "open"}]}]},
+        }),
+        json!({
+            "controller": "security", "action": "createUser", "_id": "listener",
+            "body": {
+                "content": {"profileIds": ["listener"]},
+                "credentials": {"local": {"username": "listener", "password": "another long password"}},
+            },
+        }),
+    ];
+    for mut request in setup {
+        request["jwt"] = json!(admin_jwt);
+        restricted.ok(request).await;
+    }
+
+    for index in ["open", "closed"] {
+        anonymous
+            .ok(json!({
+                "controller": "realtime", "action": "subscribe",
+                "index": index, "collection": "c", "body": {},
+            }))
+            .await;
+    }
+    let login = restricted
+        .ok(json!({
+            "controller": "auth", "action": "login", "strategy": "local",
+            "body": {"username": "listener", "password": "another long password"},
+        }))
+        .await;
+    let jwt = login["jwt"].as_str().unwrap().to_owned();
+
+    let everything = anonymous
+        .ok(json!({"controller": "realtime", "action": "list"}))
+        .await;
+    assert!(everything.get("open").is_some(), "{everything}");
+    assert!(everything.get("closed").is_some(), "{everything}");
+    let visible = restricted
+        .ok(json!({"controller": "realtime", "action": "list", "jwt": jwt}))
+        .await;
+    assert!(visible.get("open").is_some(), "{visible}");
+    assert!(visible.get("closed").is_none(), "{visible}");
 }
 
 #[tokio::test]
