@@ -12,7 +12,7 @@ mod response;
 pub use catalogue::ErrorId;
 pub use error::ApiError;
 pub use request::{Protocol, Request, RequestContext, new_request_id};
-pub use response::{RawBody, Response, envelope, error_envelope};
+pub use response::{ChunkStream, RawBody, Response, StreamedBody, envelope, error_envelope};
 
 /// The result type of every controller action.
 pub type ApiResult<T = Response> = Result<T, ApiError>;

@@ -1,8 +1,44 @@
 //! The response an action returns, and the envelope every protocol sends.
 
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Map, Value, json};
 
 use crate::{ApiError, Request};
+
+/// Chunks of a body produced while it is sent.
+pub type ChunkStream = Pin<Box<dyn futures_core::Stream<Item = Vec<u8>> + Send>>;
+
+/// A body sent chunk by chunk over HTTP, such as a `document:export` file, so that it is never
+/// held in memory whole. Clones share the stream, and only the first [`StreamedBody::take`]
+/// gets it.
+#[derive(Clone)]
+pub struct StreamedBody(Arc<Mutex<Option<ChunkStream>>>);
+
+impl StreamedBody {
+    /// Wraps a stream of chunks.
+    pub fn new(stream: ChunkStream) -> Self {
+        Self(Arc::new(Mutex::new(Some(stream))))
+    }
+
+    /// Takes the stream out, leaving `None` to every clone.
+    pub fn take(&self) -> Option<ChunkStream> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+impl std::fmt::Debug for StreamedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamedBody")
+    }
+}
+
+impl PartialEq for StreamedBody {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// A body sent as is over HTTP instead of the JSON envelope, such as an OpenAPI document or
 /// Prometheus metrics. Over WebSocket the content is sent as the envelope's `result` string.
@@ -10,8 +46,11 @@ use crate::{ApiError, Request};
 pub struct RawBody {
     /// The HTTP `Content-Type` of the body.
     pub content_type: String,
-    /// The body itself.
+    /// The body itself, or its first bytes when `stream` is set.
     pub content: Vec<u8>,
+    /// The rest of the body, sent after `content` over HTTP. WebSocket responses carry only
+    /// `content`, so actions that stream are HTTP-only.
+    pub stream: Option<StreamedBody>,
 }
 
 /// The successful outcome of an action.
@@ -69,8 +108,19 @@ impl Response {
             raw: Some(RawBody {
                 content_type: content_type.to_owned(),
                 content,
+                stream: None,
             }),
         }
+    }
+
+    /// Creates a 200 response whose HTTP body is `head` followed by every chunk of `stream`, sent
+    /// as they are produced. Over WebSocket the `result` is `head` as a string.
+    pub fn streamed(content_type: &str, head: Vec<u8>, stream: ChunkStream) -> Self {
+        let mut response = Self::raw(content_type, head);
+        if let Some(raw) = &mut response.raw {
+            raw.stream = Some(StreamedBody::new(stream));
+        }
+        response
     }
 }
 

@@ -18,6 +18,7 @@ use palisade_realtime::{EngineConfig, FilterEngine};
 use serde_json::{Value, json};
 
 const SEED: [u8; 32] = [7; 32];
+/// Batches per run; `KONCORDE_DIFF_BATCHES` raises it for a longer search.
 const BATCHES: u64 = 8;
 const FILTERS_PER_BATCH: usize = 80;
 const DOCUMENTS_PER_BATCH: usize = 200;
@@ -459,7 +460,8 @@ fn edge_documents(rng: &mut Rng, filter: &Value) -> Vec<Value> {
     documents
 }
 
-/// Returns documents slightly north and south of the middle of each polygon edge.
+/// Returns documents slightly north and south of the middle of each polygon edge, measured
+/// from the great-circle arc, because edges are arcs and not straight lines in degrees.
 fn polygon_edge_documents(points: &Value) -> Vec<Value> {
     let points: Vec<_> = points
         .as_array()
@@ -470,12 +472,36 @@ fn polygon_edge_documents(points: &Value) -> Vec<Value> {
     let mut documents = Vec::new();
     for (i, a) in points.iter().enumerate() {
         let b = points[(i + 1) % points.len()];
-        let (lat, lon) = ((a.lat + b.lat) / 2.0, (a.lon + b.lon) / 2.0);
-        for offset in [-0.0003, -0.00005, 0.00005, 0.0003] {
+        if a.lon == b.lon {
+            continue;
+        }
+        let lon = (a.lon + b.lon) / 2.0;
+        let lat = great_circle_latitude((a.lat, a.lon), (b.lat, b.lon), lon);
+        // 1e-5 degree is about 1 m. Boost.Geometry's edges leave the great-circle arc by up to
+        // about that much on these edges, so these points test the side computation itself.
+        for offset in [-0.0003, -0.00001, 0.00001, 0.0003] {
             documents.push(json!({"pos": {"lat": lat + offset, "lon": lon}, "_id": "d2"}));
         }
     }
     documents
+}
+
+/// Latitude at longitude `lon` of the great circle through two points, all in degrees.
+fn great_circle_latitude(a: (f64, f64), b: (f64, f64), lon: f64) -> f64 {
+    let unit = |(lat, lon): (f64, f64)| {
+        let (lat, lon) = (lat.to_radians(), lon.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    };
+    let (u, v) = (unit(a), unit(b));
+    let normal = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    let lon = lon.to_radians();
+    (-(normal[0] * lon.cos() + normal[1] * lon.sin()) / normal[2])
+        .atan()
+        .to_degrees()
 }
 
 /// Point at `distance` metres and `bearing` radians from a start point, on a sphere.
@@ -590,6 +616,7 @@ fn check_batch(seed: u64) -> (usize, usize) {
     }
 
     let oracle = run_oracle(&filters, &documents);
+    let suspects: Vec<bool> = filters.iter().map(is_suspect).collect();
     let mut engine = FilterEngine::new(EngineConfig {
         seed: SEED.to_vec(),
         ..EngineConfig::default()
@@ -642,9 +669,11 @@ fn check_batch(seed: u64) -> (usize, usize) {
         if &matched != expected {
             let differ: Vec<String> = (0..filters.len())
                 .filter(|i| matched.contains(i) != expected.contains(i))
+                .filter(|i| !suspects[*i])
                 .map(|i| format!("{} (koncorde: {})", filters[i], expected.contains(&i)))
                 .collect();
-            panic!(
+            assert!(
+                differ.is_empty(),
                 "batch {seed}: document {doc} differs on {}",
                 differ.join("; ")
             );
@@ -661,7 +690,7 @@ fn check_batch(seed: u64) -> (usize, usize) {
             let (Some(ours_i), Some(ours_j)) = (&ours[i], &ours[j]) else {
                 continue;
             };
-            if koncorde_bugs[i] || koncorde_bugs[j] {
+            if koncorde_bugs[i] || koncorde_bugs[j] || suspects[i] || suspects[j] {
                 continue;
             }
             if oracle.ids[i] == oracle.ids[j] {
@@ -701,14 +730,88 @@ fn is_koncorde_bug(error: &str) -> bool {
     error.contains("geospatial\": unknown keyword") || error.contains("is not a function")
 }
 
+/// Returns true when Koncorde 4.7.0 may drop a satisfiable subfilter of this filter as
+/// impossible. Its check of impossible conjunctions reads `exists 'f["v"]'` as `exists f`, and
+/// compares `equals` values through object keys, where `1` and `"1"` are the same. Differences
+/// on such filters are tolerated.
+fn is_suspect(filter: &Value) -> bool {
+    has_array_exists(filter) || has_loosely_equal_values(filter)
+}
+
+/// Returns true when two `equals`, `in` or `ids` values of one field differ but have the same
+/// JavaScript string form.
+fn has_loosely_equal_values(filter: &Value) -> bool {
+    let mut values: Vec<(String, Value)> = Vec::new();
+    collect_equals_values(filter, &mut values);
+    values.iter().enumerate().any(|(i, (field, value))| {
+        values[i + 1..].iter().any(|(other_field, other)| {
+            field == other_field && value != other && loose_string(value) == loose_string(other)
+        })
+    })
+}
+
+fn loose_string(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn collect_equals_values(filter: &Value, values: &mut Vec<(String, Value)>) {
+    match filter {
+        Value::Object(map) => {
+            for (key, body) in map {
+                match (key.as_str(), body) {
+                    ("equals", Value::Object(pair)) => {
+                        values.extend(pair.iter().map(|(f, v)| (f.clone(), v.clone())));
+                    }
+                    ("in", Value::Object(pair)) => {
+                        for (field, list) in pair {
+                            for v in list.as_array().into_iter().flatten() {
+                                values.push((field.clone(), v.clone()));
+                            }
+                        }
+                    }
+                    ("ids", _) => {
+                        for v in body["values"].as_array().into_iter().flatten() {
+                            values.push(("_id".to_owned(), v.clone()));
+                        }
+                    }
+                    _ => collect_equals_values(body, values),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_equals_values(item, values)),
+        _ => {}
+    }
+}
+
+fn has_array_exists(filter: &Value) -> bool {
+    match filter {
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            let member = (key == "exists" || key == "missing" || key == "field")
+                && value.as_str().is_some_and(|field| field.ends_with(']'));
+            member || has_array_exists(value)
+        }),
+        Value::Array(items) => items.iter().any(has_array_exists),
+        _ => false,
+    }
+}
+
 #[test]
 fn koncorde_4_7_0_agrees() {
     if !prepare_node() {
         skip("node is not installed");
         return;
     }
+    let batches = std::env::var("KONCORDE_DIFF_BATCHES")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(BATCHES);
     let mut matches = 0;
-    for batch in 0..BATCHES {
+    for batch in 0..batches {
         let (batch_matches, _) = check_batch(0x5EED_0000 + batch);
         matches += batch_matches;
     }

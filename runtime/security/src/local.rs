@@ -229,7 +229,8 @@ pub fn parse_credentials(credentials: &Value, partial: bool) -> Result<LocalCred
     Ok(LocalCredentials { username, password })
 }
 
-/// Stored local credentials, keyed by username in [`Collection::Credentials`].
+/// Stored local credentials, keyed by username in [`Collection::Credentials`]. Each document is
+/// `{kuid, username, passwordHash}`; the username is repeated so that a store can search on it.
 #[derive(Debug)]
 pub struct LocalStrategy {
     store: Arc<dyn SecurityStore>,
@@ -293,7 +294,7 @@ impl LocalStrategy {
     /// [`SecurityError::CredentialsRejected`] when the username was taken since validation.
     /// [`SecurityError::Store`] when the store fails.
     pub async fn create(&self, kuid: &str, username: &str, password_hash: &str) -> Result<Value> {
-        let document = json!({"kuid": kuid, "passwordHash": password_hash});
+        let document = json!({"kuid": kuid, "username": username, "passwordHash": password_hash});
         if !self
             .store
             .create(Collection::Credentials, username, document)
@@ -337,9 +338,12 @@ impl LocalStrategy {
             .get("passwordHash")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let document = json!({"kuid": kuid, "passwordHash": password_hash.unwrap_or(current_hash)});
-
         let new_username = username.unwrap_or(&current_username);
+        let document = json!({
+            "kuid": kuid,
+            "username": new_username,
+            "passwordHash": password_hash.unwrap_or(current_hash),
+        });
         if new_username == current_username {
             self.store
                 .put(Collection::Credentials, new_username, document)

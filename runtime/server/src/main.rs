@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use palisade_server::config::{self, Overrides};
-use tracing::error;
+use tracing::{error, info};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -117,6 +117,9 @@ fn serve(config: palisade_server::Config) -> ExitCode {
     };
 
     runtime.block_on(async {
+        // Listen for signals before the server announces its address, so a SIGTERM sent right
+        // after the announcement stops the server gracefully instead of killing it.
+        let signal = Signals::listen();
         let server = match palisade_server::start(config).await {
             Ok(server) => server,
             Err(error) => {
@@ -124,7 +127,12 @@ fn serve(config: palisade_server::Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        wait_for_signal().await;
+        tokio::select! {
+            () = signal.wait() => {}
+            () = server.state.shutdown_requested.notified() => {
+                info!("admin:shutdown requested");
+            }
+        }
         server.shutdown().await;
         ExitCode::SUCCESS
     })
@@ -144,27 +152,42 @@ fn init_logging() {
     }
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// The shutdown signals: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(terminate) => terminate,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Registers the SIGTERM handler now; SIGINT is caught from the first poll of `wait`.
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            let kind = tokio::signal::unix::SignalKind::terminate();
+            let terminate = match tokio::signal::unix::signal(kind) {
+                Ok(terminate) => Some(terminate),
                 Err(error) => {
                     error!(%error, "cannot listen for SIGTERM");
-                    let _ = interrupt.await;
-                    return;
+                    None
                 }
             };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            Self { terminate }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for SIGINT or SIGTERM.
+    async fn wait(self) {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        if let Some(mut terminate) = self.terminate {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
         let _ = interrupt.await;
     }
 }

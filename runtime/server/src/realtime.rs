@@ -116,15 +116,11 @@ impl ServerState {
         });
     }
 
-    /// Registers the hook that drops a connection's subscriptions when its token expires. The
-    /// hook holds a weak reference, so it does not keep the state alive.
-    pub fn drop_subscriptions_on_token_expiry(self: &Arc<Self>) {
-        let state = Arc::downgrade(self);
+    /// Registers the hook that drops a connection's subscriptions when its token expires.
+    pub fn drop_subscriptions_on_token_expiry(&self) {
         self.security
-            .on_token_expired(Arc::new(move |connection_id: &str| {
-                if let Some(state) = state.upgrade() {
-                    state.drop_subscriptions(connection_id);
-                }
+            .on_token_expired(Arc::new(|state: &ServerState, connection_id: &str| {
+                state.drop_subscriptions(connection_id);
             }));
     }
 

@@ -41,6 +41,8 @@ pub struct ServerState {
     pub started_at: Instant,
     /// Users, rights, tokens and credentials, stored in the document store's internal index.
     pub security: SecurityLayer,
+    /// Notified by `admin:shutdown`; the binary then stops as on SIGTERM.
+    pub shutdown_requested: tokio::sync::Notify,
 }
 
 impl ServerState {
@@ -65,6 +67,7 @@ impl ServerState {
             storage,
             security,
             realtime,
+            shutdown_requested: tokio::sync::Notify::new(),
             node_id,
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),

@@ -108,9 +108,13 @@ async fn index_actions() {
             412,
         )
         .await;
+        let nothing = api
+            .ok(json!({"controller": "index", "action": "mDelete", "body": {}}))
+            .await;
+        assert_eq!(nothing, json!({"deleted": []}));
         api.expect_error(
-            json!({"controller": "index", "action": "mDelete", "body": {}}),
-            "api.assert.missing_argument",
+            json!({"controller": "index", "action": "mDelete", "body": {"indexes": "x"}}),
+            "api.assert.invalid_type",
             400,
         )
         .await;
@@ -261,6 +265,42 @@ async fn collection_actions() {
             )
             .await;
         assert_eq!(realtime["collections"], json!([]));
+
+        // A subscription makes a realtime collection, listed beside the stored one of the same
+        // name.
+        let mut subscriber = Client::connect(&server, Protocol::WebSocket).await;
+        for collection in ["things", "live"] {
+            subscriber
+                .ok(
+                    json!({"controller": "realtime", "action": "subscribe", "index": index,
+                           "collection": collection, "body": {}}),
+                )
+                .await;
+        }
+        let realtime = api
+            .ok(
+                json!({"controller": "collection", "action": "list", "index": index,
+                       "type": "realtime"}),
+            )
+            .await;
+        assert_eq!(
+            realtime["collections"],
+            json!([{"name": "live", "type": "realtime"}, {"name": "things", "type": "realtime"}])
+        );
+        let all = api
+            .ok(json!({"controller": "collection", "action": "list", "index": index}))
+            .await;
+        assert_eq!(
+            all["collections"],
+            json!([
+                {"name": "legacy", "type": "stored"},
+                {"name": "live", "type": "realtime"},
+                {"name": "things", "type": "realtime"},
+                {"name": "things", "type": "stored"},
+                {"name": "zeta", "type": "stored"}
+            ])
+        );
+        drop(subscriber);
         api.expect_error(
             json!({"controller": "collection", "action": "list", "index": "none"}),
             "services.storage.unknown_index",
@@ -388,7 +428,8 @@ async fn bulk_actions() {
             ))
             .await;
         assert_eq!(written["_id"], "w1");
-        assert_eq!(written["created"], true);
+        assert_eq!(written["_version"], 1);
+        assert!(written.get("created").is_none());
         assert_eq!(written["_source"]["_kuzzle_info"]["author"], "importer");
         let written = api
             .ok(bulk_request("write", index, json!({"body": {"k": "w"}})))
@@ -405,8 +446,29 @@ async fn bulk_actions() {
             ))
             .await;
         assert_eq!(result["successes"].as_array().unwrap().len(), 2);
-        assert_eq!(result["successes"][0]["_source"], json!({"k": "m"}));
+        assert_eq!(
+            result["successes"][0],
+            json!({"_id": "m1", "_source": {"k": "m"}, "_version": 1})
+        );
         assert_eq!(result["errors"][0]["document"]["_id"], "m2");
+
+        let strict =
+            json!({"strict": true, "body": {"documents": [{"_id": "m3", "body": {}}, {}]}});
+        let error = api
+            .expect_error(
+                bulk_request("mWrite", index, strict),
+                "api.process.incomplete_multiple_request",
+                400,
+            )
+            .await;
+        assert_eq!(error["count"], 1);
+        let strict = json!({"strict": true, "body": {"bulkData": [{"delete": {"_id": "none"}}]}});
+        api.expect_error(
+            bulk_request("import", index, strict),
+            "api.process.incomplete_multiple_request",
+            400,
+        )
+        .await;
 
         let body = json!({"query": {"term": {"k": "m"}}, "changes": {"n": 5}});
         let result = api
@@ -453,11 +515,55 @@ async fn bulk_write_limit() {
         413,
     )
     .await;
+    // mWrite is meant for imports, so the limit does not apply, as in Kuzzle.
     let documents = json!([{"body": {}}, {"body": {}}, {"body": {}}]);
-    api.expect_error(
-        bulk_request("mWrite", "limit", json!({"body": {"documents": documents}})),
-        "services.storage.write_limit_exceeded",
-        413,
-    )
-    .await;
+    let result = api
+        .ok(bulk_request(
+            "mWrite",
+            "limit",
+            json!({"body": {"documents": documents}}),
+        ))
+        .await;
+    assert_eq!(result["successes"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn index_mdelete_skips_forbidden_indexes() {
+    let server = server();
+    let mut admin = Client::connect(&server, Protocol::Http).await;
+    for index in ["allowed", "kept"] {
+        admin.ok(index_request("create", index)).await;
+    }
+
+    // A user who may delete only the index `allowed`.
+    admin
+        .ok(json!({"controller": "security", "action": "createRole", "_id": "deleter",
+                   "body": {"controllers": {"index": {"actions": {"delete": true, "mDelete": true}}}}}))
+        .await;
+    admin
+        .ok(json!({"controller": "security", "action": "createProfile", "_id": "deleter",
+                   "body": {"policies": [{"roleId": "deleter", "restrictedTo": [{"index": "allowed"}]}]}}))
+        .await;
+    admin
+        .ok(json!({"controller": "security", "action": "createUser", "_id": "dora",
+                   "body": {"content": {"profileIds": ["deleter"]},
+                            "credentials": {"local": {"username": "dora", "password": "s3cret-pass"}}}}))
+        .await;
+    let login = admin
+        .ok(
+            json!({"controller": "auth", "action": "login", "strategy": "local",
+                   "body": {"username": "dora", "password": "s3cret-pass"}}),
+        )
+        .await;
+    let jwt = login["jwt"].as_str().expect("a token").to_owned();
+
+    let deleted = admin
+        .ok(
+            json!({"controller": "index", "action": "mDelete", "jwt": jwt,
+                   "body": {"indexes": ["allowed", "kept"]}}),
+        )
+        .await;
+    assert_eq!(deleted, json!({"deleted": ["allowed"]}));
+    assert_eq!(admin.ok(index_request("exists", "kept")).await, true);
+    assert_eq!(admin.ok(index_request("exists", "allowed")).await, false);
 }

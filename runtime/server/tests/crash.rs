@@ -28,7 +28,7 @@ fn create_payload(id: &str, writer: usize) -> Value {
     })
 }
 
-/// Sends creates over HTTP until the server stops answering; returns the acknowledged ids.
+/// Sends creates over HTTP until a request fails, and returns the acknowledged ids.
 async fn http_writer(base: String, writer: usize, stop: Arc<AtomicBool>) -> Vec<String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

@@ -10,7 +10,7 @@ fn server() -> TestServer {
     TestServer::start(env!("CARGO_BIN_EXE_palisade"))
 }
 
-/// A request on `index`/`sensors`.
+/// Builds a `document` request on `index`/`sensors`, with extra arguments.
 fn on(index: &str, action: &str, extra: Value) -> Value {
     let mut payload = json!({
         "controller": "document", "action": action, "index": index, "collection": "sensors"
@@ -124,6 +124,7 @@ async fn create_get_exists_delete() {
             .await;
         assert_eq!(deleted["_id"], "s1");
         assert_eq!(deleted["_source"]["kind"], "h");
+        assert_eq!(deleted["_version"], 1);
         let deleted = api.ok(on(index, "delete", json!({"_id": generated}))).await;
         assert_eq!(deleted, json!({"_id": generated}));
         api.expect_error(
@@ -226,8 +227,11 @@ async fn replace_update_upsert_delete_fields() {
         assert_eq!(updated["_version"], 4);
         assert_eq!(updated["_source"]["room"]["floor"], 2);
         assert!(updated["_source"].get("temp").is_none());
-        assert_eq!(updated["_source"]["_kuzzle_info"]["updater"], "-1");
-        assert!(updated["_source"]["_kuzzle_info"]["updatedAt"].is_u64());
+        let info = &updated["_source"]["_kuzzle_info"];
+        assert_eq!(info["updater"], "-1");
+        assert!(info["updatedAt"].is_u64());
+        assert_eq!(info["author"], "-1", "the stored metadata is returned");
+        assert!(info["createdAt"].is_u64());
         let body = json!({"room": {"name": "lab"}});
         let full = api
             .ok(on(
@@ -394,6 +398,16 @@ async fn multi_document_actions() {
         assert_eq!(error["count"], 1);
         assert_eq!(error["errors"][0]["document"]["_id"], "a");
 
+        let misplaced = json!({"body": {"documents": [{"_id": "m", "_source": {"kind": "t"}}]}});
+        let error = api
+            .expect_error(
+                on(index, "mCreate", misplaced),
+                "api.assert.unexpected_argument",
+                400,
+            )
+            .await;
+        assert_eq!(error["props"][0], "documents[0]._source");
+
         let got = api
             .ok(on(
                 index,
@@ -457,6 +471,9 @@ async fn multi_document_actions() {
             .await;
         assert_eq!(result["successes"][0]["_source"]["temp"], 5);
         assert!(result["successes"][0]["_source"].get("kind").is_none());
+        let info = &result["successes"][0]["_source"]["_kuzzle_info"];
+        assert_eq!(info["updater"], "-1");
+        assert_eq!(info["author"], "-1");
         assert_eq!(result["errors"][0]["status"], 404);
 
         let result = api
@@ -688,6 +705,19 @@ async fn search_count_and_pagination() {
             .ok(json!({"controller": "document", "action": "search", "targets": targets}))
             .await;
         assert_eq!(page["total"], 25);
+        api.expect_error(
+            json!({"controller": "document", "action": "search"}),
+            "api.assert.missing_argument",
+            400,
+        )
+        .await;
+        api.expect_error(
+            json!({"controller": "document", "action": "search", "index": index,
+                   "collection": "sensors,other"}),
+            "services.storage.invalid_multi_index_collection_usage",
+            400,
+        )
+        .await;
         let targets = json!([{"index": index, "collections": ["sensors", "other"]}]);
         api.expect_error(
             json!({"controller": "document", "action": "search", "targets": targets}),
@@ -835,38 +865,65 @@ async fn rest_routes_and_export() {
         .await
         .unwrap();
     assert_eq!(jsonl.status(), 200);
-    assert!(
-        jsonl.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/jsonl")
+    assert_eq!(
+        jsonl.headers()["content-disposition"],
+        "attachment; filename=\"rest-sensors.jsonl\""
     );
     let text = jsonl.text().await.unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0],
+        json!({"collection": "sensors", "index": "rest", "type": "collection"})
+    );
     assert!(
         lines
             .iter()
-            .any(|l| l["_id"] == "r1" && l["_source"]["temp"] == 1.5)
+            .any(|l| l["_id"] == "r1" && l["body"]["temp"] == 1.5)
     );
 
     let csv = http
         .post(format!("{base}/rest/sensors/_export?format=csv"))
         .json(&json!({
             "query": {"term": {"kind": "t"}},
-            "fields": ["_id", "temp", "room.name"],
+            "fields": ["temp", "room.name", "room"],
             "fieldsName": {"room.name": "Room"}
         }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv, "_id,temp,Room,room\nr1,1.5,\"a,b\",[OBJECT]\n");
+
+    // Without `fields`, the columns are the mapped fields.
+    let csv = http
+        .get(format!("{base}/rest/sensors/_export?format=csv&size=1"))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(csv, "_id,temp,Room\nr1,1.5,\"a,b\"\n");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[0], "_id");
+    for field in ["kind", "temp", "room.floor", "room.name"] {
+        assert!(header.contains(&field), "{field} missing from {header:?}");
+    }
+    assert_eq!(
+        lines.count(),
+        2,
+        "every document exported across pages of one"
+    );
 
     let mut socket = Client::connect(&server, Protocol::WebSocket).await;
     socket
@@ -876,4 +933,52 @@ async fn rest_routes_and_export() {
             500,
         )
         .await;
+}
+
+#[tokio::test]
+async fn export_streams_every_page() {
+    let server = server();
+    let mut api = setup(&server, Protocol::Http, "bulkexport").await;
+    let documents: Vec<Value> = (0..150)
+        .map(|i| json!({"_id": format!("e{i:03}"), "body": {"kind": "k", "temp": i}}))
+        .collect();
+    api.ok(on(
+        "bulkexport",
+        "mCreate",
+        json!({"body": {"documents": documents}, "refresh": "wait_for"}),
+    ))
+    .await;
+
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/bulkexport/sensors/_export?format=csv&fields=temp&size=7",
+            server.http_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "a streamed export has no length known in advance"
+    );
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("_id,temp"));
+    let mut temperatures: Vec<u32> = lines
+        .map(|line| line.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    temperatures.sort_unstable();
+    assert_eq!(temperatures, (0..150).collect::<Vec<u32>>());
+
+    // Errors found before the first page are API errors.
+    let error: Value = reqwest::Client::new()
+        .get(format!("{}/bulkexport/none/_export", server.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error["error"]["id"], "services.storage.unknown_collection");
 }

@@ -734,8 +734,7 @@ async fn validate_accepts_message() {
     assert_eq!(result, json!({"valid": true, "errorMessages": {}}));
 }
 
-// Document notifications from writes. These need the document, index and collection
-// controllers, which are not on this branch yet.
+// Document notifications from writes.
 
 async fn create_collection(client: &mut Client) {
     client

@@ -130,7 +130,7 @@ pub enum StorageError {
     Internal { reason: String },
 }
 
-/// Returns `private` for internal indexes and `public` otherwise, as Kuzzle's messages say.
+/// Returns `private` for internal indexes and `public` otherwise, as Kuzzle's messages name the scope.
 fn index_scope(index: &str) -> &'static str {
     if crate::names::is_internal_index(index) {
         "private"

@@ -289,6 +289,13 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug {
         collection: &str,
         request: SearchRequest,
     ) -> Result<SearchResult>;
+    /// Runs one search body on several collections (Kuzzle's `targets`), given as
+    /// (index, collection) pairs, and merges the hits. Aggregations and highlight are rejected.
+    async fn search_targets(
+        &self,
+        targets: Vec<(String, String)>,
+        request: SearchRequest,
+    ) -> Result<SearchResult>;
     /// Counts the documents matching a query clause (`body.query`).
     async fn count(&self, index: &str, collection: &str, query: Value) -> Result<u64>;
     /// Returns the next page of a scroll search and extends its TTL when `ttl` is given.

@@ -1,5 +1,6 @@
-//! Property test: the embedded engine's results for term, terms, range, exists, ids and bool
-//! queries equal those of a naive evaluator written here, on random documents and queries.
+//! Property test: the embedded engine's results for term, terms, range, exists, ids, prefix,
+//! match and bool queries, and the order of sorted searches, equal those of a naive evaluator
+//! written here, on random documents and queries.
 
 use std::sync::OnceLock;
 
@@ -21,6 +22,8 @@ struct Doc {
     ratio: Option<f64>,
     flag: Option<bool>,
     tags: Vec<&'static str>,
+    /// Words of a `text` field, written with mixed case and punctuation.
+    title: Vec<&'static str>,
 }
 
 impl Doc {
@@ -41,6 +44,9 @@ impl Doc {
         if !self.tags.is_empty() {
             map.insert("tags".into(), json!(self.tags));
         }
+        if !self.title.is_empty() {
+            map.insert("title".into(), json!(self.title.join(", ")));
+        }
         Value::Object(map)
     }
 
@@ -58,6 +64,11 @@ impl Doc {
                 .into_iter()
                 .collect(),
             "ratio" => self.ratio.map(Scalar::Number).into_iter().collect(),
+            "title" => self
+                .title
+                .iter()
+                .map(|w| Scalar::Text(w.to_lowercase()))
+                .collect(),
             "flag" => self.flag.map(Scalar::Flag).into_iter().collect(),
             "tags" => self
                 .tags
@@ -98,6 +109,12 @@ enum Model {
         upper: Option<(Scalar, bool)>,
     },
     Exists(&'static str),
+    Prefix(&'static str, &'static str),
+    /// A `match` on the text field: any word, or every word with `and`.
+    Match {
+        words: Vec<&'static str>,
+        and: bool,
+    },
     Ids(Vec<usize>),
     Bool {
         must: Vec<Model>,
@@ -128,6 +145,19 @@ impl Model {
                 above && below
             }),
             Self::Exists(field) => !doc.values(field).is_empty(),
+            Self::Prefix(field, prefix) => doc.values(field).iter().any(|value| match value {
+                Scalar::Text(text) => text.starts_with(prefix),
+                _ => false,
+            }),
+            Self::Match { words, and } => {
+                let found = doc.values("title");
+                let hit = |word: &&str| found.contains(&Scalar::Text(word.to_lowercase()));
+                if *and {
+                    !words.is_empty() && words.iter().all(hit)
+                } else {
+                    words.iter().any(hit)
+                }
+            }
             Self::Ids(ids) => ids.contains(&id),
             Self::Bool {
                 must,
@@ -176,6 +206,11 @@ impl Model {
                 json!({"range": {*field: bounds}})
             }
             Self::Exists(field) => json!({"exists": {"field": field}}),
+            Self::Prefix(field, prefix) => json!({"prefix": {*field: prefix}}),
+            Self::Match { words, and } => {
+                let operator = if *and { "and" } else { "or" };
+                json!({"match": {"title": {"query": words.join(" "), "operator": operator}}})
+            }
             Self::Ids(ids) => {
                 json!({"ids": {"values": ids.iter().map(|i| format!("d{i}")).collect::<Vec<_>>()}})
             }
@@ -203,24 +238,29 @@ impl Model {
 
 fn doc_strategy() -> impl Strategy<Value = Doc> {
     (
-        proptest::option::of(prop::sample::select(vec!["a", "b", "c", "d"])),
+        proptest::option::of(prop::sample::select(vec!["ant", "ape", "bee", "cat"])),
         proptest::option::of(-5_i64..5),
         proptest::option::of(prop::sample::select(vec![-1.5, 0.0, 0.5, 2.25])),
         proptest::option::of(any::<bool>()),
         prop::collection::vec(prop::sample::select(vec!["x", "y", "z"]), 0..3),
+        prop::collection::vec(
+            prop::sample::select(vec!["Alpha", "beta", "GAMMA", "delta"]),
+            0..4,
+        ),
     )
-        .prop_map(|(kind, count, ratio, flag, tags)| Doc {
+        .prop_map(|(kind, count, ratio, flag, tags, title)| Doc {
             kind,
             count,
             ratio,
             flag,
             tags,
+            title,
         })
 }
 
 fn value_strategy(field: &'static str) -> BoxedStrategy<Scalar> {
     match field {
-        "kind" => prop::sample::select(vec!["a", "b", "c", "e"])
+        "kind" => prop::sample::select(vec!["ant", "ape", "bee", "cow"])
             .prop_map(|k| Scalar::Text(k.into()))
             .boxed(),
         "tags" => prop::sample::select(vec!["x", "y", "w"])
@@ -252,10 +292,32 @@ fn leaf_strategy() -> BoxedStrategy<Model> {
             upper,
         })
     });
-    let exists = prop::sample::select(vec!["kind", "count", "ratio", "flag", "tags", "unmapped"])
-        .prop_map(Model::Exists);
+    let exists = prop::sample::select(vec![
+        "kind", "count", "ratio", "flag", "tags", "title", "unmapped",
+    ])
+    .prop_map(Model::Exists);
     let ids = prop::collection::vec(0_usize..25, 0..4).prop_map(Model::Ids);
-    prop_oneof![Just(Model::MatchAll), term, terms, range, exists, ids].boxed()
+    let prefix = (
+        prop::sample::select(vec!["kind", "tags"]),
+        prop::sample::select(vec!["", "a", "an", "b", "x", "z"]),
+    )
+        .prop_map(|(field, prefix)| Model::Prefix(field, prefix));
+    let words = prop::collection::vec(
+        prop::sample::select(vec!["alpha", "Beta", "gamma", "omega"]),
+        0..3,
+    );
+    let text_match = (words, any::<bool>()).prop_map(|(words, and)| Model::Match { words, and });
+    prop_oneof![
+        Just(Model::MatchAll),
+        term,
+        terms,
+        range,
+        exists,
+        ids,
+        prefix,
+        text_match
+    ]
+    .boxed()
 }
 
 fn query_strategy() -> impl Strategy<Value = Model> {
@@ -298,7 +360,7 @@ fn harness() -> &'static Harness {
             engine.create_index(INDEX).await.unwrap();
             let mappings = json!({"properties": {
                 "kind": {"type": "keyword"}, "count": {"type": "long"}, "ratio": {"type": "double"},
-                "flag": {"type": "boolean"}, "tags": {"type": "keyword"}
+                "flag": {"type": "boolean"}, "tags": {"type": "keyword"}, "title": {"type": "text"}
             }});
             let config = CollectionConfig {
                 mappings: Some(mappings),
@@ -340,18 +402,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn engine_matches_model(docs in prop::collection::vec(doc_strategy(), 0..25), queries in prop::collection::vec(query_strategy(), 1..8)) {
+    fn engine_matches_model(
+        docs in prop::collection::vec(doc_strategy(), 0..25),
+        queries in prop::collection::vec(query_strategy(), 1..8),
+        sort in sort_strategy(),
+    ) {
         let harness = harness();
         harness.runtime.block_on(async {
             harness.engine.truncate_collection(INDEX, COLLECTION).await.unwrap();
-            let operations = docs
-                .iter()
-                .enumerate()
-                .map(|(i, doc)| BulkOperation::Create { id: Some(format!("d{i}")), source: doc.to_json() })
-                .collect();
-            let options = WriteOptions { refresh: Refresh::WaitFor, retry_on_conflict: 0 };
-            let results = harness.engine.bulk(INDEX, COLLECTION, operations, options).await.unwrap();
-            assert!(results.iter().all(Result::is_ok));
+            // Two commits, so that searches and sorts span two segments.
+            let half = docs.len() / 2;
+            for range in [0..half, half..docs.len()] {
+                let operations = range
+                    .map(|i| BulkOperation::Create { id: Some(format!("d{i}")), source: docs[i].to_json() })
+                    .collect();
+                let options = WriteOptions { refresh: Refresh::WaitFor, retry_on_conflict: 0 };
+                let results = harness.engine.bulk(INDEX, COLLECTION, operations, options).await.unwrap();
+                assert!(results.iter().all(Result::is_ok));
+            }
         });
         for query in &queries {
             let mut expected: Vec<String> = docs
@@ -364,5 +432,92 @@ proptest! {
             let json = query.to_json();
             prop_assert_eq!(engine_ids(harness, &json), expected, "query {}", json);
         }
+
+        let (field, descending, missing_first) = sort;
+        let mut expected: Vec<(usize, Option<Scalar>)> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| (i, sort_key(doc, field, descending)))
+            .collect();
+        expected.sort_by(|(left_id, left), (right_id, right)| {
+            compare_sort_keys(left, right, descending, missing_first)
+                .then_with(|| format!("d{left_id}").cmp(&format!("d{right_id}")))
+        });
+        let expected: Vec<String> = expected.into_iter().map(|(i, _)| format!("d{i}")).collect();
+        let order = if descending { "desc" } else { "asc" };
+        let missing = if missing_first { "_first" } else { "_last" };
+        let body = json!({"sort": [{field: {"order": order, "missing": missing}}, {"_id": "asc"}], "size": 100});
+        prop_assert_eq!(sorted_ids(harness, body.clone()), expected, "body {}", body);
     }
+}
+
+fn sort_strategy() -> impl Strategy<Value = (&'static str, bool, bool)> {
+    (
+        prop::sample::select(vec!["kind", "count", "ratio", "flag", "tags"]),
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+/// Returns the value a document sorts on: its smallest ascending, its largest descending.
+fn sort_key(doc: &Doc, field: &str, descending: bool) -> Option<Scalar> {
+    let values = doc.values(field).into_iter().map(|value| match value {
+        Scalar::Flag(flag) => Scalar::Number(if flag { 1.0 } else { 0.0 }),
+        other => other,
+    });
+    let compare = |a: &Scalar, b: &Scalar| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
+    if descending {
+        values.max_by(compare)
+    } else {
+        values.min_by(compare)
+    }
+}
+
+fn compare_sort_keys(
+    left: &Option<Scalar>,
+    right: &Option<Scalar>,
+    descending: bool,
+    missing_first: bool,
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (left, right) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => {
+            if missing_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (Some(_), None) => {
+            if missing_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (Some(a), Some(b)) => {
+            let ordering = a.partial_cmp(b).unwrap_or(Ordering::Equal);
+            if descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        }
+    }
+}
+
+fn sorted_ids(harness: &Harness, body: Value) -> Vec<String> {
+    harness.runtime.block_on(async {
+        let request = SearchRequest {
+            body,
+            ..SearchRequest::default()
+        };
+        let result = harness
+            .engine
+            .search(INDEX, COLLECTION, request)
+            .await
+            .unwrap();
+        result.hits.into_iter().map(|hit| hit.id).collect()
+    })
 }

@@ -31,7 +31,7 @@ pub enum ConditionKind {
         /// Expected scalar.
         value: Scalar,
     },
-    /// The field exists, or, with `value`, the field is an array holding that scalar.
+    /// The field exists, or, with `value`, the field is an array containing that scalar.
     Exists {
         /// Dotted path.
         field: String,
@@ -53,7 +53,7 @@ pub enum ConditionKind {
         field: String,
         /// Pattern as written in the filter.
         pattern: String,
-        /// JavaScript flags as written in the filter, sorted.
+        /// The JavaScript flags that change matching (`i`, `m`, `s`), sorted.
         flags: String,
         /// Compiled expression.
         regex: Regex,
@@ -141,6 +141,18 @@ impl Condition {
             | ConditionKind::Geo { field, .. }
             | ConditionKind::Select { field, .. } => Some(field),
         }
+    }
+
+    /// Returns true when `not <condition>` is true exactly when the condition is false.
+    ///
+    /// It is false for `regexp` and geo conditions: on a value that is neither a string nor a
+    /// geopoint, Koncorde 4.7.0 can make both the condition and its negation false, so
+    /// `x or not x` is not always true for them.
+    pub fn negation_is_complement(&self) -> bool {
+        !matches!(
+            self.kind,
+            ConditionKind::Regexp { .. } | ConditionKind::Geo { .. }
+        )
     }
 
     /// Tests the condition on a document.

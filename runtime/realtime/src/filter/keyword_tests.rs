@@ -510,3 +510,18 @@ fn extreme_coordinates_do_not_panic() {
         let _ = engine.test("i", "c", document, None);
     }
 }
+
+#[test]
+fn regexp_or_its_negation_can_both_fail() {
+    // On the number 12, `regexp ^1` is false (not a string) and so is `not regexp ^1`
+    // (Koncorde tests the string "12"), so this filter is not `{}`.
+    let filter = json!({"or": [{"regexp": {"name": "^1"}}, {"not": {"regexp": {"name": "^1"}}}]});
+    assert!(!matches(filter.clone(), json!({"name": 12})));
+    assert!(matches(filter.clone(), json!({"name": "12"})));
+    assert!(matches(filter.clone(), json!({})));
+    assert_ne!(room(filter), room(json!({})));
+
+    let geo = json!({"geoDistance": {"pos": [0, 0], "distance": "1km"}});
+    let either = json!({"or": [geo.clone(), {"not": geo}]});
+    assert!(!matches(either, json!({"pos": "not a point"})));
+}

@@ -223,10 +223,16 @@ fn absorb(mut terms: Vec<Term>) -> Vec<Term> {
 
 /// Completes the terms to all prime implicants by iterated consensus. A function without a
 /// condition used both plainly and negated is already complete once absorbed.
+///
+/// Consensus relies on `x or not x` being true, so it never pivots on a condition whose
+/// negation is not its complement (see [`Condition::negation_is_complement`]).
 fn complete(terms: Vec<Term>, max: usize) -> Result<Vec<Term>> {
     let mut terms = absorb(terms);
     let mut polarity: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
     for literal in terms.iter().flatten() {
+        if !literal.condition.negation_is_complement() {
+            continue;
+        }
         let entry = polarity.entry(literal.condition.key()).or_default();
         if literal.negated {
             entry.1 = true;
@@ -288,6 +294,9 @@ fn consensus(a: &Term, b: &Term) -> Option<Term> {
         }
     }
     let pivot = pivot?;
+    if !pivot.condition.negation_is_complement() {
+        return None;
+    }
     let mut term: Term = a
         .iter()
         .chain(b)

@@ -3,7 +3,10 @@
 //! Koncorde 4.7.0 tests shapes with Boost.Geometry in geographic coordinates: distances are
 //! geodesic on the WGS84 ellipsoid (Andoyer's formula), and circles are first cut by an
 //! approximate bounding box. This module reproduces both, so points near a circle's edge land
-//! on the same side. Polygon edges are great-circle arcs.
+//! on the same side. Polygon edges are geodesics, and a point's side of an edge is decided by
+//! comparing Andoyer azimuths from the edge's first vertex, as Boost.Geometry does.
+
+use std::f64::consts::PI;
 
 use serde_json::{Value, json};
 
@@ -50,7 +53,7 @@ pub enum GeoShape {
     Polygon(Polygon),
 }
 
-/// A polygon whose edges are great-circle arcs, with what point tests need precomputed.
+/// A polygon whose edges are geodesics, with what point tests need precomputed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polygon {
     points: Vec<GeoPoint>,
@@ -58,12 +61,23 @@ pub struct Polygon {
     envelope: ([f64; 2], [f64; 2]),
 }
 
-/// One polygon edge, oriented west to east, with the normal of its great circle.
+/// One polygon edge from `start` to `end` in polygon order.
 #[derive(Debug, Clone, PartialEq)]
 struct Edge {
-    west: GeoPoint,
-    east: GeoPoint,
-    normal: [f64; 3],
+    start: GeoPoint,
+    end: GeoPoint,
+    /// Azimuth of the edge at `start`, in radians clockwise from north.
+    azimuth: f64,
+}
+
+impl Edge {
+    fn west_lon(&self) -> f64 {
+        self.start.lon.min(self.end.lon)
+    }
+
+    fn east_lon(&self) -> f64 {
+        self.start.lon.max(self.end.lon)
+    }
 }
 
 impl Polygon {
@@ -72,16 +86,14 @@ impl Polygon {
         let edges = points
             .iter()
             .enumerate()
-            .map(|(i, &a)| {
-                let b = points[(i + 1) % points.len()];
-                let (west, east) = if a.lon <= b.lon { (a, b) } else { (b, a) };
-                let (u, v) = (to_unit(west), to_unit(east));
-                let normal = [
-                    u[1] * v[2] - u[2] * v[1],
-                    u[2] * v[0] - u[0] * v[2],
-                    u[0] * v[1] - u[1] * v[0],
-                ];
-                Edge { west, east, normal }
+            .map(|(i, &start)| {
+                let end = points[(i + 1) % points.len()];
+                let azimuth = andoyer_azimuth(start, end);
+                Edge {
+                    start,
+                    end,
+                    azimuth,
+                }
             })
             .collect();
         let envelope = polygon_envelope(&points);
@@ -219,36 +231,99 @@ fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
     }
 }
 
-/// Crossing-number test with great-circle edges: counts the edges that pass north of the
-/// point on its meridian. A point on an edge is covered.
+/// Crossing-number test: counts the edges that pass north of the point on its meridian. A
+/// point on an edge is covered.
 fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
-    let p = to_unit(point);
     let mut inside = false;
 
     for edge in edges {
-        let (west, east) = (edge.west, edge.east);
-        if point.lon < west.lon || point.lon > east.lon {
+        let (west, east) = (edge.west_lon(), edge.east_lon());
+        if point.lon < west || point.lon > east {
             continue;
         }
-        if west.lon == east.lon {
+        if west == east {
             // A meridian edge: covered when the point lies on it.
-            let (low, high) = (west.lat.min(east.lat), west.lat.max(east.lat));
+            let (low, high) = (
+                edge.start.lat.min(edge.end.lat),
+                edge.start.lat.max(edge.end.lat),
+            );
             if point.lat >= low && point.lat <= high {
                 return true;
             }
             continue;
         }
-        // Positive on the left of the eastward arc, which is its north side.
-        let side = edge.normal[0] * p[0] + edge.normal[1] * p[1] + edge.normal[2] * p[2];
-        if side.abs() < 1e-15 {
+        if point == edge.start || point == edge.end {
             return true;
         }
+        // Positive when the point is to the right of the edge, seen from its start.
+        let mut turn = andoyer_azimuth(edge.start, point) - edge.azimuth;
+        while turn > PI {
+            turn -= 2.0 * PI;
+        }
+        while turn <= -PI {
+            turn += 2.0 * PI;
+        }
+        if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
+            return true;
+        }
+        // Right of an eastward edge, or left of a westward one, is south of it.
+        let eastward = edge.start.lon < edge.end.lon;
+        let south = (turn > 0.0) == eastward;
         // Half-open on the east end so that a vertex shared by two edges counts once.
-        if point.lon < east.lon && side < 0.0 {
+        if point.lon < east && south {
             inside = !inside;
         }
     }
     inside
+}
+
+/// Forward azimuth from `a` to `b`, in radians clockwise from north, by Andoyer's first-order
+/// formula on the WGS84 ellipsoid: the spherical azimuth corrected by flattening terms.
+fn andoyer_azimuth(a: GeoPoint, b: GeoPoint) -> f64 {
+    if a == b {
+        return 0.0;
+    }
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlon = (b.lon - a.lon).to_radians();
+    let (sin_dlon, cos_dlon) = dlon.sin_cos();
+    let (sin_lat1, cos_lat1) = lat1.sin_cos();
+    let (sin_lat2, cos_lat2) = lat2.sin_cos();
+
+    let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
+    let d = cos_d.acos();
+    let sin_d = d.sin();
+    if sin_d.abs() < f64::EPSILON {
+        // Same or antipodal points: no defined direction.
+        let towards_south = cos_d < 0.0 && (sin_lat1 - 1.0).abs() < f64::EPSILON;
+        return if towards_south { PI } else { 0.0 };
+    }
+
+    // Spherical azimuths at each end, and their first-order flattening terms.
+    let (spherical, u) = if cos_lat2.abs() < f64::EPSILON {
+        (if sin_lat2 < 0.0 { PI } else { 0.0 }, 0.0)
+    } else {
+        let azimuth = sin_dlon.atan2(cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon);
+        (
+            azimuth,
+            FLATTENING / 2.0 * cos_lat1 * cos_lat1 * (2.0 * azimuth).sin(),
+        )
+    };
+    let v = if cos_lat1.abs() < f64::EPSILON {
+        0.0
+    } else {
+        let back = sin_dlon.atan2(cos_lat2 * (sin_lat1 / cos_lat1) - sin_lat2 * cos_dlon);
+        FLATTENING / 2.0 * cos_lat2 * cos_lat2 * (2.0 * back).sin()
+    };
+    let correction = v * (d / sin_d) - u;
+    let azimuth = spherical - correction;
+
+    // The correction must not carry the azimuth across north or south.
+    match (spherical >= 0.0, correction >= 0.0) {
+        (true, true) => azimuth.max(0.0),
+        (true, false) => azimuth.min(PI),
+        (false, false) => azimuth.min(0.0),
+        (false, true) => azimuth.max(-PI),
+    }
 }
 
 /// Geodesic distance in metres on the WGS84 ellipsoid, by Andoyer's first-order formula.

@@ -34,19 +34,23 @@ pub async fn create(state: &ServerState, kuid: &str, request: &Request) -> ApiRe
     Ok(api_key.to_json().into())
 }
 
-/// Searches the API keys of `kuid` with `body.query`, `from` and `size`. Returns
+/// Searches the API keys of `kuid` with `body.query` (Koncorde with `lang=koncorde`), `from`
+/// and `size`. Returns
 /// `{hits: [{_id, _source}], total}`, without tokens.
 ///
 /// # Errors
 ///
 /// The storage error for a malformed query.
 pub async fn search(state: &ServerState, kuid: &str, request: &Request) -> ApiResult {
-    let query = request
+    let mut query = request
         .body
         .as_ref()
         .and_then(|body| body.get("query"))
         .cloned()
         .unwrap_or_else(|| json!({"match_all": {}}));
+    if request.optional_string("lang")? == Some("koncorde") {
+        query = palisade_storage::query::koncorde::translate(&query).map_err(from_storage)?;
+    }
     let search = SearchRequest {
         body: json!({"query": {"bool": {"filter": [{"term": {"userId": kuid}}], "must": [query]}}}),
         from: optional_count(request, "from")?,

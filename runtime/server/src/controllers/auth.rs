@@ -110,13 +110,16 @@ pub fn current_kuid(request: &Request) -> &str {
 /// # Errors
 ///
 /// `security.rights.unauthorized` for the anonymous user, who has nothing of its own to change.
+/// The message names the action, unlike the funnel's, so a client can tell that the role
+/// allowed the action.
 fn logged_in<'a>(request: &'a Request, action: &str) -> Result<&'a str, ApiError> {
     let kuid = current_kuid(request);
     if kuid == ANONYMOUS_KUID {
-        return Err(from_security(SecurityError::Unauthorized {
-            controller: "auth".to_owned(),
-            action: action.to_owned(),
-        }));
+        return Err(ApiError::new(
+            ErrorId::SecurityRightsUnauthorized,
+            format!("auth:{action} needs a logged-in user: log in first."),
+        )
+        .with_props(["auth", action]));
     }
     Ok(kuid)
 }

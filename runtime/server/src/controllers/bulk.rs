@@ -2,7 +2,7 @@
 //! `_kuzzle_info` and notifies subscribers only when the request sets `notify`.
 
 use async_trait::async_trait;
-use palisade_api::{ApiError, ApiResult, Request};
+use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_realtime::DocumentAction;
 use palisade_storage::{BulkOperation, WriteResult};
 use serde_json::{Map, Value, json};
@@ -146,6 +146,7 @@ async fn import(state: &ServerState, request: &Request) -> ApiResult {
     let items = parse_bulk_data(lines)?;
     args::check_write_count(state, items.len())?;
     let options = args::write_options(request)?;
+    let strict = request.boolean("strict")?;
     let notifier = Notifier::for_bulk(state, request, index, collection)?;
 
     let mut errors = Vec::new();
@@ -188,6 +189,30 @@ async fn import(state: &ServerState, request: &Request) -> ApiResult {
             }
         }
     }
+    finish_multiple(successes, errors, strict, "import")
+}
+
+/// Returns `{successes, errors}`, or `incomplete_multiple_request` when `strict` and an item
+/// failed. As in the document controller, the items that succeeded stay written.
+fn finish_multiple(
+    successes: Vec<Value>,
+    errors: Vec<Value>,
+    strict: bool,
+    action: &str,
+) -> ApiResult {
+    if strict && !errors.is_empty() {
+        let failed = errors.len();
+        let total = failed + successes.len();
+        return Err(ApiError::new(
+            ErrorId::ApiProcessIncompleteMultipleRequest,
+            format!(
+                "bulk:{action} failed on {failed} of {total} items (strict mode): see \"errors\" \
+                 for each item."
+            ),
+        )
+        .with_props([action.to_owned(), failed.to_string()])
+        .with_errors(errors));
+    }
     Ok(json!({"successes": successes, "errors": errors}).into())
 }
 
@@ -223,18 +248,17 @@ async fn write(state: &ServerState, request: &Request) -> ApiResult {
     .map_err(storage_error)?;
     notify_write(&notifier, &operation, &write);
 
-    let mut result = args::document_json(&write.id, write.source, write.version);
-    result["created"] = json!(write.created);
-    Ok(result.into())
+    Ok(args::document_json(&write.id, write.source, write.version).into())
 }
 
-/// Writes `body.documents` as is, each `{_id?, body}`, in one bulk write.
+/// Writes `body.documents` as is, each `{_id?, body}`, in one bulk write. As in Kuzzle,
+/// `limits.documentsWriteCount` does not apply, because this action exists for imports.
 async fn write_many(state: &ServerState, request: &Request) -> ApiResult {
     let (index, collection) = args::target(request)?;
     let body = request.body_object()?;
     let documents = args::body_array_field(body, "documents")?;
-    args::check_write_count(state, documents.len())?;
     let options = args::write_options(request)?;
+    let strict = request.boolean("strict")?;
     let notifier = Notifier::for_bulk(state, request, index, collection)?;
 
     let mut errors = Vec::new();
@@ -260,11 +284,7 @@ async fn write_many(state: &ServerState, request: &Request) -> ApiResult {
         match result {
             Ok(write) => {
                 notify_write(&notifier, &operation, &write);
-                let mut success = args::document_json(&write.id, write.source, write.version);
-                success["created"] = json!(write.created);
-                success["result"] = json!(if write.created { "created" } else { "updated" });
-                success["status"] = json!(if write.created { 201 } else { 200 });
-                successes.push(success);
+                successes.push(args::document_json(&write.id, write.source, write.version));
             }
             Err(error) => {
                 let error = storage_error(error);
@@ -272,7 +292,7 @@ async fn write_many(state: &ServerState, request: &Request) -> ApiResult {
             }
         }
     }
-    Ok(json!({"successes": successes, "errors": errors}).into())
+    finish_multiple(successes, errors, strict, "mWrite")
 }
 
 fn mwrite_operation(document: &Value) -> Result<BulkOperation, String> {

@@ -71,8 +71,8 @@ impl Controller for CollectionController {
     }
 }
 
-/// The error of the specification actions: the action exists in Kuzzle's API but Palisade has
-/// no document validation yet.
+/// Builds the error of the specification actions, which exist in Kuzzle's API although Palisade
+/// has no document validation yet.
 fn not_implemented(action: &str) -> ApiError {
     ApiError::new(
         ErrorId::ApiProcessActionNotFound,
@@ -93,9 +93,9 @@ fn collection_config(request: &Request) -> Result<CollectionConfig, ApiError> {
         return Err(ApiError::invalid_type("body", "object"));
     };
 
-    let legacy = !body.contains_key("mappings")
-        && !body.contains_key("settings")
-        && MAPPING_KEYS.iter().any(|key| body.contains_key(*key));
+    let legacy = MAPPING_KEYS
+        .iter()
+        .any(|key| body.get(*key).is_some_and(is_truthy));
     if legacy {
         return Ok(CollectionConfig {
             mappings: Some(Value::Object(body.clone())),
@@ -106,6 +106,17 @@ fn collection_config(request: &Request) -> Result<CollectionConfig, ApiError> {
         mappings: object_field(body, "mappings")?,
         settings: object_field(body, "settings")?,
     })
+}
+
+/// JavaScript truthiness, which Kuzzle uses to detect a legacy body.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
 }
 
 fn object_field(body: &Map<String, Value>, name: &str) -> Result<Option<Value>, ApiError> {
@@ -180,8 +191,9 @@ async fn exists(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!(exists).into())
 }
 
-/// Lists stored collections. Palisade has no realtime-only collections, so `type=realtime`
-/// returns an empty list.
+/// Lists the collections of an index: `stored` ones from the document store, `realtime` ones
+/// that have subscriptions on this node, or both (`all`), sorted by name. A collection that is
+/// both appears once with each type, as in Kuzzle.
 async fn list(state: &ServerState, request: &Request) -> ApiResult {
     let index = store_args::index(request)?;
     let kind = request.optional_string("type")?.unwrap_or("all");
@@ -191,37 +203,54 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
             "\"all\", \"stored\" or \"realtime\"",
         ));
     }
-    let names = state
-        .storage
-        .list_collections(index)
-        .await
-        .map_err(storage_error)?;
 
-    let stored: Vec<Value> = if kind == "realtime" {
-        Vec::new()
-    } else {
-        names
-            .iter()
-            .map(|name| json!({"name": name, "type": "stored"}))
-            .collect()
-    };
+    let mut collections = Vec::new();
+    if kind != "stored" {
+        let subscribed: Vec<String> = state.realtime.read(|realtime| {
+            realtime
+                .list()
+                .get(index)
+                .map(|collections| collections.keys().cloned().collect())
+                .unwrap_or_default()
+        });
+        collections.extend(subscribed.into_iter().map(|name| (name, "realtime")));
+    }
+    if kind != "realtime" {
+        let stored = state
+            .storage
+            .list_collections(index)
+            .await
+            .map_err(storage_error)?;
+        collections.extend(stored.into_iter().map(|name| (name, "stored")));
+    }
+    // A stable sort keeps the realtime entry before the stored one of the same name.
+    collections.sort_by(|a, b| a.0.cmp(&b.0));
+    let collections: Vec<Value> = collections
+        .into_iter()
+        .map(|(name, kind)| json!({"name": name, "type": kind}))
+        .collect();
 
     let from = request.integer("from", 0)?;
     let size = request.integer("size", 0)?;
-    let start = usize::try_from(from).unwrap_or(0).min(stored.len());
-    let end = match usize::try_from(size) {
-        Ok(size) if size > 0 => (start + size).min(stored.len()),
-        _ => stored.len(),
-    };
+    Ok(paginate(collections, from, size, kind).into())
+}
 
-    let mut result = json!({"collections": stored[start..end], "type": kind});
-    if request.args.contains_key("from") {
-        result["from"] = json!(from);
+/// Pages a collection list as Kuzzle does: `from` is returned when `from` or `size` is set,
+/// `size` when it is set, and a zero `size` means no limit.
+fn paginate(collections: Vec<Value>, from: i64, size: i64, kind: &str) -> Value {
+    if from == 0 && size == 0 {
+        return json!({"collections": collections, "type": kind});
     }
-    if request.args.contains_key("size") {
+    let start = usize::try_from(from).unwrap_or(0).min(collections.len());
+    let end = match usize::try_from(size) {
+        Ok(size) if size > 0 => start.saturating_add(size).min(collections.len()),
+        _ => collections.len(),
+    };
+    let mut result = json!({"collections": collections[start..end], "type": kind, "from": from});
+    if size != 0 {
         result["size"] = json!(size);
     }
-    Ok(result.into())
+    result
 }
 
 async fn truncate(state: &ServerState, request: &Request) -> ApiResult {
@@ -279,6 +308,22 @@ mod tests {
             "keyword"
         );
         assert!(config.settings.is_none());
+    }
+
+    #[test]
+    fn list_pages_like_kuzzle() {
+        let names: Vec<Value> = ["a", "b", "c"].iter().map(|n| json!({"name": n})).collect();
+        let all = paginate(names.clone(), 0, 0, "all");
+        assert!(all.get("from").is_none());
+        assert_eq!(all["collections"].as_array().unwrap().len(), 3);
+        let tail = paginate(names.clone(), 1, 0, "all");
+        assert_eq!(tail["from"], 1);
+        assert!(tail.get("size").is_none());
+        assert_eq!(tail["collections"].as_array().unwrap().len(), 2);
+        let head = paginate(names, 0, 1, "all");
+        assert_eq!(head["from"], 0);
+        assert_eq!(head["size"], 1);
+        assert_eq!(head["collections"], json!([{"name": "a"}]));
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! The `document` controller: single-document reads and writes. Multi-document actions are in
-//! `document_multi.rs`, query actions (search, count, by-query writes, export) in
-//! `document_query.rs`.
+//! `document_multi.rs`, query actions (search, count, by-query writes) in `document_query.rs`
+//! and `export` in `document_export.rs`.
 
 use async_trait::async_trait;
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_realtime::DocumentAction;
-use palisade_storage::{StorageError, WriteResult};
+use palisade_storage::{BulkOperation, WriteResult};
 use serde_json::{Map, Value, json};
 
 use super::store_args::{self as args, Notifier, storage_error};
-use super::{Controller, document_multi, document_query};
+use super::{Controller, document_export, document_multi, document_query};
 use crate::state::ServerState;
 
 /// Document actions.
@@ -75,7 +75,7 @@ impl Controller for DocumentController {
             "count" => document_query::count(state, request).await,
             "deleteByQuery" => document_query::delete_by_query(state, request).await,
             "updateByQuery" => document_query::update_by_query(state, request).await,
-            "export" => document_query::export(state, request).await,
+            "export" => document_export::export(state, request).await,
             _ => Err(ApiError::action_not_found(&request.controller, action)),
         }
     }
@@ -163,13 +163,26 @@ async fn update(state: &ServerState, request: &Request) -> ApiResult {
         .map_err(storage_error)?;
     notifier.notify(DocumentAction::Update { updated_fields }, &write);
 
-    // Kuzzle returns the changes it applied, or the whole document with `source`.
+    // Kuzzle returns the changes with the stored `_kuzzle_info`, or the whole document with
+    // `source`.
     let source = if full_source {
         write.source
     } else {
-        Some(changes)
+        Some(changes_with_stored_info(changes, write.source.as_ref()))
     };
     Ok(args::document_json(&write.id, source, write.version).into())
+}
+
+/// Replaces the `_kuzzle_info` of an update's changes with the one stored after the update,
+/// which also contains `author` and `createdAt`.
+pub(super) fn changes_with_stored_info(mut changes: Value, stored: Option<&Value>) -> Value {
+    let info = stored
+        .and_then(|source| source.get("_kuzzle_info"))
+        .cloned();
+    if let (Some(object), Some(info)) = (changes.as_object_mut(), info) {
+        object.insert("_kuzzle_info".into(), info);
+    }
+    changes
 }
 
 async fn upsert(state: &ServerState, request: &Request) -> ApiResult {
@@ -210,9 +223,41 @@ pub(super) struct Upsert<'a> {
     pub default: Map<String, Value>,
 }
 
-/// Updates a document, or creates it when it does not exist. The store has no upsert, so a
-/// failed update is followed by a create, and a create that loses a race to another writer is
-/// retried as an update.
+impl Upsert<'_> {
+    /// Builds the store operation, with `_kuzzle_info` in both parts: `{updatedAt, updater}` in
+    /// the changes, and `{author, createdAt}` in the default, so a created document has all four.
+    ///
+    /// Kuzzle creates the document from `{...default, ...changes}`, where a top-level field of
+    /// `changes` replaces the same field of `default`. The store deep-merges the two, so the
+    /// default keeps only the top-level fields that `changes` does not set.
+    pub(super) fn operation(self, user: &str, now: u64) -> BulkOperation {
+        let (id, changes, default) = self.into_parts(user, now);
+        BulkOperation::Upsert {
+            id,
+            changes,
+            default,
+        }
+    }
+
+    /// Returns the id, the changes and the default of the store's upsert.
+    fn into_parts(self, user: &str, now: u64) -> (String, Value, Value) {
+        let mut default = self.default;
+        default.retain(|key, _| !self.changes.contains_key(key));
+        default.insert(
+            "_kuzzle_info".into(),
+            json!({"author": user, "createdAt": now}),
+        );
+        let mut changes = self.changes;
+        changes.insert("_kuzzle_info".into(), args::updated_info(user, now));
+        (
+            self.id.to_owned(),
+            Value::Object(changes),
+            Value::Object(default),
+        )
+    }
+}
+
+/// Updates a document, or creates it when it does not exist, in one store write.
 pub(super) async fn upsert_one(
     state: &ServerState,
     request: &Request,
@@ -221,47 +266,12 @@ pub(super) async fn upsert_one(
     upsert: Upsert<'_>,
     options: palisade_storage::WriteOptions,
 ) -> Result<WriteResult, ApiError> {
-    let user = args::user_id(request);
-    let now = args::now_ms();
-    let changes = args::with_info(
-        Value::Object(upsert.changes.clone()),
-        args::updated_info(user, now),
-        "body.changes",
-    )?;
-
-    let update = state
+    let (id, changes, default) = upsert.into_parts(args::user_id(request), args::now_ms());
+    state
         .storage
-        .update(index, collection, upsert.id, changes.clone(), options)
-        .await;
-    match update {
-        Err(StorageError::NotFound { .. }) => {}
-        other => return other.map_err(storage_error),
-    }
-
-    let mut source = upsert.default;
-    source.extend(upsert.changes);
-    source.insert(
-        "_kuzzle_info".into(),
-        json!({"author": user, "createdAt": now, "updatedAt": now, "updater": user}),
-    );
-    let create = state
-        .storage
-        .create(
-            index,
-            collection,
-            Some(upsert.id),
-            Value::Object(source),
-            options,
-        )
-        .await;
-    match create {
-        Err(StorageError::DocumentAlreadyExists { .. }) => state
-            .storage
-            .update(index, collection, upsert.id, changes, options)
-            .await
-            .map_err(storage_error),
-        other => other.map_err(storage_error),
-    }
+        .upsert(index, collection, &id, changes, default, options)
+        .await
+        .map_err(storage_error)
 }
 
 async fn delete(state: &ServerState, request: &Request) -> ApiResult {
@@ -278,11 +288,10 @@ async fn delete(state: &ServerState, request: &Request) -> ApiResult {
         .map_err(storage_error)?;
     notifier.notify(DocumentAction::Delete, &write);
 
-    let mut result = json!({"_id": write.id});
     if full_source {
-        result["_source"] = write.old_source.unwrap_or(Value::Null);
+        return Ok(args::document_json(&write.id, write.old_source, write.version).into());
     }
-    Ok(result.into())
+    Ok(json!({"_id": write.id}).into())
 }
 
 /// Removes fields given as dotted paths. Like Kuzzle, this reads the document, removes the
@@ -408,6 +417,31 @@ async fn validate(state: &ServerState, request: &Request) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upsert_default_loses_changed_fields() {
+        let upsert = Upsert {
+            id: "d",
+            changes: json!({"a": {"x": 1}}).as_object().unwrap().clone(),
+            default: json!({"a": {"y": 2}, "b": 3}).as_object().unwrap().clone(),
+        };
+        let (id, changes, default) = upsert.into_parts("u", 7);
+        assert_eq!(id, "d");
+        assert_eq!(changes["a"], json!({"x": 1}));
+        assert_eq!(
+            changes["_kuzzle_info"],
+            json!({"updatedAt": 7, "updater": "u"})
+        );
+        assert!(
+            default.get("a").is_none(),
+            "changes replace top-level default fields"
+        );
+        assert_eq!(default["b"], 3);
+        assert_eq!(
+            default["_kuzzle_info"],
+            json!({"author": "u", "createdAt": 7})
+        );
+    }
 
     #[test]
     fn nested_path_removed() {

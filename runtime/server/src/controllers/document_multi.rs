@@ -1,13 +1,14 @@
-//! Multi-document actions of the `document` controller: mGet, mExists and the m* writes. Each
-//! item succeeds or fails on its own; with `strict`, any failed item fails the request with
-//! `api.process.incomplete_multiple_request` after the others are written, as Kuzzle does.
+//! Multi-document actions of the `document` controller: mGet, mExists and the m* writes.
+//!
+//! Each item succeeds or fails on its own. With `strict`, any failed item fails the request with
+//! `api.process.incomplete_multiple_request`, but as in Kuzzle the other items stay written.
 
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_realtime::DocumentAction;
 use palisade_storage::{BulkOperation, StorageError, WriteResult};
 use serde_json::{Map, Value, json};
 
-use super::document::{Upsert, upsert_one};
+use super::document::Upsert;
 use super::store_args::{self as args, Notifier, storage_error};
 use crate::state::ServerState;
 
@@ -38,11 +39,21 @@ impl Outcome {
     }
 }
 
+/// Returns whether the body has `ids`. An empty list counts as absent, so that the `ids`
+/// argument is read instead.
+fn has_body_ids(body: &Map<String, Value>) -> bool {
+    match body.get("ids") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(ids)) => !ids.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// Reads the ids of mGet and mExists: `body.ids`, or the `ids` argument, which over HTTP is a
 /// comma-separated list (`?ids=a,b`) as the SDK sends it.
 fn ids(request: &Request) -> Result<Vec<String>, ApiError> {
     let list = match (&request.body, request.args.get("ids")) {
-        (Some(Value::Object(body)), _) if body.contains_key("ids") => {
+        (Some(Value::Object(body)), _) if has_body_ids(body) => {
             args::body_array_field(body, "ids")?.clone()
         }
         (_, Some(Value::String(text))) => text
@@ -103,14 +114,28 @@ pub(super) async fn exists_many(state: &ServerState, request: &Request) -> ApiRe
 }
 
 /// Reads `body.documents` and checks it against `limits.documentsWriteCount`.
+///
+/// A document with `_source` in place of `body` fails the whole request, as in Kuzzle, because
+/// it is a common mistake that would otherwise write empty documents.
 fn documents(state: &ServerState, request: &Request) -> Result<Vec<Value>, ApiError> {
     let body = request.body_object()?;
     let documents = args::body_array_field(body, "documents")?;
     args::check_write_count(state, documents.len())?;
+    for (position, document) in documents.iter().enumerate() {
+        if document.get("_source").is_some() {
+            let found = format!("documents[{position}]._source");
+            let expected = format!("documents[{position}].body");
+            return Err(ApiError::new(
+                ErrorId::ApiAssertUnexpectedArgument,
+                format!("Unexpected argument \"{found}\": send the content as \"{expected}\"."),
+            )
+            .with_props([found, expected]));
+        }
+    }
     Ok(documents.clone())
 }
 
-/// An item error of an m* write: `{document: {_id, body}, reason, status}`.
+/// Builds an item error of an m* write: `{document: {_id, body}, reason, status}`.
 fn item_error(document: &Value, reason: &str, status: u16) -> Value {
     let id = document.get("_id").cloned().unwrap_or(Value::Null);
     let body = document.get("body").cloned().unwrap_or(Value::Null);
@@ -222,10 +247,12 @@ fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &Writ
     }
 }
 
-/// A success item: `{_id, _source, _version, created, result, status}`.
+/// Builds a success item: `{_id, _source, _version, created, result, status}`.
 fn success(operation: &BulkOperation, write: WriteResult, full_source: bool) -> Value {
     let source = match operation {
-        BulkOperation::Update { changes, .. } if !full_source => Some(changes.clone()),
+        BulkOperation::Update { changes, .. } if !full_source => Some(
+            super::document::changes_with_stored_info(changes.clone(), write.source.as_ref()),
+        ),
         _ => write.source,
     };
     let (result, status) = if write.created {
@@ -243,7 +270,7 @@ fn success(operation: &BulkOperation, write: WriteResult, full_source: bool) -> 
     })
 }
 
-/// Runs mUpsert: each item is `{_id, changes, default?}`.
+/// Runs mUpsert as one bulk write: each item is `{_id, changes, default?}`.
 pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiResult {
     let (index, collection) = args::target(request)?;
     let items = documents(state, request)?;
@@ -251,20 +278,31 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
     let strict = request.boolean("strict")?;
     let full_source = request.boolean("source")?;
     let notifier = Notifier::for_document(state, request, index, collection)?;
+    let user = args::user_id(request);
+    let now = args::now_ms();
 
     let mut outcome = Outcome::default();
+    let mut accepted = Vec::new();
+    let mut operations = Vec::new();
     for item in &items {
-        let upsert = match upsert_item(item) {
-            Ok(upsert) => upsert,
-            Err(reason) => {
-                outcome.errors.push(upsert_error(item, &reason, 400));
-                continue;
+        match upsert_item(item) {
+            Ok(upsert) => {
+                accepted.push(item);
+                operations.push(upsert.operation(user, now));
             }
-        };
-        match upsert_one(state, request, index, collection, upsert, options).await {
+            Err(reason) => outcome.errors.push(upsert_error(item, &reason, 400)),
+        }
+    }
+
+    let results = state
+        .storage
+        .bulk(index, collection, operations.clone(), options)
+        .await
+        .map_err(storage_error)?;
+    for ((item, operation), result) in accepted.into_iter().zip(operations).zip(results) {
+        match result {
             Ok(write) => {
-                let updated_fields = args::updated_fields(&item["changes"]);
-                notifier.notify_created_or(DocumentAction::Update { updated_fields }, &write);
+                notify_write(&notifier, &operation, &write);
                 let mut success = json!({
                     "_id": write.id,
                     "_version": write.version,
@@ -277,6 +315,7 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
                 outcome.successes.push(success);
             }
             Err(error) => {
+                let error = storage_error(error);
                 outcome
                     .errors
                     .push(upsert_error(item, error.message(), error.status()));

@@ -1,9 +1,7 @@
-//! Query actions of the `document` controller: search, scroll, count, deleteByQuery,
-//! updateByQuery and export.
+//! Query actions of the `document` controller: search, scroll, count, deleteByQuery and
+//! updateByQuery.
 
-use std::time::Duration;
-
-use palisade_api::{ApiError, ApiResult, ErrorId, Protocol, Request, Response};
+use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_realtime::DocumentAction;
 use palisade_storage::{SearchRequest, SearchResult};
 use serde_json::{Map, Value, json};
@@ -11,13 +9,8 @@ use serde_json::{Map, Value, json};
 use super::store_args::{self as args, Notifier, storage_error};
 use crate::state::ServerState;
 
-/// Page size of `document:export` when the request sets none.
-const EXPORT_PAGE_SIZE: i64 = 1000;
-/// Scroll time to live of `document:export` between two pages.
-const EXPORT_SCROLL_TTL: Duration = Duration::from_secs(30);
-
 /// Returns the search body: the request body, or over HTTP GET the `searchBody` argument.
-fn search_body(request: &Request) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn search_body(request: &Request) -> Result<Map<String, Value>, ApiError> {
     match &request.body {
         Some(Value::Object(body)) => Ok(body.clone()),
         Some(_) => Err(ApiError::invalid_type("body", "object")),
@@ -26,7 +19,10 @@ fn search_body(request: &Request) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Translates `body.query` in place when `lang=koncorde`.
-fn translate_body_query(request: &Request, body: &mut Map<String, Value>) -> Result<(), ApiError> {
+pub(super) fn translate_body_query(
+    request: &Request,
+    body: &mut Map<String, Value>,
+) -> Result<(), ApiError> {
     if let Some(query) = body.remove("query") {
         body.insert("query".into(), args::translate_query(request, query)?);
     } else {
@@ -53,7 +49,7 @@ fn page_bound(
     }
 }
 
-fn non_negative(value: Option<i64>, name: &str) -> Result<Option<usize>, ApiError> {
+pub(super) fn non_negative(value: Option<i64>, name: &str) -> Result<Option<usize>, ApiError> {
     value
         .map(|v| {
             usize::try_from(v).map_err(|_| ApiError::invalid_argument(name, "an integer >= 0"))
@@ -89,18 +85,50 @@ fn single_target(request: &Request) -> Result<Option<(String, String)>, ApiError
              send one collection, or one search per collection.",
         ));
     };
+    check_single_name(index)?;
+    check_single_name(collection)?;
     args::check_public_index(index)?;
     Ok(Some((index.to_owned(), collection.clone())))
 }
 
-pub(super) async fn search(state: &ServerState, request: &Request) -> ApiResult {
-    let (index, collection) = match single_target(request)? {
-        Some(target) => target,
-        None => {
-            let (index, collection) = args::target(request)?;
-            (index.to_owned(), collection.to_owned())
-        }
+/// Returns the searched index and collection: the `index` and `collection` arguments, or one
+/// target of `targets`.
+fn search_target(request: &Request) -> Result<(String, String), ApiError> {
+    if let Some(target) = single_target(request)? {
+        return Ok(target);
+    }
+    let index = request.optional_string("index")?;
+    let collection = request.optional_string("collection")?;
+    let (index, collection) = match (index, collection) {
+        (None, None) => return Err(ApiError::missing_argument("index, collection or targets")),
+        (None, Some(_)) => return Err(ApiError::missing_argument("index")),
+        (Some(_), None) => return Err(ApiError::missing_argument("collection")),
+        (Some(index), Some(collection)) => (index, collection),
     };
+    check_single_name(index)?;
+    check_single_name(collection)?;
+    args::check_public_index(index)?;
+    Ok((index.to_owned(), collection.to_owned()))
+}
+
+/// Rejects the Elasticsearch multi-target syntax (`a,b`, `a*`, `+a`, `_all`) in a name, which
+/// would reach indexes or collections that were not named.
+fn check_single_name(name: &str) -> Result<(), ApiError> {
+    if name == "_all" || name.contains([',', '*', '+']) {
+        return Err(ApiError::new(
+            ErrorId::ServicesStorageInvalidMultiIndexCollectionUsage,
+            format!(
+                "\"{name}\" names several indexes or collections: use \"targets\" to search \
+                 more than one collection."
+            ),
+        )
+        .with_props([name]));
+    }
+    Ok(())
+}
+
+pub(super) async fn search(state: &ServerState, request: &Request) -> ApiResult {
+    let (index, collection) = search_target(request)?;
     let mut body = search_body(request)?;
     translate_body_query(request, &mut body)?;
     let from = page_bound(request, &body, "from")?;
@@ -271,270 +299,4 @@ pub(super) async fn update_by_query(state: &ServerState, request: &Request) -> A
         successes.push(success);
     }
     Ok(json!({"successes": successes, "errors": errors}).into())
-}
-
-/// Exports the matching documents as JSON lines (`{"_id", "_source"}` per line) or CSV.
-///
-/// TODO(perf): the whole export is built in memory before it is sent, because raw responses
-/// have no streaming body yet; an export of a large collection costs its full size in memory.
-pub(super) async fn export(state: &ServerState, request: &Request) -> ApiResult {
-    if request.context.protocol != Protocol::Http {
-        return Err(ApiError::new(
-            ErrorId::ApiAssertUnsupportedProtocol,
-            format!(
-                "document:export is only available over HTTP, not over {}: call \
-                 GET or POST /<index>/<collection>/_export.",
-                request.context.protocol.name()
-            ),
-        )
-        .with_props(["document:export", request.context.protocol.name()]));
-    }
-    let (index, collection) = args::target(request)?;
-    let format = ExportFormat::from_request(request)?;
-    let mut body = search_body(request)?;
-    let fields = export_fields(request, &mut body)?;
-    let names = export_field_names(request, &mut body)?;
-    let separator = request
-        .optional_string("separator")?
-        .unwrap_or(",")
-        .to_owned();
-    translate_body_query(request, &mut body)?;
-    let size = request.integer("size", EXPORT_PAGE_SIZE)?;
-    args::check_fetch_count(state, size)?;
-    let ttl = args::scroll_ttl(request)?.unwrap_or(EXPORT_SCROLL_TTL);
-
-    let search = SearchRequest {
-        body: Value::Object(body),
-        from: None,
-        size: non_negative(Some(size), "size")?,
-        scroll: Some(ttl),
-    };
-    let mut page = state
-        .storage
-        .search(index, collection, search)
-        .await
-        .map_err(storage_error)?;
-
-    let mut writer = ExportWriter::new(format, fields, names, separator);
-    loop {
-        for hit in &page.hits {
-            writer.write(&hit.id, hit.source.as_ref().unwrap_or(&Value::Null));
-        }
-        let (Some(scroll_id), false) = (&page.scroll_id, page.hits.is_empty()) else {
-            break;
-        };
-        if page.remaining == Some(0) {
-            break;
-        }
-        page = state
-            .storage
-            .scroll(scroll_id, Some(ttl))
-            .await
-            .map_err(storage_error)?;
-    }
-    Ok(Response::raw(format.content_type(), writer.finish()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum ExportFormat {
-    Jsonl,
-    Csv,
-}
-
-impl ExportFormat {
-    fn from_request(request: &Request) -> Result<Self, ApiError> {
-        match request.optional_string("format")? {
-            None | Some("jsonl") => Ok(Self::Jsonl),
-            Some("csv") => Ok(Self::Csv),
-            Some(_) => Err(ApiError::invalid_argument("format", "\"jsonl\" or \"csv\"")),
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Jsonl => "application/jsonl",
-            Self::Csv => "text/csv",
-        }
-    }
-}
-
-/// Reads the exported fields: `fields` from the body or the arguments (a JSON array, or a comma
-/// list over HTTP).
-fn export_fields(
-    request: &Request,
-    body: &mut Map<String, Value>,
-) -> Result<Vec<String>, ApiError> {
-    let value = match body.remove("fields") {
-        Some(value) => value,
-        None => match request.args.get("fields") {
-            Some(Value::String(text)) if !text.starts_with('[') => Value::Array(
-                text.split(',')
-                    .filter(|f| !f.is_empty())
-                    .map(|f| json!(f))
-                    .collect(),
-            ),
-            _ => Value::Array(request.optional_array("fields")?.unwrap_or_default()),
-        },
-    };
-    let Value::Array(list) = value else {
-        return Err(ApiError::invalid_type("fields", "array of strings"));
-    };
-    list.into_iter()
-        .map(|field| match field {
-            Value::String(field) => Ok(field),
-            _ => Err(ApiError::invalid_type("fields", "array of strings")),
-        })
-        .collect()
-}
-
-/// Reads `fieldsName`, the CSV header of each field, from the body or the arguments.
-fn export_field_names(
-    request: &Request,
-    body: &mut Map<String, Value>,
-) -> Result<Map<String, Value>, ApiError> {
-    match body.remove("fieldsName") {
-        Some(Value::Object(names)) => Ok(names),
-        Some(_) => Err(ApiError::invalid_type("fieldsName", "object")),
-        None => Ok(request.optional_object("fieldsName")?.unwrap_or_default()),
-    }
-}
-
-/// Formats exported documents.
-struct ExportWriter {
-    format: ExportFormat,
-    fields: Vec<String>,
-    names: Map<String, Value>,
-    separator: String,
-    output: Vec<u8>,
-    header_written: bool,
-}
-
-impl ExportWriter {
-    fn new(
-        format: ExportFormat,
-        fields: Vec<String>,
-        names: Map<String, Value>,
-        separator: String,
-    ) -> Self {
-        Self {
-            format,
-            fields,
-            names,
-            separator,
-            output: Vec::new(),
-            header_written: false,
-        }
-    }
-
-    fn write(&mut self, id: &str, source: &Value) {
-        match self.format {
-            ExportFormat::Jsonl => {
-                let line = json!({"_id": id, "_source": source});
-                self.output.extend(line.to_string().as_bytes());
-                self.output.push(b'\n');
-            }
-            ExportFormat::Csv => self.write_csv(id, source),
-        }
-    }
-
-    fn write_csv(&mut self, id: &str, source: &Value) {
-        if !self.header_written {
-            if self.fields.is_empty() {
-                // Without `fields`, the columns are `_id` and the first document's top-level
-                // fields.
-                self.fields.push("_id".into());
-                if let Some(object) = source.as_object() {
-                    self.fields.extend(object.keys().cloned());
-                }
-            }
-            let header: Vec<String> = self
-                .fields
-                .iter()
-                .map(|field| {
-                    let name = self
-                        .names
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .unwrap_or(field);
-                    csv_cell(name, &self.separator)
-                })
-                .collect();
-            self.push_row(&header);
-            self.header_written = true;
-        }
-
-        let row: Vec<String> = self
-            .fields
-            .iter()
-            .map(|field| {
-                let text = if field == "_id" {
-                    id.to_owned()
-                } else {
-                    match value_at(source, field) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(Value::String(text)) => text.clone(),
-                        Some(other) => other.to_string(),
-                    }
-                };
-                csv_cell(&text, &self.separator)
-            })
-            .collect();
-        self.push_row(&row);
-    }
-
-    fn push_row(&mut self, cells: &[String]) {
-        self.output.extend(cells.join(&self.separator).as_bytes());
-        self.output.push(b'\n');
-    }
-
-    fn finish(self) -> Vec<u8> {
-        self.output
-    }
-}
-
-/// Returns the value at a dotted path.
-fn value_at<'v>(source: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('.')
-        .try_fold(source, |current, segment| current.get(segment))
-}
-
-/// Quotes a CSV cell when it contains the separator, a quote or a line break.
-fn csv_cell(text: &str, separator: &str) -> String {
-    let needs_quotes = text.contains(separator)
-        || text.contains('"')
-        || text.contains('\n')
-        || text.contains('\r');
-    if needs_quotes {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_quoted_when_needed() {
-        assert_eq!(csv_cell("plain", ","), "plain");
-        assert_eq!(csv_cell("a,b", ","), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\"", ","), "\"say \"\"hi\"\"\"");
-    }
-
-    #[test]
-    fn csv_rows_follow_fields() {
-        let mut names = Map::new();
-        names.insert("city.name".into(), json!("City"));
-        let mut writer = ExportWriter::new(
-            ExportFormat::Csv,
-            vec!["_id".into(), "city.name".into(), "count".into()],
-            names,
-            ";".into(),
-        );
-        writer.write("a", &json!({"city": {"name": "Paris"}, "count": 3}));
-        writer.write("b", &json!({"city": {}}));
-        let text = String::from_utf8(writer.finish()).unwrap();
-        assert_eq!(text, "_id;City;count\na;Paris;3\nb;;\n");
-    }
 }

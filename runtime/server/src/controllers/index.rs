@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Controller;
 use super::store_args::{self, storage_error};
+use crate::errors;
 use crate::state::ServerState;
 
 /// Index management actions.
@@ -83,30 +84,51 @@ async fn list(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!({"indexes": indexes, "collections": counts}).into())
 }
 
-/// Deletes the listed indexes that exist and returns their names; unknown names are skipped, as
-/// Kuzzle skips the indexes the user may not delete.
+/// Deletes the listed public indexes that the user may delete (`index:delete` on that index) and
+/// returns their names. As in Kuzzle, the other names are skipped without an error, and a
+/// missing list deletes nothing.
 async fn delete_many(state: &ServerState, request: &Request) -> ApiResult {
-    let body = request.body_object()?;
-    let names = store_args::body_array_field(body, "indexes")?;
+    let requested = match &request.body {
+        None => Vec::new(),
+        Some(Value::Object(body)) if body.get("indexes").is_none_or(Value::is_null) => Vec::new(),
+        Some(Value::Object(body)) => store_args::body_array_field(body, "indexes")?.clone(),
+        Some(_) => return Err(ApiError::invalid_type("body", "object")),
+    };
 
-    let mut indexes = Vec::with_capacity(names.len());
-    for name in names {
-        let Some(index) = name.as_str() else {
-            return Err(ApiError::invalid_type("body.indexes", "array of strings"));
-        };
-        store_args::check_public_index(index)?;
-        indexes.push(index);
-    }
-
+    let public = state.storage.list_indexes().await.map_err(storage_error)?;
+    let rights = user_rights(state, request).await?;
     let mut deleted = Vec::new();
-    for index in indexes {
-        match state.storage.delete_index(index).await {
+    for index in public {
+        if !requested.contains(&Value::String(index.clone())) {
+            continue;
+        }
+        if !rights.is_allowed("index", "delete", Some(&index), None) {
+            continue;
+        }
+        match state.storage.delete_index(&index).await {
             Ok(()) => deleted.push(index),
+            // Deleted by another request since the list was read.
             Err(palisade_storage::StorageError::UnknownIndex { .. }) => {}
             Err(error) => return Err(storage_error(error)),
         }
     }
     Ok(json!({"deleted": deleted}).into())
+}
+
+/// Returns the rights of the user who sent the request.
+async fn user_rights(
+    state: &ServerState,
+    request: &Request,
+) -> Result<palisade_security::UserRights, ApiError> {
+    let security = &state.security.security;
+    let user = security
+        .get_user(store_args::user_id(request))
+        .await
+        .map_err(errors::from_security)?;
+    security
+        .user_rights(user)
+        .await
+        .map_err(errors::from_security)
 }
 
 async fn stats(state: &ServerState) -> ApiResult {

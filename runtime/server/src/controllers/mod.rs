@@ -1,5 +1,6 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
+mod admin;
 mod api_keys;
 mod auth;
 mod bulk;
@@ -7,6 +8,7 @@ mod collection;
 mod cookie;
 mod credentials;
 mod document;
+mod document_export;
 mod document_multi;
 mod document_query;
 mod index;
@@ -47,7 +49,8 @@ pub struct Controllers {
 impl Controllers {
     /// The native controllers.
     pub fn native() -> Self {
-        let list: [Arc<dyn Controller>; 8] = [
+        let list: [Arc<dyn Controller>; 9] = [
+            Arc::new(admin::AdminController),
             Arc::new(server::ServerController),
             Arc::new(auth::AuthController),
             Arc::new(security::SecurityController),

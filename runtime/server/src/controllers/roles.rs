@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
 use palisade_security::{Collection, KnownActions, SecurityError, User, UserRights};
+use palisade_storage::SearchRequest;
 use serde_json::{Map, Value, json};
 
 use super::api_keys::optional_count;
-use super::users::ids_of;
-use crate::errors::from_security;
+use super::users::{ids_of, scroll_arg, search_result};
+use crate::errors::{from_security, from_storage};
+use crate::security::SECURITY_INDEX;
 use crate::state::ServerState;
 
-/// Which of the two documents an action works on.
+/// The kind of security document an action works on.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// Roles: `{controllers}`.
@@ -21,17 +23,8 @@ pub enum Kind {
     Profile,
 }
 
-impl Kind {
-    fn collection(self) -> Collection {
-        match self {
-            Kind::Role => Collection::Roles,
-            Kind::Profile => Collection::Profiles,
-        }
-    }
-}
-
-/// Lists every controller action the server knows, for role validation.
-fn known_actions(state: &ServerState) -> KnownActions {
+/// Lists every controller action the server implements, for role validation.
+pub fn known_actions(state: &ServerState) -> KnownActions {
     let pairs: Vec<(&str, &str)> = state
         .controllers
         .iter()
@@ -173,38 +166,23 @@ pub async fn m_get(state: &ServerState, kind: Kind, request: &Request) -> ApiRes
     Ok(json!({"hits": hits, "total": total}).into())
 }
 
-/// Returns whether a stored document matches a search body: roles by `body.controllers`,
-/// profiles by `body.roles`; an absent list matches everything.
-fn matches(kind: Kind, source: &Value, body: &Map<String, Value>) -> bool {
-    let wanted = |name: &str| -> Option<Vec<String>> {
-        body.get(name)?.as_array().map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
+/// Returns whether a stored role grants one of the controllers of `body.controllers`; an absent
+/// list matches every role.
+fn role_matches(source: &Value, body: &Map<String, Value>) -> bool {
+    let Some(wanted) = body.get("controllers").and_then(Value::as_array) else {
+        return true;
     };
-    match kind {
-        Kind::Role => wanted("controllers").is_none_or(|controllers| {
-            source["controllers"]
-                .as_object()
-                .is_some_and(|own| controllers.iter().any(|name| own.contains_key(name)))
-        }),
-        Kind::Profile => wanted("roles").is_none_or(|roles| {
-            source["policies"].as_array().is_some_and(|policies| {
-                policies.iter().any(|policy| {
-                    policy["roleId"]
-                        .as_str()
-                        .is_some_and(|role| roles.iter().any(|wanted| wanted == role))
-                })
-            })
-        }),
-    }
+    let Some(own) = source["controllers"].as_object() else {
+        return false;
+    };
+    wanted
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|controller| own.contains_key(controller))
 }
 
-/// `searchRoles` (`body.controllers`), `searchProfiles` (`body.roles`), with `from` and `size`.
-/// Returns `{hits, total}` sorted by id.
+/// `searchRoles` (`body.controllers`) and `searchProfiles` (`body.roles`), with `from` and
+/// `size`. Returns `{hits, total}`.
 pub async fn search(state: &ServerState, kind: Kind, request: &Request) -> ApiResult {
     let body = request
         .body
@@ -212,16 +190,29 @@ pub async fn search(state: &ServerState, kind: Kind, request: &Request) -> ApiRe
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    match kind {
+        Kind::Role => search_roles(state, &body, request).await,
+        Kind::Profile => search_profiles(state, &body, request).await,
+    }
+}
+
+/// Filters roles in memory, sorted by id, because a search engine cannot match on the keys of
+/// the `controllers` object.
+async fn search_roles(
+    state: &ServerState,
+    body: &Map<String, Value>,
+    request: &Request,
+) -> ApiResult {
     let stored = state
         .security
         .security
         .store()
-        .list(kind.collection())
+        .list(Collection::Roles)
         .await
         .map_err(from_security)?;
     let mut found: Vec<_> = stored
         .into_iter()
-        .filter(|document| matches(kind, &document.source, &body))
+        .filter(|document| role_matches(&document.source, body))
         .collect();
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let total = found.len();
@@ -234,6 +225,31 @@ pub async fn search(state: &ServerState, kind: Kind, request: &Request) -> ApiRe
         .map(|document| json!({"_id": document.id, "_source": document.source}))
         .collect();
     Ok(json!({"hits": hits, "total": total}).into())
+}
+
+/// Searches profiles by `policies.roleId`, with `scroll` for `scrollProfiles`.
+async fn search_profiles(
+    state: &ServerState,
+    body: &Map<String, Value>,
+    request: &Request,
+) -> ApiResult {
+    let query = match body.get("roles") {
+        Some(Value::Array(roles)) => json!({"terms": {"policies.roleId": roles}}),
+        Some(_) => return Err(ApiError::invalid_type("body.roles", "array")),
+        None => json!({"match_all": {}}),
+    };
+    let search = SearchRequest {
+        body: json!({"query": query}),
+        from: optional_count(request, "from")?,
+        size: optional_count(request, "size")?,
+        scroll: scroll_arg(request)?,
+    };
+    let found = state
+        .storage
+        .search(SECURITY_INDEX, Collection::Profiles.name(), search)
+        .await
+        .map_err(from_storage)?;
+    Ok(search_result(found).into())
 }
 
 /// `getProfileRights`: the rights a user with only this profile would have.

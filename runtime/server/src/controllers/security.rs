@@ -64,13 +64,18 @@ impl Controller for SecurityController {
             "replaceUser",
             "restrictDefaultRights",
             "revokeTokens",
+            "scrollProfiles",
+            "scrollUsers",
             "searchApiKeys",
             "searchProfiles",
             "searchRoles",
             "searchUsers",
+            "searchUsersByCredentials",
             "updateCredentials",
             "updateProfile",
+            "updateProfileMapping",
             "updateRole",
+            "updateRoleMapping",
             "updateUser",
             "updateUserMapping",
             "upsertUser",
@@ -96,10 +101,13 @@ impl Controller for SecurityController {
             }
             "deleteApiKey" => api_keys::delete(state, request.string("userId")?, request).await,
             "searchApiKeys" => api_keys::search(state, request.string("userId")?, request).await,
-            "getProfileMapping" => Ok(json!({"mapping": profile_mapping()}).into()),
-            "getRoleMapping" => Ok(json!({"mapping": role_mapping()}).into()),
-            "getUserMapping" => get_user_mapping(state).await,
-            "updateUserMapping" => update_user_mapping(state, request).await,
+            "getProfileMapping" => get_mapping(state, "profiles").await,
+            "getRoleMapping" => get_mapping(state, "roles").await,
+            "getUserMapping" => get_mapping(state, "users").await,
+            "updateProfileMapping" => update_mapping(state, "profiles", request).await,
+            "updateRoleMapping" => update_mapping(state, "roles", request).await,
+            "updateUserMapping" => update_mapping(state, "users", request).await,
+            "scrollProfiles" => users::scroll(state, request).await,
             "refresh" => refresh(state, request).await,
             "restrictDefaultRights" => {
                 state
@@ -133,6 +141,7 @@ async fn handle_user_action(
         "mGetUsers" => users::m_get_users(state, request).await,
         "replaceUser" => users::replace_user(state, request).await,
         "revokeTokens" => users::revoke_tokens(state, request).await,
+        "scrollUsers" => users::scroll(state, request).await,
         "searchUsers" => users::search_users(state, request).await,
         "updateUser" => users::update_user(state, request).await,
         "upsertUser" => users::upsert_user(state, request).await,
@@ -184,6 +193,7 @@ async fn handle_credentials_action(
             credentials::strategy(request).map(|_| json!(CREDENTIAL_FIELDS).into())
         }
         "getCredentialsById" => credentials_by_id(state, request).await,
+        "searchUsersByCredentials" => search_by_credentials(state, request).await,
         "createCredentials"
         | "updateCredentials"
         | "validateCredentials"
@@ -195,7 +205,7 @@ async fn handle_credentials_action(
     Some(outcome)
 }
 
-/// The credentials actions on user `_id`.
+/// Runs the credentials actions on user `_id`.
 async fn user_credentials(state: &ServerState, action: &str, request: &Request) -> ApiResult {
     credentials::strategy(request)?;
     let kuid = request.string("_id")?;
@@ -219,6 +229,40 @@ async fn user_credentials(state: &ServerState, action: &str, request: &Request) 
     }
 }
 
+/// `searchUsersByCredentials`: `strategy`, `body.query` on the `username` and `kuid` fields,
+/// `from`, `size`. Returns `{hits: [{kuid, username}], total}`, never the password hash.
+async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiResult {
+    credentials::strategy(request)?;
+    let query = request
+        .body
+        .as_ref()
+        .and_then(|body| body.get("query"))
+        .cloned()
+        .unwrap_or_else(|| json!({"match_all": {}}));
+    let search = palisade_storage::SearchRequest {
+        body: json!({"query": query}),
+        from: api_keys::optional_count(request, "from")?,
+        size: api_keys::optional_count(request, "size")?,
+        scroll: None,
+    };
+    let found = state
+        .storage
+        .search(
+            SECURITY_INDEX,
+            palisade_security::Collection::Credentials.name(),
+            search,
+        )
+        .await
+        .map_err(from_storage)?;
+    let hits: Vec<Value> = found
+        .hits
+        .into_iter()
+        .filter_map(|hit| hit.source)
+        .map(|source| json!({"kuid": source["kuid"], "username": source["username"]}))
+        .collect();
+    Ok(json!({"hits": hits, "total": found.total}).into())
+}
+
 /// `getCredentialsById`: the `local` credentials whose username is `_id`.
 async fn credentials_by_id(state: &ServerState, request: &Request) -> ApiResult {
     credentials::strategy(request)?;
@@ -239,38 +283,22 @@ async fn credentials_by_id(state: &ServerState, request: &Request) -> ApiResult 
     Ok(json!({"username": username, "kuid": kuid}).into())
 }
 
-fn role_mapping() -> Value {
-    json!({"controllers": {"dynamic": "false", "properties": {}}})
-}
-
-fn profile_mapping() -> Value {
-    json!({
-        "policies": {"properties": {
-            "roleId": {"type": "keyword"},
-            "restrictedTo": {"properties": {
-                "index": {"type": "keyword"},
-                "collections": {"type": "keyword"}
-            }}
-        }},
-        "rateLimit": {"type": "integer"}
-    })
-}
-
-async fn get_user_mapping(state: &ServerState) -> ApiResult {
+/// `get{User,Role,Profile}Mapping`: `{mapping: {field: definition}}`.
+async fn get_mapping(state: &ServerState, collection: &str) -> ApiResult {
     let mapping = state
         .storage
-        .get_mapping(SECURITY_INDEX, "users", false)
+        .get_mapping(SECURITY_INDEX, collection, false)
         .await
         .map_err(from_storage)?;
     Ok(json!({"mapping": mapping["properties"]}).into())
 }
 
-/// `updateUserMapping`: adds fields to the user mapping, so `searchUsers` can use them.
-async fn update_user_mapping(state: &ServerState, request: &Request) -> ApiResult {
+/// `update{User,Role,Profile}Mapping`: adds fields to a mapping, so searches can use them.
+async fn update_mapping(state: &ServerState, collection: &str, request: &Request) -> ApiResult {
     let body = Value::Object(request.body_object()?.clone());
     let mapping = state
         .storage
-        .update_mapping(SECURITY_INDEX, "users", body)
+        .update_mapping(SECURITY_INDEX, collection, body)
         .await
         .map_err(from_storage)?;
     Ok(mapping.into())

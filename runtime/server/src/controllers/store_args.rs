@@ -11,15 +11,15 @@ use serde_json::{Map, Value, json};
 use crate::errors;
 use crate::state::ServerState;
 
-/// The kuid of the anonymous user, the author of every write until requests are authenticated.
+/// The kuid of the anonymous user.
 pub const ANONYMOUS_KUID: &str = "-1";
 
 /// Returns the kuid of the user who sent the request, recorded as `author` and `updater`.
 ///
-/// TODO(security): requests are not authenticated yet, so every write is attributed to the
-/// anonymous user; point this at the authenticated user once the funnel resolves tokens.
-pub fn user_id(_request: &Request) -> &'static str {
-    ANONYMOUS_KUID
+/// The funnel sets it after verifying the token. A request that did not go through the funnel
+/// (a call made by the server itself) counts as anonymous.
+pub fn user_id(request: &Request) -> &str {
+    request.context.kuid().unwrap_or(ANONYMOUS_KUID)
 }
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt` and `updatedAt`.
@@ -115,7 +115,7 @@ pub fn refresh(request: &Request) -> Result<Refresh, ApiError> {
 pub fn write_options(request: &Request) -> Result<WriteOptions, ApiError> {
     let retries = request.integer("retryOnConflict", 0)?;
     let retry_on_conflict = u32::try_from(retries)
-        .map_err(|_| ApiError::invalid_argument("retryOnConflict", "a positive integer"))?;
+        .map_err(|_| ApiError::invalid_argument("retryOnConflict", "an integer >= 0"))?;
     Ok(WriteOptions {
         refresh: refresh(request)?,
         retry_on_conflict,
@@ -255,7 +255,7 @@ pub struct Notifier<'a> {
 }
 
 impl<'a> Notifier<'a> {
-    /// A notifier for a document write request: it notifies unless `silent` is set.
+    /// Creates the notifier of a document write request, which notifies unless `silent` is set.
     ///
     /// # Errors
     ///
@@ -276,7 +276,7 @@ impl<'a> Notifier<'a> {
         })
     }
 
-    /// A notifier for a bulk request: it notifies only when `notify` is set.
+    /// Creates the notifier of a bulk request, which notifies only when `notify` is set.
     ///
     /// # Errors
     ///
@@ -302,28 +302,8 @@ impl<'a> Notifier<'a> {
         if !self.enabled {
             return;
         }
-        let volatile = self
-            .request
-            .volatile
-            .clone()
-            .map_or(Value::Null, Value::Object);
-        self.state.notify_document(DocumentChange {
-            index: self.index.to_owned(),
-            collection: self.collection.to_owned(),
-            id: Some(write.id.clone()),
-            action,
-            old_source: write.old_source.clone(),
-            new_source: write.source.clone(),
-            version: Some(write.version),
-            request: RequestContext {
-                request_id: self.request.request_id.clone(),
-                timestamp: self.request.timestamp,
-                volatile,
-                protocol: self.request.context.protocol.name().to_owned(),
-                controller: self.request.controller.clone(),
-            },
-            from_cluster: false,
-        });
+        let change = document_change(self.request, self.index, self.collection, action, write);
+        self.state.notify_document(change);
     }
 
     /// Notifies a write that may have created the document (`createOrReplace`, `upsert`).
@@ -334,6 +314,34 @@ impl<'a> Notifier<'a> {
             otherwise
         };
         self.notify(action, write);
+    }
+}
+
+/// Builds the change notification of one applied write.
+fn document_change(
+    request: &Request,
+    index: &str,
+    collection: &str,
+    action: DocumentAction,
+    write: &WriteResult,
+) -> DocumentChange {
+    let volatile = request.volatile.clone().map_or(Value::Null, Value::Object);
+    DocumentChange {
+        index: index.to_owned(),
+        collection: collection.to_owned(),
+        id: Some(write.id.clone()),
+        action,
+        old_source: write.old_source.clone(),
+        new_source: write.source.clone(),
+        version: Some(write.version),
+        request: RequestContext {
+            request_id: request.request_id.clone(),
+            timestamp: request.timestamp,
+            volatile,
+            protocol: request.context.protocol.name().to_owned(),
+            controller: request.controller.clone(),
+        },
+        from_cluster: false,
     }
 }
 
@@ -383,4 +391,110 @@ pub fn required_query(request: &Request) -> Result<Value, ApiError> {
     let body = request.body_object()?;
     let query = body_object_field(body, "query")?;
     translate_query(request, Value::Object(query.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_api::{Protocol, RequestContext as ApiContext};
+
+    use super::*;
+
+    fn request(protocol: Protocol) -> Request {
+        let context = ApiContext {
+            protocol,
+            connection_id: "c".into(),
+            string_args: protocol == Protocol::Http,
+            kuid: std::sync::OnceLock::new(),
+        };
+        let mut request = Request::new("document", "update", context);
+        request.request_id = "r-1".into();
+        request.timestamp = 42;
+        let mut volatile = Map::new();
+        volatile.insert("sdkInstanceId".into(), json!("s"));
+        request.volatile = Some(volatile);
+        request
+    }
+
+    #[test]
+    fn change_carries_write_and_request() {
+        let write = WriteResult {
+            id: "d".into(),
+            version: 3,
+            old_source: Some(json!({"a": 1})),
+            source: Some(json!({"a": 2})),
+            created: false,
+        };
+        let action = DocumentAction::Update {
+            updated_fields: vec!["a".into()],
+        };
+        let change = document_change(&request(Protocol::WebSocket), "i", "c", action, &write);
+
+        assert_eq!(change.index, "i");
+        assert_eq!(change.collection, "c");
+        assert_eq!(change.id.as_deref(), Some("d"));
+        assert_eq!(change.old_source, Some(json!({"a": 1})));
+        assert_eq!(change.new_source, Some(json!({"a": 2})));
+        assert_eq!(change.version, Some(3));
+        assert_eq!(change.request.request_id, "r-1");
+        assert_eq!(change.request.timestamp, 42);
+        assert_eq!(change.request.volatile["sdkInstanceId"], "s");
+        assert_eq!(change.request.protocol, "websocket");
+        assert_eq!(change.request.controller, "document");
+        assert!(!change.from_cluster);
+        let DocumentAction::Update { updated_fields } = change.action else {
+            panic!("expected an update");
+        };
+        assert_eq!(updated_fields, ["a"]);
+    }
+
+    #[test]
+    fn author_is_the_authenticated_user() {
+        let request = request(Protocol::WebSocket);
+        assert_eq!(user_id(&request), ANONYMOUS_KUID);
+        request.context.kuid.set("alice".into()).unwrap();
+        assert_eq!(user_id(&request), "alice");
+    }
+
+    #[test]
+    fn updated_fields_skip_metadata() {
+        let changes = json!({"a": 1, "b": {"c": 2}, "_kuzzle_info": {"updater": "-1"}});
+        assert_eq!(updated_fields(&changes), ["a", "b"]);
+    }
+
+    #[test]
+    fn refresh_accepts_wait_for_and_false() {
+        let mut request = request(Protocol::Http);
+        assert_eq!(refresh(&request).unwrap(), Refresh::NearRealTime);
+        request.args.insert("refresh".into(), json!("wait_for"));
+        assert_eq!(refresh(&request).unwrap(), Refresh::WaitFor);
+        request.args.insert("refresh".into(), json!("false"));
+        assert_eq!(refresh(&request).unwrap(), Refresh::NearRealTime);
+        request.args.insert("refresh".into(), json!(true));
+        assert_eq!(
+            refresh(&request).unwrap_err().id(),
+            ErrorId::ServicesStorageInvalidArgument
+        );
+    }
+
+    #[test]
+    fn scroll_durations_parse() {
+        let mut request = request(Protocol::Http);
+        assert_eq!(scroll_ttl(&request).unwrap(), None);
+        request.args.insert("scroll".into(), json!("30s"));
+        assert_eq!(scroll_ttl(&request).unwrap(), Some(Duration::from_secs(30)));
+        request.args.insert("scroll".into(), json!("1m"));
+        assert_eq!(scroll_ttl(&request).unwrap(), Some(Duration::from_secs(60)));
+        request.args.insert("scroll".into(), json!("soon"));
+        assert!(scroll_ttl(&request).is_err());
+    }
+
+    #[test]
+    fn metadata_replaces_user_value() {
+        let source = json!({"a": 1, "_kuzzle_info": {"author": "mallory"}});
+        let stored = with_info(source, created_info("-1", 7), "body").unwrap();
+        assert_eq!(stored["_kuzzle_info"]["author"], "-1");
+        assert_eq!(stored["_kuzzle_info"]["createdAt"], 7);
+        assert_eq!(stored["_kuzzle_info"]["updatedAt"], Value::Null);
+        assert!(with_info(json!([1]), created_info("-1", 7), "body").is_err());
+    }
 }

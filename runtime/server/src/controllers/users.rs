@@ -201,6 +201,7 @@ pub fn forbidden_argument(name: &str) -> ApiError {
 /// with `reset`, also restricts the default roles and profiles.
 pub async fn create_first_admin(state: &ServerState, request: &Request) -> ApiResult {
     let security = &state.security.security;
+    let _only_one = state.security.first_admin.lock().await;
     if security.admin_exists().await.map_err(from_security)? {
         return Err(ApiError::new(
             ErrorId::ApiProcessAdminExists,
@@ -384,19 +385,54 @@ pub async fn search_users(state: &ServerState, request: &Request) -> ApiResult {
         body: Value::Object(body),
         from: optional_count(request, "from")?,
         size: optional_count(request, "size")?,
-        scroll: None,
+        scroll: scroll_arg(request)?,
     };
     let found = state
         .storage
         .search(SECURITY_INDEX, "users", search)
         .await
         .map_err(from_storage)?;
+    Ok(search_result(found).into())
+}
+
+/// `security:scrollUsers` and `scrollProfiles`: `scrollId` and `scroll`. Returns the next page
+/// of `searchUsers` or `searchProfiles`.
+pub async fn scroll(state: &ServerState, request: &Request) -> ApiResult {
+    let scroll_id = request.string("scrollId")?;
+    let found = state
+        .storage
+        .scroll(scroll_id, scroll_arg(request)?)
+        .await
+        .map_err(from_storage)?;
+    Ok(search_result(found).into())
+}
+
+/// Reads the `scroll` argument, a duration such as `"30s"`.
+pub fn scroll_arg(request: &Request) -> Result<Option<std::time::Duration>, ApiError> {
+    let Some(text) = request.optional_string("scroll")? else {
+        return Ok(None);
+    };
+    match palisade_security::token::parse_duration(text).map_err(from_security)? {
+        palisade_security::ExpiresIn::After(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+        palisade_security::ExpiresIn::Never => Err(ApiError::invalid_argument(
+            "scroll",
+            "a duration such as 30s",
+        )),
+    }
+}
+
+/// Builds `{hits: [{_id, _source}], total, scrollId?}` from a search page.
+pub fn search_result(found: palisade_storage::SearchResult) -> Value {
     let hits: Vec<Value> = found
         .hits
         .into_iter()
         .map(|hit| json!({"_id": hit.id, "_source": hit.source}))
         .collect();
-    Ok(json!({"hits": hits, "total": found.total}).into())
+    let mut result = json!({"hits": hits, "total": found.total});
+    if let Some(scroll_id) = found.scroll_id {
+        result["scrollId"] = json!(scroll_id);
+    }
+    result
 }
 
 /// `security:getUserRights`.

@@ -192,7 +192,12 @@ async fn execute(
     if let Ok(response) = &outcome
         && let Some(raw) = &response.raw
     {
-        return reply::raw(state, response.status, raw, api_request, parts, cors);
+        let raw_reply = reply::RawReply {
+            status: response.status,
+            body: raw,
+            action_headers: &response.headers,
+        };
+        return reply::raw(state, &raw_reply, api_request, parts, cors);
     }
 
     let status = match &outcome {

@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use palisade_api::{ApiError, RawBody, Request};
+use futures_util::StreamExt as _;
+use palisade_api::{ApiError, ChunkStream, RawBody, Request, StreamedBody};
 use serde_json::{Map, Value};
 
 use super::cors::CorsHeaders;
@@ -62,24 +63,66 @@ pub fn json(
     finish(state, status, "application/json", bytes, Some(parts), cors)
 }
 
-/// A raw body from an action such as `server:openapi` or `server:metrics`.
+/// A raw response of an action such as `server:openapi` or `document:export`.
+pub struct RawReply<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, sent as is.
+    pub body: &'a RawBody,
+    /// Headers the action sets, such as `Content-Disposition`.
+    pub action_headers: &'a Map<String, Value>,
+}
+
+/// Encodes a raw body from an action such as `server:openapi` or `document:export`, with the
+/// headers the action sets.
 pub fn raw(
     state: &ServerState,
-    status: u16,
-    raw: &RawBody,
+    reply: &RawReply<'_>,
     request: &Request,
     parts: &Parts,
     cors: &CorsHeaders,
 ) -> Response {
+    let mut response = match reply.body.stream.as_ref().and_then(StreamedBody::take) {
+        Some(stream) => streamed(state, reply, stream, cors),
+        None => finish(
+            state,
+            reply.status,
+            &reply.body.content_type,
+            reply.body.content.clone(),
+            Some(parts),
+            cors,
+        ),
+    };
+    set(&mut response, "x-kuzzle-request-id", &request.request_id);
+    for (name, value) in reply.action_headers {
+        if let Some(text) = value.as_str() {
+            set(&mut response, name, text);
+        }
+    }
+    response
+}
+
+/// Sends a streamed body as it is produced: the raw content first, then each chunk. It is not
+/// compressed, because compression would have to buffer it.
+fn streamed(
+    state: &ServerState,
+    reply: &RawReply<'_>,
+    stream: ChunkStream,
+    cors: &CorsHeaders,
+) -> Response {
+    let head = futures_util::stream::iter([reply.body.content.clone()]);
+    let chunks = head
+        .chain(stream)
+        .map(|chunk| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(chunk)));
     let mut response = finish(
         state,
-        status,
-        &raw.content_type,
-        raw.content.clone(),
-        Some(parts),
+        reply.status,
+        &reply.body.content_type,
+        Vec::new(),
+        None,
         cors,
     );
-    set(&mut response, "x-kuzzle-request-id", &request.request_id);
+    *response.body_mut() = Body::from_stream(chunks);
     response
 }
 

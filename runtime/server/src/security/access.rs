@@ -2,8 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use palisade_api::{ApiError, Protocol, Request};
+use palisade_api::{ApiError, ErrorId, Protocol, Request};
 use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, UserRights};
+use serde_json::Value;
 
 use crate::errors::from_security;
 use crate::state::ServerState;
@@ -30,6 +31,7 @@ fn skips_token(request: &Request) -> bool {
 /// (401, anonymous) or `forbidden` (403) for a denied action, `api.process.too_many_requests` or
 /// `too_many_logins_requests` (429) past a rate limit.
 pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), ApiError> {
+    reject_internal_index(request)?;
     let layer = &state.security;
     let token = match &request.jwt {
         Some(jwt) if !jwt.is_empty() && !skips_token(request) => Some(
@@ -75,12 +77,35 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
     Ok(())
 }
 
+/// Rejects a request naming an internal index (`%` prefix), such as the security index that
+/// contains password hashes and tokens. The document store accepts such names from any caller, so
+/// the funnel keeps every controller from reaching them.
+fn reject_internal_index(request: &Request) -> Result<(), ApiError> {
+    let mut indexes: Vec<String> = request.index().map(str::to_owned).into_iter().collect();
+    if let Ok(Some(targets)) = request.optional_array("targets") {
+        let named = targets
+            .iter()
+            .filter_map(|target| target.get("index").and_then(Value::as_str))
+            .map(str::to_owned);
+        indexes.extend(named);
+    }
+    let Some(internal) = indexes.iter().find(|index| index.starts_with('%')) else {
+        return Ok(());
+    };
+    Err(ApiError::new(
+        ErrorId::ServicesStorageInvalidIndexName,
+        format!("Index name `{internal}` is invalid: names starting with `%` are reserved."),
+    )
+    .with_props([internal.as_str()]))
+}
+
 /// Checks the controller action on the request's index and collection, or on each of its
 /// `targets` for a multi-index request.
 fn check_rights(rights: &UserRights, request: &Request) -> Result<(), ApiError> {
     let (controller, action) = (request.controller.as_str(), request.action.as_str());
-    if let Some(targets) = request.args.get("targets").filter(|value| !value.is_null()) {
-        let targets = Target::parse_list(targets).map_err(from_security)?;
+    // Over HTTP, `targets` is a JSON string in the query string, which `optional_array` parses.
+    if let Some(targets) = request.optional_array("targets")? {
+        let targets = Target::parse_list(&Value::Array(targets)).map_err(from_security)?;
         if rights.is_allowed_on_targets(controller, action, &targets) {
             return Ok(());
         }
@@ -106,6 +131,8 @@ fn check_rate_limits(
             .check(kuid, rights.rate_limit(), now)
             .map_err(from_security)?;
     }
+    // NOTE: every HTTP request is a connection of its own, as in Kuzzle, so this limit only
+    // slows down logins repeated on one WebSocket.
     if request.controller == "auth" && request.action == "login" {
         layer
             .login_limiter

@@ -12,8 +12,8 @@ use tokio::task::AbortHandle;
 use crate::connections::Outgoing;
 use crate::state::ServerState;
 
-/// A function called with the id of a connection whose token just expired.
-pub type TokenExpiredHook = Arc<dyn Fn(&str) + Send + Sync>;
+/// A function called with the server state and the id of a connection whose token just expired.
+pub type TokenExpiredHook = Arc<dyn Fn(&ServerState, &str) + Send + Sync>;
 
 /// The token a connection is linked to, and the timer that fires at its expiry.
 #[derive(Debug)]
@@ -132,8 +132,89 @@ impl TokenExpiry {
             tracing::debug!(connection_id = %connection_id, "sent TokenExpired");
             let hooks: Vec<TokenExpiredHook> = hooks.read().clone();
             for hook in hooks {
-                hook(&connection_id);
+                hook(&state, &connection_id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::config::Config;
+
+    async fn open_state(data: &tempfile::TempDir) -> Arc<ServerState> {
+        let config = Config {
+            data_dir: data.path().to_path_buf(),
+            ..Config::default()
+        };
+        tokio::task::spawn_blocking(move || ServerState::open(config))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expiry_notifies_and_runs_hooks() {
+        let data = tempfile::tempdir().unwrap();
+        let state = open_state(&data).await;
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let recorder = dropped.clone();
+        state.security.on_token_expired(Arc::new(
+            move |_state: &ServerState, connection_id: &str| {
+                recorder.lock().push(connection_id.to_owned());
+            },
+        ));
+
+        let mut expiring = state.connections.register("expiring");
+        let mut kept = state.connections.register("kept");
+        let soon = now_ms() + 100;
+        state.security.expiry.link("expiring", "token-a", soon);
+        state.security.expiry.link("kept", "token-b", soon);
+        state.security.expiry.unlink("kept", Some("token-b"));
+
+        let message = tokio::time::timeout(Duration::from_secs(5), expiring.receiver.recv())
+            .await
+            .expect("TokenExpired within 5 s")
+            .expect("queue open");
+        let Outgoing::Text(text) = message;
+        let notification: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(notification["type"], "TokenExpired");
+        assert_eq!(notification["room"], "kuzzle:notification:server");
+        assert_eq!(notification["node"], state.node_id.as_str());
+
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(*dropped.lock(), vec!["expiring".to_owned()]);
+        assert!(
+            kept.receiver.try_recv().is_err(),
+            "unlinked connection notified"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn new_token_replaces_link() {
+        let data = tempfile::tempdir().unwrap();
+        let state = open_state(&data).await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        state.security.on_token_expired(Arc::new(
+            move |_state: &ServerState, _connection_id: &str| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            },
+        ));
+
+        let mut connection = state.connections.register("c");
+        state.security.expiry.link("c", "old", now_ms() + 100);
+        state.security.expiry.link("c", "new", now_ms() + 60_000);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(
+            connection.receiver.try_recv().is_err(),
+            "replaced token fired"
+        );
+        assert_eq!(calls.load(Ordering::Relaxed), 0);
     }
 }

@@ -46,6 +46,9 @@ pub struct SecurityLayer {
     pub login_limiter: LoginLimiter,
     /// Timers sending `TokenExpired` to WebSocket connections.
     pub expiry: TokenExpiry,
+    /// Held by `security:createFirstAdmin` between its check that no admin exists and the
+    /// creation, so two concurrent calls cannot both create an administrator.
+    pub first_admin: tokio::sync::Mutex<()>,
 }
 
 impl SecurityLayer {
@@ -82,6 +85,7 @@ impl SecurityLayer {
             rate_limiter: RateLimiter::new(),
             login_limiter: LoginLimiter::new(config.limits.logins_per_second),
             expiry: TokenExpiry::default(),
+            first_admin: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -112,9 +116,15 @@ impl SecurityLayer {
             .map_err(from_security)
     }
 
-    /// Registers a hook called with the connection id each time a WebSocket connection's token
-    /// expires, right after the connection received `TokenExpired`. The realtime layer uses it
-    /// to drop the connection's subscriptions.
+    /// Registers a hook called with the server state and the connection id each time a
+    /// WebSocket connection's token expires, right after the connection received
+    /// `TokenExpired`. The realtime layer uses it to drop the connection's subscriptions:
+    ///
+    /// ```ignore
+    /// state.security.on_token_expired(Arc::new(|state, connection_id| {
+    ///     // Drop the subscriptions of `connection_id`.
+    /// }));
+    /// ```
     pub fn on_token_expired(&self, hook: TokenExpiredHook) {
         self.expiry.add_hook(hook);
     }

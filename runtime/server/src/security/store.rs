@@ -41,6 +41,7 @@ const COLLECTIONS: [Collection; 7] = [
 #[derive(Debug)]
 pub struct DocumentSecurityStore {
     storage: Arc<dyn DocumentStore>,
+    page_size: usize,
 }
 
 fn store_error(error: StorageError) -> SecurityError {
@@ -53,7 +54,11 @@ fn mapping_of(collection: Collection) -> Value {
     let keyword = json!({"type": "keyword"});
     match collection {
         Collection::Users => json!({"dynamic": true, "properties": {"profileIds": keyword}}),
-        Collection::Credentials => json!({"dynamic": false, "properties": {"kuid": keyword}}),
+        // `passwordHash` stays unindexed, so no query can probe it.
+        Collection::Credentials => json!({
+            "dynamic": false,
+            "properties": {"kuid": keyword, "username": keyword}
+        }),
         Collection::ApiKeys => json!({
             "dynamic": false,
             "properties": {"userId": keyword, "fingerprint": keyword, "description": {"type": "text"}}
@@ -62,9 +67,21 @@ fn mapping_of(collection: Collection) -> Value {
             "dynamic": false,
             "properties": {"userId": keyword, "expiresAt": {"type": "long"}}
         }),
-        Collection::Roles | Collection::Profiles | Collection::Config => {
-            json!({"dynamic": false, "properties": {}})
-        }
+        Collection::Roles => json!({
+            "dynamic": false,
+            "properties": {"controllers": {"type": "object", "dynamic": false}}
+        }),
+        Collection::Profiles => json!({
+            "dynamic": false,
+            "properties": {
+                "policies": {"properties": {
+                    "roleId": keyword,
+                    "restrictedTo": {"properties": {"index": keyword, "collections": keyword}}
+                }},
+                "rateLimit": {"type": "integer"}
+            }
+        }),
+        Collection::Config => json!({"dynamic": false, "properties": {}}),
     }
 }
 
@@ -110,7 +127,10 @@ impl DocumentSecurityStore {
                 .await
                 .map_err(store_error)?;
         }
-        Ok(Self { storage })
+        Ok(Self {
+            storage,
+            page_size: SCROLL_PAGE,
+        })
     }
 
     /// Runs a search and follows its scroll until every hit is read.
@@ -122,7 +142,7 @@ impl DocumentSecurityStore {
         let request = SearchRequest {
             body: json!({"query": query}),
             from: None,
-            size: Some(SCROLL_PAGE),
+            size: Some(self.page_size),
             scroll: Some(SCROLL_TTL),
         };
         let mut page = self
@@ -220,5 +240,111 @@ impl SecurityStore for DocumentSecurityStore {
     ) -> Result<Vec<StoredDocument>> {
         self.search_all(collection, json!({"term": {field: value}}))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_storage::{EmbeddedEngine, EngineConfig};
+
+    use super::*;
+
+    async fn open_store(data: &tempfile::TempDir) -> DocumentSecurityStore {
+        let path = data.path().join("storage");
+        let engine =
+            tokio::task::spawn_blocking(move || EmbeddedEngine::open(EngineConfig::new(path)))
+                .await
+                .unwrap()
+                .unwrap();
+        DocumentSecurityStore::open(Arc::new(engine)).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn documents_round_trip() {
+        let data = tempfile::tempdir().unwrap();
+        let store = open_store(&data).await;
+        let users = Collection::Users;
+
+        assert!(
+            store
+                .create(users, "a", json!({"profileIds": ["admin"]}))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .create(users, "a", json!({"profileIds": ["x"]}))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get(users, "a").await.unwrap(),
+            Some(json!({"profileIds": ["admin"]}))
+        );
+        store
+            .put(users, "b", json!({"profileIds": ["default", "admin"]}))
+            .await
+            .unwrap();
+        store
+            .put(users, "c", json!({"profileIds": ["default"]}))
+            .await
+            .unwrap();
+
+        let mut admins: Vec<String> = store
+            .search_by_field(users, "profileIds", &json!("admin"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|document| document.id)
+            .collect();
+        admins.sort();
+        assert_eq!(admins, vec!["a", "b"]);
+
+        assert!(store.delete(users, "a").await.unwrap());
+        assert!(!store.delete(users, "a").await.unwrap());
+        assert_eq!(store.get(users, "a").await.unwrap(), None);
+        assert_eq!(store.list(users).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn list_follows_scroll_pages() {
+        let data = tempfile::tempdir().unwrap();
+        let mut store = open_store(&data).await;
+        store.page_size = 3;
+        for number in 0..10 {
+            let entry = json!({"userId": if number % 2 == 0 { "even" } else { "odd" }});
+            store
+                .put(Collection::Tokens, &format!("t{number}"), entry)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.list(Collection::Tokens).await.unwrap().len(), 10);
+        let even = store
+            .search_by_field(Collection::Tokens, "userId", &json!("even"))
+            .await
+            .unwrap();
+        assert_eq!(even.len(), 5);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn documents_survive_reopen() {
+        let data = tempfile::tempdir().unwrap();
+        {
+            let store = open_store(&data).await;
+            store
+                .put(
+                    Collection::Config,
+                    "security.jwt.secret",
+                    json!({"seed": "s"}),
+                )
+                .await
+                .unwrap();
+        }
+        let store = open_store(&data).await;
+        let secret = store
+            .get(Collection::Config, "security.jwt.secret")
+            .await
+            .unwrap();
+        assert_eq!(secret, Some(json!({"seed": "s"})));
     }
 }

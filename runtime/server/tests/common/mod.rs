@@ -1,6 +1,7 @@
 //! A client that sends API requests to a test server over HTTP (`POST /_query`) or WebSocket,
 //! so one scenario runs on both protocols.
 
+// Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -50,11 +51,6 @@ impl Client {
             socket,
             counter: 0,
         }
-    }
-
-    /// The server's base URL, for REST routes.
-    pub fn base(&self) -> &str {
-        &self.base
     }
 
     /// Sends a request payload and returns the whole response envelope.

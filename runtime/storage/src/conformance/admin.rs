@@ -425,3 +425,56 @@ pub async fn stats_count_documents(store: Arc<dyn DocumentStore>) {
     assert!(library.size > 0);
     assert_eq!(stats.size, library.size);
 }
+
+pub async fn unindexed_fields_stored_only(store: Arc<dyn DocumentStore>) {
+    store.create_index(INDEX).await.unwrap();
+    let mappings = json!({"properties": {
+        "code": {"type": "keyword", "index": false},
+        "name": {"type": "text", "fields": {"raw": {"type": "keyword", "index": false}}}
+    }});
+    store
+        .create_collection(INDEX, "c", config(mappings))
+        .await
+        .unwrap();
+    store
+        .create(
+            INDEX,
+            "c",
+            Some("d1"),
+            json!({"code": "x1", "name": "Ada"}),
+            wait_for(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.get(INDEX, "c", "d1").await.unwrap().source["code"],
+        "x1"
+    );
+    assert_eq!(
+        store
+            .count(INDEX, "c", json!({"match": {"name": "ada"}}))
+            .await
+            .unwrap(),
+        1
+    );
+    for query in [
+        json!({"term": {"code": "x1"}}),
+        json!({"term": {"name.raw": "Ada"}}),
+    ] {
+        let result = store.count(INDEX, "c", query.clone()).await;
+        assert_eq!(
+            error_id(result),
+            "services.storage.invalid_search_query",
+            "{query}"
+        );
+    }
+    let sort = crate::store::SearchRequest {
+        body: json!({"sort": ["code"]}),
+        ..Default::default()
+    };
+    assert_eq!(
+        error_id(store.search(INDEX, "c", sort).await),
+        "services.storage.invalid_search_query"
+    );
+}

@@ -181,8 +181,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $factory;
             index_lifecycle, internal_indexes_hidden, invalid_names_rejected,
             collection_lifecycle, mapping_updates, strict_mapping_rejects, field_type_checked,
-            dynamic_mapping_adds_fields, truncate_keeps_mapping, stats_count_documents,
-            create_and_get, create_generates_id, create_existing_fails,
+            dynamic_mapping_adds_fields, truncate_keeps_mapping, unindexed_fields_stored_only,
+            stats_count_documents, create_and_get, create_generates_id, create_existing_fails,
             invalid_documents_rejected, create_or_replace_versions, replace_requires_document,
             update_merges_deeply, upsert_creates_or_updates, delete_returns_old_source,
             delete_fields_removes_paths, mget_and_exists, unknown_collection_errors,
@@ -195,6 +195,7 @@ macro_rules! conformance_tests {
             scripts_rejected, sort_by_fields, sort_missing_values, sort_on_text_rejected,
             from_and_size, search_after_pages, source_filtering, scroll_pages, count_matches,
             scores_rank, aggregations_compute, highlight_marks_terms, result_window_limited,
+            search_several_collections,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -238,6 +238,14 @@ pub async fn pattern_queries(store: Arc<dyn DocumentStore>) {
         &["b1", "b4"],
     )
     .await;
+    check(
+        store,
+        json!({"prefix": {"_id": "b"}}),
+        &["b1", "b2", "b3", "b4", "b5", "b6"],
+    )
+    .await;
+    check(store, json!({"wildcard": {"_id": "*3"}}), &["b3"]).await;
+    check(store, json!({"match": {"_id": "b5"}}), &["b5"]).await;
 }
 
 pub async fn match_queries(store: Arc<dyn DocumentStore>) {

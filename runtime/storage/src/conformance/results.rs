@@ -513,3 +513,95 @@ pub async fn result_window_limited(store: Arc<dyn DocumentStore>) {
         "services.storage.get_limit_exceeded"
     );
 }
+
+pub async fn search_several_collections(store: Arc<dyn DocumentStore>) {
+    seed_books(store.as_ref()).await;
+    store.create_index("press").await.unwrap();
+    let mappings = json!({"properties": {"title": {"type": "text"}, "year": {"type": "integer"}}});
+    let config = crate::store::CollectionConfig {
+        mappings: Some(mappings),
+        settings: None,
+    };
+    store
+        .create_collection("press", "magazines", config)
+        .await
+        .unwrap();
+    for (id, title, year) in [("m1", "Rust Monthly", 2020), ("m2", "Go Weekly", 2016)] {
+        let source = json!({"title": title, "year": year});
+        store
+            .create("press", "magazines", Some(id), source, super::wait_for())
+            .await
+            .unwrap();
+    }
+    let targets = vec![
+        (INDEX.to_owned(), BOOKS.to_owned()),
+        ("press".to_owned(), "magazines".to_owned()),
+    ];
+
+    let body = json!({"query": {"match": {"title": "rust"}}, "sort": [{"year": "asc"}, "_id"]});
+    let request = SearchRequest {
+        body,
+        ..SearchRequest::default()
+    };
+    let result = store
+        .search_targets(targets.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(result.total, 5);
+    let found: Vec<_> = result
+        .hits
+        .iter()
+        .map(|hit| (hit.collection.as_str(), hit.id.as_str()))
+        .collect();
+    let expected = [
+        ("books", "b1"),
+        ("magazines", "m1"),
+        ("books", "b2"),
+        ("books", "b6"),
+        ("books", "b5"),
+    ];
+    assert_eq!(found, expected.to_vec());
+    assert_eq!(result.hits[1].index, "press");
+
+    let page = SearchRequest {
+        body: json!({"sort": ["year", "_id"]}),
+        from: Some(1),
+        size: Some(2),
+        ..SearchRequest::default()
+    };
+    let result = store.search_targets(targets.clone(), page).await.unwrap();
+    let ids: Vec<_> = result.hits.iter().map(|hit| hit.id.as_str()).collect();
+    assert_eq!(ids, vec!["m2", "b1"]);
+    assert_eq!(result.total, 8);
+
+    let scored = SearchRequest {
+        body: json!({"query": {"match": {"title": "go"}}}),
+        ..SearchRequest::default()
+    };
+    let result = store.search_targets(targets.clone(), scored).await.unwrap();
+    assert_eq!(result.hits.len(), 3);
+    assert!(
+        result
+            .hits
+            .windows(2)
+            .all(|pair| pair[0].score >= pair[1].score)
+    );
+
+    let aggs = SearchRequest {
+        body: json!({"aggs": {"y": {"max": {"field": "year"}}}}),
+        ..SearchRequest::default()
+    };
+    assert_eq!(
+        error_id(store.search_targets(targets.clone(), aggs).await),
+        "services.storage.unknown_query_keyword"
+    );
+    let missing = vec![("press".to_owned(), "nope".to_owned())];
+    assert_eq!(
+        error_id(
+            store
+                .search_targets(missing, SearchRequest::default())
+                .await
+        ),
+        "services.storage.unknown_collection"
+    );
+}

@@ -73,7 +73,10 @@ impl Inner {
             .or_internal()?
             .remove(index)
             .or_internal()?;
-        txn.commit().or_internal()
+        txn.commit().or_internal()?;
+        // The folder is empty once its collections are gone; a failure only leaves it behind.
+        let _ = std::fs::remove_dir(super::search_root(&self.config.path).join(index));
+        Ok(())
     }
 
     pub fn list_indexes(&self) -> Result<Vec<String>> {

@@ -10,11 +10,14 @@
 mod aggregation;
 mod catalog;
 mod db;
+mod geo_filter;
 mod recovery;
 mod scroll;
 mod search;
 mod search_index;
+mod sorting;
 mod store_impl;
+mod targets;
 mod top_hits;
 mod translate;
 mod write;

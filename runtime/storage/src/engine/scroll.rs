@@ -12,6 +12,8 @@ use crate::query::source::SourceFilter;
 /// One hit kept by a scroll.
 #[derive(Debug, Clone)]
 pub(crate) struct ScrollEntry {
+    pub index: String,
+    pub collection: String,
     pub id: String,
     pub score: f32,
     pub sort: Option<Vec<Value>>,
@@ -19,8 +21,6 @@ pub(crate) struct ScrollEntry {
 
 #[derive(Debug)]
 struct ScrollState {
-    index: String,
-    collection: String,
     entries: Vec<ScrollEntry>,
     position: usize,
     page_size: usize,
@@ -31,8 +31,6 @@ struct ScrollState {
 /// A page taken from a scroll.
 #[derive(Debug)]
 pub(crate) struct ScrollPage {
-    pub index: String,
-    pub collection: String,
     pub entries: Vec<ScrollEntry>,
     pub source: SourceFilter,
     pub total: u64,
@@ -46,23 +44,19 @@ pub(crate) struct ScrollRegistry {
 }
 
 impl ScrollRegistry {
-    /// Keeps the hits after the first page and returns the new scroll id.
+    /// Keeps the hits of a search, read `page_size` at a time, and returns the new scroll id.
     pub fn register(
         &self,
-        index: &str,
-        collection: &str,
         entries: Vec<ScrollEntry>,
-        first_page: usize,
+        page_size: usize,
         source: SourceFilter,
         ttl: Duration,
     ) -> String {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let state = ScrollState {
-            index: index.to_owned(),
-            collection: collection.to_owned(),
             entries,
-            position: first_page,
-            page_size: first_page,
+            position: 0,
+            page_size,
             source,
             expires_at: Instant::now() + ttl,
         };
@@ -92,8 +86,6 @@ impl ScrollRegistry {
         let end = (start + state.page_size).min(state.entries.len());
         state.position = end;
         Ok(ScrollPage {
-            index: state.index.clone(),
-            collection: state.collection.clone(),
             entries: state.entries[start..end].to_vec(),
             source: state.source.clone(),
             total: state.entries.len() as u64,
@@ -101,10 +93,13 @@ impl ScrollRegistry {
         })
     }
 
-    /// Drops the scrolls of a deleted collection.
+    /// Drops the scrolls that contain hits of a deleted collection.
     pub fn forget_collection(&self, index: &str, collection: &str) {
-        self.scrolls
-            .lock()
-            .retain(|_, state| state.index != index || state.collection != collection);
+        self.scrolls.lock().retain(|_, state| {
+            !state
+                .entries
+                .iter()
+                .any(|entry| entry.index == index && entry.collection == collection)
+        });
     }
 }

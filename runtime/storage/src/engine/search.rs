@@ -2,19 +2,20 @@
 //! filtering and highlight on the sources read from redb.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable};
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::Query as TantivyQuery;
-use tantivy::schema::Value as _;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use super::db::{self, DOCUMENTS, OrInternal};
 use super::scroll::ScrollEntry;
 use super::search_index::SearchIndex;
+use super::sorting::{self, Keyed};
 use super::translate::Translator;
 use super::{Collection, Inner, aggregation};
 use crate::error::{Result, StorageError};
@@ -28,15 +29,22 @@ use crate::store::{Hit, SearchRequest, SearchResult};
 use crate::value::values_at;
 
 /// Default page size of a search, as Elasticsearch.
-const DEFAULT_SIZE: usize = 10;
+pub(super) const DEFAULT_SIZE: usize = 10;
 
 /// A matching document with what sorting needs.
-struct Candidate {
+pub(super) struct Candidate {
+    collection: Arc<Collection>,
     id: String,
     score: f32,
     version: u64,
     source: Value,
     sort: Vec<SortValue>,
+}
+
+impl Candidate {
+    pub(super) fn score(&self) -> f32 {
+        self.score
+    }
 }
 
 impl Inner {
@@ -49,9 +57,6 @@ impl Inner {
         let (mapping, search) = collection.snapshot();
         for field in &body.sort {
             field.check(&mapping)?;
-        }
-        if body.search_after.is_some() && body.sort.is_empty() {
-            return Err(StorageError::query("`search_after` requires `sort`"));
         }
 
         let query = self.translate(&collection, &mapping, &search, &body.query)?;
@@ -67,30 +72,32 @@ impl Inner {
             None => None,
         };
 
-        // TODO(perf): sorting reads every matching source from redb; sorting on tantivy fast
-        // fields would read only the page.
-        let needs_all =
-            !body.sort.is_empty() || body.search_after.is_some() || request.scroll.is_some();
-        let limit = if needs_all {
-            searcher.num_docs() as usize
-        } else {
-            from + size
-        };
-        let mut candidates =
-            self.load_candidates(&collection, &search, &searcher, &*query, limit)?;
-        sort_candidates(&mut candidates, &body.sort, &mapping);
-        if let Some(after) = &body.search_after {
-            let after: Vec<SortValue> = after.iter().map(SortValue::from_json).collect();
-            candidates.retain(|candidate| {
-                compare_keys(&body.sort, &candidate.sort, &after) == Ordering::Greater
-            });
-        }
-
         let sorted = !body.sort.is_empty();
-        if let Some(ttl) = request.scroll {
-            return Ok(self.start_scroll(&collection, candidates, size, body.source, ttl, sorted));
-        }
-        let page: Vec<Candidate> = candidates.into_iter().skip(from).take(size).collect();
+        let needs_all = sorted || body.search_after.is_some() || request.scroll.is_some();
+        let page = if needs_all {
+            // Sort keys come from fast fields, so only the page's sources are read from redb.
+            let limit = (searcher.num_docs() as usize).max(1);
+            let all = searcher
+                .search(&*query, &TopDocs::with_limit(limit).order_by_score())
+                .or_internal()?;
+            let mut keyed = sorting::sort_keys(&searcher, all, &body.sort, &mapping)?;
+            if sorted {
+                keyed.sort_by(|left, right| compare_keys(&body.sort, &left.sort, &right.sort));
+            }
+            if let Some(after) = search_after_values(&body)? {
+                keyed.retain(|item| compare_keys(&body.sort, &item.sort, &after).is_gt());
+            }
+            if let Some(ttl) = request.scroll {
+                let entries = scroll_entries(&collection, &searcher, keyed, sorted)?;
+                return self.start_scroll(entries, size, body.source, ttl);
+            }
+            let page: Vec<Keyed> = keyed.into_iter().skip(from).take(size).collect();
+            self.load_keyed(&collection, &searcher, page)?
+        } else {
+            let limit = from + size;
+            let candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
+            candidates.into_iter().skip(from).take(size).collect()
+        };
         let highlighter = match &body.highlight {
             Some(highlight) => Some(Highlighter::new(
                 highlight, &searcher, &*query, &search, &mapping,
@@ -103,7 +110,7 @@ impl Inner {
                 let highlight = highlighter
                     .as_ref()
                     .and_then(|h| h.highlight(&candidate.source));
-                to_hit(&collection, candidate, &body.source, highlight, sorted)
+                to_hit(candidate, &body.source, highlight, sorted)
             })
             .collect();
         Ok(SearchResult {
@@ -115,7 +122,12 @@ impl Inner {
         })
     }
 
-    fn check_window(&self, from: usize, size: usize, scroll: Option<Duration>) -> Result<()> {
+    pub(super) fn check_window(
+        &self,
+        from: usize,
+        size: usize,
+        scroll: Option<Duration>,
+    ) -> Result<()> {
         let window = self.config.max_result_window;
         let requested = if scroll.is_some() {
             size
@@ -141,22 +153,40 @@ impl Inner {
     }
 
     /// Translates a query, evaluating on the stored sources the clauses the index cannot evaluate.
-    fn translate(
+    pub(super) fn translate(
         &self,
         collection: &Collection,
         mapping: &Mapping,
         search: &SearchIndex,
         query: &Query,
     ) -> Result<Box<dyn TantivyQuery>> {
-        let resolve = |clause: &Query| -> Result<Vec<String>> {
-            // TODO(perf): nested and geo clauses scan every stored document of the collection.
+        let resolve = |clause: &Query, prefilter: Option<Box<dyn TantivyQuery>>| {
             let mut ids = Vec::new();
-            db::scan_documents(&self.db, &collection.key, |id, _, source| {
-                if eval::matches(clause, mapping, id, &source)? {
+            let mut check = |id: &str, source: &Value| -> Result<()> {
+                if eval::matches(clause, mapping, id, source)? {
                     ids.push(id.to_owned());
                 }
                 Ok(())
-            })?;
+            };
+            let Some(prefilter) = prefilter else {
+                // TODO(perf): nested clauses scan every stored document of the collection.
+                db::scan_documents(&self.db, &collection.key, |id, _, source| {
+                    check(id, &source)
+                })?;
+                return Ok(ids);
+            };
+            // Writes not yet refreshed are missed, as by every other clause.
+            let searcher = search.reader.searcher();
+            let limit = (searcher.num_docs() as usize).max(1);
+            let hits = searcher
+                .search(&*prefilter, &TopDocs::with_limit(limit).order_by_score())
+                .or_internal()?;
+            let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
+            for id in sorting::document_ids(&searcher, &addresses)? {
+                if let Some((_, source)) = db::read_document(&self.db, &collection.key, &id)? {
+                    check(&id, &source)?;
+                }
+            }
             Ok(ids)
         };
         let translator = Translator {
@@ -180,9 +210,8 @@ impl Inner {
         let hits = searcher
             .search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .or_internal()?;
-        hits.into_iter()
-            .map(|(_, address)| document_id(&searcher, address, &search))
-            .collect()
+        let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
+        sorting::document_ids(&searcher, &addresses)
     }
 
     pub fn count(&self, index: &str, name: &str, query: &Value) -> Result<u64> {
@@ -194,10 +223,10 @@ impl Inner {
         Ok(searcher.search(&*query, &Count).or_internal()? as u64)
     }
 
-    fn load_candidates(
+    /// Reads the best `limit` matches by score, with their ids and sources.
+    pub(super) fn load_candidates(
         &self,
-        collection: &Collection,
-        search: &SearchIndex,
+        collection: &Arc<Collection>,
         searcher: &Searcher,
         query: &dyn TantivyQuery,
         limit: usize,
@@ -207,13 +236,43 @@ impl Inner {
         }
         let top = TopDocs::with_limit(limit).order_by_score();
         let hits = searcher.search(query, &top).or_internal()?;
+        let keyed = hits
+            .into_iter()
+            .map(|(score, address)| Keyed {
+                address,
+                score,
+                sort: Vec::new(),
+            })
+            .collect();
+        self.load_keyed(collection, searcher, keyed)
+    }
+
+    /// Keeps the ordered hits of a search for `scroll` calls and returns the first page.
+    pub(super) fn start_scroll(
+        &self,
+        entries: Vec<ScrollEntry>,
+        size: usize,
+        source: SourceFilter,
+        ttl: Duration,
+    ) -> Result<SearchResult> {
+        let scroll_id = self.scrolls.register(entries, size, source, ttl);
+        self.scroll(&scroll_id, None)
+    }
+
+    /// Reads the ids and sources of a page of sorted matches.
+    fn load_keyed(
+        &self,
+        collection: &Arc<Collection>,
+        searcher: &Searcher,
+        page: Vec<Keyed>,
+    ) -> Result<Vec<Candidate>> {
+        let addresses: Vec<DocAddress> = page.iter().map(|item| item.address).collect();
+        let ids = sorting::document_ids(searcher, &addresses)?;
         let txn = self.db.begin_read().or_internal()?;
         let documents = txn.open_table(DOCUMENTS).or_internal()?;
-        let mut candidates = Vec::with_capacity(hits.len());
-        for (score, address) in hits {
-            let id = document_id(searcher, address, search)?;
-            // A document deleted since the last refresh is still in the index but no longer
-            // stored: it is left out, as a real-time get would not find it either.
+        let mut candidates = Vec::with_capacity(page.len());
+        for (item, id) in page.into_iter().zip(ids) {
+            // Deleted since the last refresh: left out, as a real-time get would not find it.
             let Some(bytes) = documents
                 .get((collection.key.as_str(), id.as_str()))
                 .or_internal()?
@@ -222,55 +281,15 @@ impl Inner {
             };
             let (version, source) = db::decode_document(bytes.value())?;
             candidates.push(Candidate {
+                collection: collection.clone(),
                 id,
-                score,
+                score: item.score,
                 version,
                 source,
-                sort: Vec::new(),
+                sort: item.sort,
             });
         }
         Ok(candidates)
-    }
-
-    fn start_scroll(
-        &self,
-        collection: &Collection,
-        candidates: Vec<Candidate>,
-        size: usize,
-        source: SourceFilter,
-        ttl: Duration,
-        sorted: bool,
-    ) -> SearchResult {
-        let total = candidates.len() as u64;
-        let entries = candidates
-            .iter()
-            .map(|candidate| ScrollEntry {
-                id: candidate.id.clone(),
-                score: candidate.score,
-                sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
-            })
-            .collect();
-        let scroll_id = self.scrolls.register(
-            &collection.index,
-            &collection.name,
-            entries,
-            size,
-            source.clone(),
-            ttl,
-        );
-        let hits: Vec<Hit> = candidates
-            .into_iter()
-            .take(size)
-            .map(|candidate| to_hit(collection, candidate, &source, None, sorted))
-            .collect();
-        let remaining = total - hits.len() as u64;
-        SearchResult {
-            hits,
-            total,
-            aggregations: None,
-            scroll_id: Some(scroll_id),
-            remaining: Some(remaining),
-        }
     }
 
     pub fn scroll(&self, scroll_id: &str, ttl: Option<Duration>) -> Result<SearchResult> {
@@ -278,15 +297,15 @@ impl Inner {
             self.check_window(0, 0, Some(ttl))?;
         }
         let page = self.scrolls.next_page(scroll_id, ttl)?;
-        let key = db::collection_key(&page.index, &page.collection);
         let mut hits = Vec::with_capacity(page.entries.len());
         for entry in page.entries {
+            let key = db::collection_key(&entry.index, &entry.collection);
             let Some((version, source)) = db::read_document(&self.db, &key, &entry.id)? else {
                 continue;
             };
             hits.push(Hit {
-                index: page.index.clone(),
-                collection: page.collection.clone(),
+                index: entry.index,
+                collection: entry.collection,
                 id: entry.id,
                 score: entry.score,
                 source: page.source.apply(&source),
@@ -305,26 +324,82 @@ impl Inner {
     }
 }
 
-fn document_id(searcher: &Searcher, address: DocAddress, search: &SearchIndex) -> Result<String> {
-    let document: TantivyDocument = searcher.doc(address).or_internal()?;
-    document
-        .get_first(search.id_field)
-        .and_then(|value| value.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| StorageError::internal("a search index document has no id"))
-}
-
-fn sort_candidates(candidates: &mut [Candidate], sort: &[SortField], mapping: &Mapping) {
-    if sort.is_empty() {
-        return;
-    }
+/// Computes the sort values of candidates from one collection, with its mapping.
+pub(super) fn fill_sort_values(
+    candidates: &mut [Candidate],
+    sort: &[SortField],
+    mapping: &Mapping,
+) {
     for candidate in candidates.iter_mut() {
         candidate.sort = sort
             .iter()
             .map(|field| field.value_of(mapping, &candidate.id, candidate.score, &candidate.source))
             .collect();
     }
-    candidates.sort_by(|left, right| compare_keys(sort, &left.sort, &right.sort));
+}
+
+/// Orders candidates by their sort values; without `sort`, the score order is kept.
+pub(super) fn sort_candidates(candidates: &mut [Candidate], sort: &[SortField]) {
+    if !sort.is_empty() {
+        candidates.sort_by(|left, right| compare_keys(sort, &left.sort, &right.sort));
+    }
+}
+
+/// Returns the `search_after` values of a body, which need a `sort`.
+fn search_after_values(body: &SearchBody) -> Result<Option<Vec<SortValue>>> {
+    let Some(after) = &body.search_after else {
+        return Ok(None);
+    };
+    if body.sort.is_empty() {
+        return Err(StorageError::query("`search_after` requires `sort`"));
+    }
+    Ok(Some(after.iter().map(SortValue::from_json).collect()))
+}
+
+/// Builds the scroll entries of sorted matches, ids read from the `_id` fast field.
+fn scroll_entries(
+    collection: &Collection,
+    searcher: &Searcher,
+    keyed: Vec<Keyed>,
+    sorted: bool,
+) -> Result<Vec<ScrollEntry>> {
+    let addresses: Vec<DocAddress> = keyed.iter().map(|item| item.address).collect();
+    let ids = sorting::document_ids(searcher, &addresses)?;
+    let entries = keyed
+        .into_iter()
+        .zip(ids)
+        .map(|(item, id)| ScrollEntry {
+            index: collection.index.clone(),
+            collection: collection.name.clone(),
+            id,
+            score: item.score,
+            sort: sorted.then(|| item.sort.iter().map(SortValue::to_json).collect()),
+        })
+        .collect();
+    Ok(entries)
+}
+
+/// Builds the scroll entries of loaded candidates.
+pub(super) fn candidate_entries(candidates: &[Candidate], sorted: bool) -> Vec<ScrollEntry> {
+    candidates
+        .iter()
+        .map(|candidate| ScrollEntry {
+            index: candidate.collection.index.clone(),
+            collection: candidate.collection.name.clone(),
+            id: candidate.id.clone(),
+            score: candidate.score,
+            sort: sorted.then(|| candidate.sort.iter().map(SortValue::to_json).collect()),
+        })
+        .collect()
+}
+
+/// Keeps the candidates after the `search_after` values, which need a `sort`.
+pub(super) fn apply_search_after(candidates: &mut Vec<Candidate>, body: &SearchBody) -> Result<()> {
+    let Some(after) = search_after_values(body)? else {
+        return Ok(());
+    };
+    candidates.retain(|candidate| compare_keys(&body.sort, &candidate.sort, &after).is_gt());
+    Ok(())
 }
 
 fn compare_keys(sort: &[SortField], left: &[SortValue], right: &[SortValue]) -> Ordering {
@@ -337,16 +412,15 @@ fn compare_keys(sort: &[SortField], left: &[SortValue], right: &[SortValue]) -> 
     Ordering::Equal
 }
 
-fn to_hit(
-    collection: &Collection,
+pub(super) fn to_hit(
     candidate: Candidate,
     filter: &SourceFilter,
     highlight: Option<Value>,
     sorted: bool,
 ) -> Hit {
     Hit {
-        index: collection.index.clone(),
-        collection: collection.name.clone(),
+        index: candidate.collection.index.clone(),
+        collection: candidate.collection.name.clone(),
         id: candidate.id,
         score: candidate.score,
         source: filter.apply(&candidate.source),

@@ -13,8 +13,10 @@ use tantivy::schema::{
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::db::OrInternal;
+use super::geo_filter::{LAT_SUFFIX, LON_SUFFIX};
 use crate::error::Result;
 use crate::mapping::{FieldType, IndexValue, Mapping};
+use crate::query::geo::GeoPoint;
 
 /// Name of the field holding the document id.
 pub(crate) const ID_FIELD: &str = "_id";
@@ -92,8 +94,12 @@ pub(crate) fn build_schema(mapping: &Mapping) -> Schema {
                     .set_precision(DateTimePrecision::Milliseconds);
                 builder.add_date_field(name, options);
             }
-            // Geo clauses are evaluated on the stored source; only presence is indexed.
-            FieldType::GeoPoint | FieldType::Object | FieldType::Nested => {}
+            // Latitude and longitude only prefilter geo clauses, evaluated on the stored source.
+            FieldType::GeoPoint => {
+                builder.add_f64_field(&format!("{name}{LAT_SUFFIX}"), INDEXED);
+                builder.add_f64_field(&format!("{name}{LON_SUFFIX}"), INDEXED);
+            }
+            FieldType::Object | FieldType::Nested => {}
         }
     }
     builder.build()
@@ -186,6 +192,10 @@ impl SearchIndex {
             document.add_text(self.present_field, path);
         }
         for (path, value) in indexed.values {
+            if let IndexValue::Geo(point) = value {
+                self.add_geo_point(&mut document, &path, point);
+                continue;
+            }
             let Some(schema_field) = self.fields.get(&path) else {
                 continue;
             };
@@ -202,6 +212,15 @@ impl SearchIndex {
             }
         }
         document
+    }
+
+    fn add_geo_point(&self, document: &mut TantivyDocument, path: &str, point: GeoPoint) {
+        let lat = self.fields.get(&format!("{path}{LAT_SUFFIX}"));
+        let lon = self.fields.get(&format!("{path}{LON_SUFFIX}"));
+        if let (Some(lat), Some(lon)) = (lat, lon) {
+            document.add_f64(lat.field, point.lat);
+            document.add_f64(lon.field, point.lon);
+        }
     }
 
     /// Returns whether writes were staged since the last commit.

@@ -326,6 +326,15 @@ impl DocumentStore for EmbeddedEngine {
             .await
     }
 
+    async fn search_targets(
+        &self,
+        targets: Vec<(String, String)>,
+        request: SearchRequest,
+    ) -> Result<SearchResult> {
+        self.run(move |inner| inner.search_targets(&targets, request))
+            .await
+    }
+
     async fn count(&self, index: &str, collection: &str, query: Value) -> Result<u64> {
         let (index, collection) = (index.to_owned(), collection.to_owned());
         self.run(move |inner| inner.count(&index, &collection, &query))

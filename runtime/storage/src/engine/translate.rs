@@ -12,7 +12,8 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
-use super::search_index::{SchemaField, SearchIndex};
+use super::geo_filter;
+use super::search_index::{ID_FIELD, SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
 use crate::mapping::{FieldType, IndexValue, Mapping};
 use crate::query::date_math::Rounding;
@@ -22,7 +23,10 @@ use crate::query::{BoolQuery, MinimumShouldMatch, Operator, Query, RangeBound};
 type Boxed = Box<dyn TantivyQuery>;
 
 /// Finds the ids of the documents matching a clause that the index cannot evaluate alone.
-pub(crate) type IdResolver<'a> = dyn Fn(&Query) -> Result<Vec<String>> + 'a;
+///
+/// The optional query is a prefilter: only the documents it matches can match the clause.
+pub(crate) type IdResolver<'a> =
+    dyn Fn(&Query, Option<Box<dyn TantivyQuery>>) -> Result<Vec<String>> + 'a;
 
 /// Translates queries for one collection's index.
 pub(crate) struct Translator<'a> {
@@ -47,7 +51,7 @@ impl Translator<'_> {
                 lower,
                 upper,
             } => self.range(field, lower, upper)?,
-            Query::Exists { field } if field == "_id" => Box::new(AllQuery),
+            Query::Exists { field } if field == ID_FIELD => Box::new(AllQuery),
             Query::Exists { field } => {
                 let term = Term::from_field_text(self.search.present_field, field);
                 Box::new(TermQuery::new(term, IndexRecordOption::Basic))
@@ -93,18 +97,31 @@ impl Translator<'_> {
             | Query::GeoDistance { .. }
             | Query::GeoBoundingBox { .. }
             | Query::GeoPolygon { .. } => {
-                let ids = (self.resolve_ids)(query)?;
+                let prefilter = geo_filter::prefilter(query, self.search);
+                let ids = (self.resolve_ids)(query, prefilter)?;
                 Box::new(ConstScoreQuery::new(self.ids(&ids), 1.0))
             }
         };
         Ok(translated)
     }
 
-    /// Returns the schema field and mapped type of a path, `None` when it is not searchable.
-    fn field(&self, path: &str) -> Option<(SchemaField, FieldType)> {
-        let schema_field = self.search.field(path)?;
-        let field_type = self.mapping.leaf_type(path)?;
-        Some((schema_field, field_type))
+    /// Returns the schema field and mapped type of a path, `None` when it is not mapped (such
+    /// a query matches nothing, as in Elasticsearch).
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::InvalidSearchQuery`] for a field mapped with `index: false`.
+    fn field(&self, path: &str) -> Result<Option<(SchemaField, FieldType)>> {
+        let Some(field_type) = self.mapping.leaf_type(path) else {
+            return Ok(None);
+        };
+        match self.search.field(path) {
+            Some(schema_field) => Ok(Some((schema_field, field_type))),
+            None if !self.mapping.is_searchable(path) => Err(StorageError::query(format!(
+                "cannot search on field `{path}` because its mapping sets `index: false`"
+            ))),
+            None => Ok(None),
+        }
     }
 
     fn typed_term(
@@ -142,10 +159,10 @@ impl Translator<'_> {
     }
 
     fn term(&self, path: &str, value: &Value, case_insensitive: bool) -> Result<Boxed> {
-        if path == "_id" {
+        if path == ID_FIELD {
             return Ok(self.ids(&[scalar_text(value)]));
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if case_insensitive && field_type == FieldType::Keyword {
@@ -159,11 +176,11 @@ impl Translator<'_> {
     }
 
     fn terms(&self, path: &str, values: &[Value]) -> Result<Boxed> {
-        if path == "_id" {
+        if path == ID_FIELD {
             let ids: Vec<String> = values.iter().map(scalar_text).collect();
             return Ok(self.ids(&ids));
         }
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         let terms = values
@@ -182,7 +199,10 @@ impl Translator<'_> {
         lower: &Option<RangeBound>,
         upper: &Option<RangeBound>,
     ) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
+        if path == ID_FIELD {
+            return Err(StorageError::unsupported("range on _id"));
+        }
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type == FieldType::Text {
@@ -226,8 +246,18 @@ impl Translator<'_> {
     }
 
     fn regex(&self, path: &str, pattern: &str, case_insensitive: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
-            return Ok(Box::new(EmptyQuery));
+        let (field, field_type) = if path == ID_FIELD {
+            (
+                SchemaField {
+                    field: self.search.id_field,
+                },
+                FieldType::Keyword,
+            )
+        } else {
+            match self.field(path)? {
+                Some(found) => found,
+                None => return Ok(Box::new(EmptyQuery)),
+            }
         };
         if !matches!(field_type, FieldType::Keyword | FieldType::Text) {
             return Err(StorageError::query(format!(
@@ -269,7 +299,10 @@ impl Translator<'_> {
         operator: Operator,
         minimum: Option<MinimumShouldMatch>,
     ) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
+        if path == ID_FIELD {
+            return self.term(path, text, false);
+        }
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type != FieldType::Text {
@@ -303,7 +336,7 @@ impl Translator<'_> {
     }
 
     fn phrase(&self, path: &str, text: &str, slop: u32, prefix: bool) -> Result<Boxed> {
-        let Some((field, field_type)) = self.field(path) else {
+        let Some((field, field_type)) = self.field(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
         if field_type != FieldType::Text {

@@ -217,6 +217,12 @@ impl Mapping {
         }
     }
 
+    /// Returns whether a leaf path is searchable, so in the search index.
+    pub fn is_searchable(&self, path: &str) -> bool {
+        self.lookup(path)
+            .is_some_and(|field| !field.field_type.is_container() && is_indexed(field))
+    }
+
     /// Returns the type of a leaf path, or `None` when the path is unmapped or an object.
     pub fn leaf_type(&self, path: &str) -> Option<FieldType> {
         self.lookup(path)
@@ -271,6 +277,11 @@ fn merge_properties(
     Ok(())
 }
 
+/// Returns whether a field is searchable: Elasticsearch's `index: false` stores it only.
+fn is_indexed(field: &FieldMapping) -> bool {
+    field.parameters.get("index") != Some(&Value::Bool(false))
+}
+
 fn collect_leaves(
     properties: &BTreeMap<String, FieldMapping>,
     prefix: &str,
@@ -288,12 +299,14 @@ fn collect_leaves(
             FieldType::Nested => collect_leaves(&field.properties, &path, Some(&path), out),
             field_type => {
                 let nested = nested_path.map(str::to_owned);
-                out.push(LeafField {
-                    path: path.clone(),
-                    field_type,
-                    nested_path: nested.clone(),
-                });
-                for (sub, multi) in &field.fields {
+                if is_indexed(field) {
+                    out.push(LeafField {
+                        path: path.clone(),
+                        field_type,
+                        nested_path: nested.clone(),
+                    });
+                }
+                for (sub, multi) in field.fields.iter().filter(|(_, multi)| is_indexed(multi)) {
                     out.push(LeafField {
                         path: format!("{path}.{sub}"),
                         field_type: multi.field_type,

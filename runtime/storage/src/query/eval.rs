@@ -11,6 +11,9 @@ use crate::query::date_math::Rounding;
 use crate::query::value::{coerce, coerce_query};
 use crate::value::values_at;
 
+/// Name of the document id pseudo-field.
+const ID: &str = "_id";
+
 /// Maximum token length kept by the text analyzer, in bytes, as tantivy's default tokenizer.
 const MAX_TOKEN_BYTES: usize = 40;
 
@@ -33,6 +36,11 @@ pub fn matches(query: &Query, mapping: &Mapping, id: &str, source: &Value) -> Re
     let matched = match query {
         Query::MatchAll => true,
         Query::MatchNone => false,
+        Query::Term { field, value, .. } if field == ID => value.as_str() == Some(id),
+        Query::Terms { field, values } if field == ID => {
+            values.iter().any(|value| value.as_str() == Some(id))
+        }
+        Query::Prefix { field, value, .. } if field == ID => id.starts_with(value.as_str()),
         Query::Term {
             field,
             value,
@@ -150,9 +158,6 @@ fn keyword_values(mapping: &Mapping, source: &Value, field: &str) -> Vec<String>
 }
 
 fn term_matches(mapping: &Mapping, source: &Value, field: &str, value: &Value, ci: bool) -> bool {
-    if field == "_id" {
-        return false;
-    }
     let (Some(field_type), values) = typed_values(mapping, source, field) else {
         return false;
     };

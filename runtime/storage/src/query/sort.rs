@@ -140,6 +140,9 @@ impl SortField {
                 "cannot sort on text field `{field}`; sort on a keyword field or multi-field"
             ))),
             Some(FieldType::GeoPoint) => Err(StorageError::unsupported("sort on geo_point")),
+            Some(_) if !mapping.is_searchable(field) => Err(StorageError::query(format!(
+                "cannot sort on field `{field}` because its mapping sets `index: false`"
+            ))),
             Some(_) => Ok(()),
         }
     }
