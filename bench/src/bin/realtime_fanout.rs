@@ -284,8 +284,6 @@ fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
         .arg("--plugins-dir")
         .arg(data_dir.join("plugins"))
         .env("PALISADE_LOG", "info")
-        // The server rejects `PALISADE_*` variables that name no setting.
-        .env_remove("PALISADE_BIN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_realtime::{Delivery, EngineConfig, Origin, Realtime, RealtimeConfig};
@@ -103,8 +104,8 @@ fn push_all(connections: &Connections, deliveries: Vec<Delivery>) {
 
 impl ServerState {
     /// Removes every subscription of a connection and sends the `out` user notifications to the
-    /// remaining subscribers. Called when a WebSocket closes. The security layer is to call it
-    /// when the token linked to a connection expires.
+    /// remaining subscribers. Called when a WebSocket closes and when the token linked to a
+    /// connection expires.
     pub fn drop_subscriptions(&self, connection_id: &str) {
         let origin = Origin {
             protocol: "websocket".to_owned(),
@@ -113,6 +114,14 @@ impl ServerState {
         self.realtime.update(&self.connections, |registry| {
             ((), registry.disconnect(connection_id, &origin))
         });
+    }
+
+    /// Registers the hook that drops a connection's subscriptions when its token expires.
+    pub fn drop_subscriptions_on_token_expiry(&self) {
+        self.security
+            .on_token_expired(Arc::new(|state: &ServerState, connection_id: &str| {
+                state.drop_subscriptions(connection_id);
+            }));
     }
 
     /// Drops the subscriptions of a connection that closed while one of its requests was

@@ -78,12 +78,7 @@ impl ServerState {
             config,
         });
         state.security.expiry.attach(&state);
-        // A connection whose token expires loses its subscriptions, as in Kuzzle.
-        state
-            .security
-            .on_token_expired(Arc::new(|state: &ServerState, connection_id: &str| {
-                state.drop_subscriptions(connection_id);
-            }));
+        state.drop_subscriptions_on_token_expiry();
         Ok(state)
     }
 

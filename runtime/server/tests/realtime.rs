@@ -467,6 +467,137 @@ async fn slow_subscriber_closed_alone() {
 }
 
 #[tokio::test]
+async fn token_expiry_drops_subscriptions() {
+    let server = TestServer::start(binary());
+    let mut admin = Client::connect(&server, "admin").await;
+    let mut watcher = Client::connect(&server, "watcher").await;
+    let credentials = json!({"username": "admin", "password": "a long enough password"});
+    admin
+        .ok(json!({
+            "controller": "security", "action": "createFirstAdmin", "_id": "admin",
+            "body": {"content": {}, "credentials": {"local": credentials}},
+        }))
+        .await;
+    let login = admin
+        .ok(json!({
+            "controller": "auth", "action": "login", "strategy": "local", "expiresIn": "4s",
+            "body": credentials,
+        }))
+        .await;
+    let jwt = login["jwt"]
+        .as_str()
+        .expect("login returns a jwt")
+        .to_owned();
+
+    let subscribed = admin
+        .ok(json!({
+            "controller": "realtime", "action": "subscribe", "index": "i", "collection": "c",
+            "body": {}, "jwt": jwt,
+        }))
+        .await;
+    let room_id = subscribed["roomId"].as_str().unwrap().to_owned();
+    admin
+        .ok(json!({
+            "controller": "realtime", "action": "publish", "index": "i", "collection": "c",
+            "body": {"a": 1}, "jwt": jwt,
+        }))
+        .await;
+    let published = admin.notification().await;
+    assert_eq!(
+        published["result"]["_source"]["_kuzzle_info"]["author"],
+        "admin"
+    );
+
+    let expired = admin.notification().await;
+    assert_eq!(expired["type"], "TokenExpired", "{expired}");
+    assert_eq!(expired["room"], "kuzzle:notification:server");
+
+    // The subscriptions are dropped right after the notification is queued.
+    let deadline = Instant::now() + FRAME_TIMEOUT;
+    loop {
+        let count = watcher
+            .query(
+                json!({"controller": "realtime", "action": "count", "body": {"roomId": room_id}}),
+            )
+            .await;
+        if count["error"]["id"] == "core.realtime.room_not_found" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "room still exists: {count}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn list_filtered_by_subscribe_rights() {
+    let server = TestServer::start(binary());
+    let mut anonymous = Client::connect(&server, "anonymous").await;
+    let mut restricted = Client::connect(&server, "restricted").await;
+    let admin_credentials = json!({"username": "admin", "password": "a long enough password"});
+    anonymous
+        .ok(json!({
+            "controller": "security", "action": "createFirstAdmin", "_id": "admin",
+            "body": {"content": {}, "credentials": {"local": admin_credentials}},
+        }))
+        .await;
+    let login = anonymous
+        .ok(json!({
+            "controller": "auth", "action": "login", "strategy": "local",
+            "body": admin_credentials,
+        }))
+        .await;
+    let admin_jwt = login["jwt"].as_str().unwrap().to_owned();
+    let setup = [
+        json!({
+            "controller": "security", "action": "createRole", "_id": "listener",
+            "body": {"controllers": {"realtime": {"actions": {"*": true}}}},
+        }),
+        json!({
+            "controller": "security", "action": "createProfile", "_id": "listener",
+            "body": {"policies": [{"roleId": "listener", "restrictedTo": [{"index": "open"}]}]},
+        }),
+        json!({
+            "controller": "security", "action": "createUser", "_id": "listener",
+            "body": {
+                "content": {"profileIds": ["listener"]},
+                "credentials": {"local": {"username": "listener", "password": "another long password"}},
+            },
+        }),
+    ];
+    for mut request in setup {
+        request["jwt"] = json!(admin_jwt);
+        restricted.ok(request).await;
+    }
+
+    for index in ["open", "closed"] {
+        anonymous
+            .ok(json!({
+                "controller": "realtime", "action": "subscribe",
+                "index": index, "collection": "c", "body": {},
+            }))
+            .await;
+    }
+    let login = restricted
+        .ok(json!({
+            "controller": "auth", "action": "login", "strategy": "local",
+            "body": {"username": "listener", "password": "another long password"},
+        }))
+        .await;
+    let jwt = login["jwt"].as_str().unwrap().to_owned();
+
+    let everything = anonymous
+        .ok(json!({"controller": "realtime", "action": "list"}))
+        .await;
+    assert!(everything.get("open").is_some(), "{everything}");
+    assert!(everything.get("closed").is_some(), "{everything}");
+    let visible = restricted
+        .ok(json!({"controller": "realtime", "action": "list", "jwt": jwt}))
+        .await;
+    assert!(visible.get("open").is_some(), "{visible}");
+    assert!(visible.get("closed").is_none(), "{visible}");
+}
+
+#[tokio::test]
 async fn invalid_arguments_rejected() {
     let server = TestServer::start(binary());
     let mut alice = Client::connect(&server, "alice").await;

@@ -31,10 +31,8 @@ function startServer(env = {}, options = {}) {
     '--data-dir', options.dataDir ?? path.join(scratch, 'data'),
     '--plugins-dir', path.join(scratch, 'plugins'),
   ];
-  // The server rejects PALISADE_* variables that name no setting, such as PALISADE_BIN.
-  const { PALISADE_BIN: _binary, ...inherited } = process.env;
   const child = spawn(palisadeBinary(), args, {
-    env: { ...inherited, PALISADE_LOG: 'info', ...env },
+    env: { ...process.env, PALISADE_LOG: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];

@@ -44,7 +44,7 @@ impl Controller for RealtimeController {
         match action {
             "count" => count(state, request),
             "join" => join(state, request),
-            "list" => Ok(list(state)),
+            "list" => list(state, request).await,
             "publish" => publish(state, request),
             "subscribe" => subscribe(state, request),
             "unsubscribe" => unsubscribe(state, request),
@@ -54,11 +54,10 @@ impl Controller for RealtimeController {
     }
 }
 
-/// Returns the id of the user behind a request.
-///
-/// TODO(security): every request is anonymous until tokens are resolved by the funnel.
-pub fn request_user_id(_request: &Request) -> String {
-    ANONYMOUS_USER.to_owned()
+/// Returns the kuid of the user behind a request: the one the funnel authenticated, else the
+/// anonymous user `-1`.
+pub fn request_user_id(request: &Request) -> String {
+    request.context.kuid().unwrap_or(ANONYMOUS_USER).to_owned()
 }
 
 fn subscribe(state: &ServerState, request: &Request) -> ApiResult {
@@ -119,13 +118,31 @@ fn count(state: &ServerState, request: &Request) -> ApiResult {
     Ok(json!({"count": count}).into())
 }
 
-/// Lists every room by index and collection with its subscriber count.
-///
-/// TODO(security): Kuzzle lists only the collections the user may subscribe to; every room is
-/// listed until rights are checked.
-fn list(state: &ServerState) -> palisade_api::Response {
-    let rooms = state.realtime.read(|registry| registry.list());
-    json!(rooms).into()
+/// Lists the rooms by index and collection with their subscriber counts, keeping only the
+/// collections on which the user may run `realtime:subscribe`, as Kuzzle does.
+async fn list(state: &ServerState, request: &Request) -> ApiResult {
+    let mut rooms = state.realtime.read(|registry| registry.list());
+
+    let kuid = request_user_id(request);
+    let user = state
+        .security
+        .security
+        .get_user(&kuid)
+        .await
+        .map_err(errors::from_security)?;
+    let rights = state
+        .security
+        .security
+        .user_rights(user)
+        .await
+        .map_err(errors::from_security)?;
+    for (index, collections) in &mut rooms {
+        collections.retain(|collection, _| {
+            rights.is_allowed("realtime", "subscribe", Some(index), Some(collection))
+        });
+    }
+    rooms.retain(|_, collections| !collections.is_empty());
+    Ok(json!(rooms).into())
 }
 
 fn publish(state: &ServerState, request: &Request) -> ApiResult {
