@@ -46,11 +46,11 @@ pub(crate) fn load(engine: &Engine, path: &Path, plugin: &str) -> Option<Compone
             return None;
         }
     };
-    // SAFETY: `Component::deserialize` runs native code from the bytes without validating it. The
-    // bytes come from `Component::serialize` of an engine with the same compatibility hash (the
-    // file name contains it), written by `store` into a folder the embedder owns; wasmtime also
-    // checks the version and configuration in the header. Whoever can write that folder can run
-    // code in this process, which the embedder must ensure is no one else.
+    // SAFETY: `Component::deserialize` runs native code from the bytes without validating it.
+    // The bytes were written by `store` from `Component::serialize` of an engine with the same
+    // compatibility hash, because the file name contains that hash. Wasmtime also checks the
+    // version and configuration recorded in the header. Anyone who can write to the folder can
+    // run code in this process, so the embedder must keep it private.
     #[allow(unsafe_code)]
     let loaded = unsafe { Component::deserialize(engine, &serialized) };
     match loaded {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// What went wrong inside a plugin call.
+/// Cause of a failed plugin call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginFailure {
     /// The call ran past its execution deadline and was interrupted.

@@ -20,8 +20,10 @@ use crate::{
 /// Largest number of elements a table of a plugin instance may grow to.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
-/// Core instances, memories and tables reserved in the pool for each component instance. A
-/// component made by `wit-component` has its main module plus up to three adapter modules.
+/// Core instances and tables reserved in the pool for each component instance. A component made
+/// by `wit-component` instantiates its main module plus, for imports that need the guest's
+/// allocator, a shim and a fixup module. The pool limits are totals, so a component with more core
+/// instances still runs while the pool has room.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
 
 /// Limits and settings of a [`PluginHost`].
@@ -31,7 +33,8 @@ pub struct PluginHostConfig {
     pub max_memory_bytes: usize,
     /// Execution deadline of one call, instantiation included.
     pub call_timeout: Duration,
-    /// Interval between two epoch increments; a call overruns its deadline by at most this much.
+    /// Interval between two epoch increments. A timed-out call is interrupted up to about one
+    /// tick after its deadline.
     pub epoch_tick: Duration,
     /// Maximum number of plugin instances alive at the same time, over all plugins. The pooling
     /// allocator reserves their memory slots when the host starts.
@@ -89,9 +92,17 @@ impl PluginHost {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_component_instances(config.max_instances)
-            .total_core_instances(config.max_instances * CORE_INSTANCES_PER_COMPONENT)
+            .total_core_instances(
+                config
+                    .max_instances
+                    .saturating_mul(CORE_INSTANCES_PER_COMPONENT),
+            )
             .total_memories(config.max_instances)
-            .total_tables(config.max_instances * CORE_INSTANCES_PER_COMPONENT)
+            .total_tables(
+                config
+                    .max_instances
+                    .saturating_mul(CORE_INSTANCES_PER_COMPONENT),
+            )
             .max_memory_size(config.max_memory_bytes);
 
         let mut engine_config = Config::new();
@@ -131,8 +142,7 @@ impl PluginHost {
     }
 
     /// Compiles the component `bytes` (or loads its compiled code from the cache) and links it
-    /// against the host imports. `name` names the plugin in errors and logs until its manifest
-    /// gives its own name. The plugin gets [`DenyAll`] services until [`Plugin::with_services`].
+    /// against the host imports. `name` identifies the plugin in errors and logs. The plugin gets [`DenyAll`] services until [`Plugin::with_services`].
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
         let engine = &self.shared.engine;
         let cache_path = self

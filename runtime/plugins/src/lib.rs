@@ -30,4 +30,4 @@ pub use bindings::palisade::plugin::types::{
 };
 pub use error::{PluginError, PluginFailure};
 pub use host::{Plugin, PluginHost, PluginHostConfig};
-pub use imports::{DenyAll, HostServices};
+pub use imports::{DenyAll, HostServices, MAX_RANDOM_BYTES, NOT_GRANTED_ID, not_granted};

@@ -14,6 +14,7 @@ const ECHO: &str = include_str!("guests/echo.wat");
 const INFINITE_LOOP: &str = include_str!("guests/infinite_loop.wat");
 const MEMORY_BOMB: &str = include_str!("guests/memory_bomb.wat");
 const TRAP: &str = include_str!("guests/trap.wat");
+const ENVIRONMENT: &str = include_str!("guests/environment.wat");
 
 const MAX_MEMORY_BYTES: usize = 8 * 1024 * 1024;
 const CALL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -230,6 +231,28 @@ fn api_call_uses_host_services() {
     assert_eq!(payloads[0].0, "echo");
     assert_eq!(payloads[0].1, r#"{"controller":"server","action":"now"}"#);
     assert_eq!(payloads[0].2, Identity::Plugin);
+}
+
+#[test]
+fn random_bytes_returned_and_capped() {
+    let host = test_host();
+    let plugin = host
+        .load("random", &component(ENVIRONMENT))
+        .expect("the guest loads");
+
+    // The guest requests as many bytes as the arguments are long, and returns the count received.
+    let response = plugin
+        .handle(&request("say", &"x".repeat(16)))
+        .expect("the call completes")
+        .expect("the guest returns a response");
+    assert_eq!(response.status, 16);
+
+    let too_many = "x".repeat(palisade_plugins::MAX_RANDOM_BYTES as usize + 1);
+    let (_, failure) = failure_of(plugin.handle(&request("say", &too_many)));
+    let PluginFailure::Trap(trap) = &failure else {
+        panic!("expected a trap, got {failure:?}");
+    };
+    assert!(trap.contains("environment.random-bytes"), "{trap}");
 }
 
 #[test]
