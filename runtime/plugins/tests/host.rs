@@ -255,6 +255,84 @@ fn random_bytes_returned_and_capped() {
     assert!(trap.contains("environment.random-bytes"), "{trap}");
 }
 
+/// Calls the plugin again from inside `api.call`, which needs a second instance, and records the
+/// failure of that nested call.
+#[derive(Debug, Default)]
+struct ReentrantServices {
+    /// The plugin to call; the test clears it at the end to break the reference cycle.
+    plugin: Mutex<Option<Plugin>>,
+    nested_failure: Mutex<Option<PluginFailure>>,
+}
+
+impl HostServices for ReentrantServices {
+    fn call_api(
+        &self,
+        _plugin: &str,
+        _payload: &str,
+        _identity: Identity,
+        _current: Option<&Request>,
+    ) -> Result<String, ApiError> {
+        let plugin = self
+            .plugin
+            .lock()
+            .expect("the lock is not poisoned")
+            .clone()
+            .expect("the test sets the plugin");
+        let error = plugin
+            .handle(&request("say", "{}"))
+            .expect_err("the pool has no free instance slot");
+        *self
+            .nested_failure
+            .lock()
+            .expect("the lock is not poisoned") = error.failure().cloned();
+        Err(ApiError {
+            status: 503,
+            id: "test.pool.exhausted".to_owned(),
+            message: error.to_string(),
+            props: Vec::new(),
+        })
+    }
+}
+
+#[test]
+fn exhausted_pool_fails_instantiation() {
+    let host = PluginHost::new(PluginHostConfig {
+        max_instances: 1,
+        ..test_config()
+    })
+    .expect("the host starts");
+    let services = Arc::new(ReentrantServices::default());
+    let plugin = host
+        .load("echo", &component(ECHO))
+        .expect("the guest loads")
+        .with_services(services.clone());
+    *services.plugin.lock().expect("the lock is not poisoned") = Some(plugin.clone());
+
+    let error = plugin
+        .handle(&request("callApi", "{}"))
+        .expect("the outer call completes")
+        .expect_err("the guest passes on the error of the nested call");
+
+    assert_eq!(error.status, 503);
+    assert!(error.message.contains("instantiated"), "{}", error.message);
+    let nested = services
+        .nested_failure
+        .lock()
+        .expect("the lock is not poisoned")
+        .clone();
+    assert!(
+        matches!(nested, Some(PluginFailure::Instantiate(_))),
+        "{nested:?}"
+    );
+    // The slot is free again once the outer call returns.
+    assert_echoes(&plugin);
+    services
+        .plugin
+        .lock()
+        .expect("the lock is not poisoned")
+        .take();
+}
+
 #[test]
 fn infinite_loop_times_out() {
     let host = test_host();
