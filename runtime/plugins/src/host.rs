@@ -193,7 +193,9 @@ impl PluginHost {
 }
 
 /// A loaded plugin. Every call runs in a fresh instance, so calls are independent and may run
-/// concurrently from several threads; a failed call leaves nothing behind.
+/// concurrently from several threads, and a failed call leaves nothing behind. Calls block their
+/// thread for up to the call timeout, so async code should run them on a blocking thread pool
+/// (for example `tokio::task::spawn_blocking`).
 #[derive(Clone)]
 pub struct Plugin {
     name: Arc<str>,

@@ -19,6 +19,9 @@ pub const MAX_RANDOM_BYTES: u32 = 1024 * 1024;
 /// Both methods reject the call with a 403 `api-error` unless the implementation overrides them,
 /// so a plugin has no capability that its operator did not grant. The guest receives that error
 /// as a value and can handle it.
+///
+/// NOTE: the methods run on the calling thread while the guest waits, and the epoch deadline
+/// interrupts the guest only after they return. Implementations must bound their own run time.
 pub trait HostServices: Send + Sync + std::fmt::Debug {
     /// Runs an API request (a JSON request object) for `plugin` and returns its result as JSON.
     fn call_api(
