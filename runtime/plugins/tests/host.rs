@@ -479,3 +479,28 @@ fn compiled_code_cache_reused() {
     let plugin = second.load("echo", &bytes).expect("the guest loads");
     assert!(plugin.compiled_from_cache());
 }
+
+/// Prints the mean time of one `handle` call, fresh instantiation included. Run it in a release
+/// build for meaningful numbers: `cargo test -p palisade-plugins --release -- --ignored`.
+#[test]
+#[ignore = "measurement, not a check"]
+#[allow(clippy::print_stderr)]
+fn handle_latency_measured() {
+    let host = test_host();
+    let plugin = host
+        .load("echo", &component(ECHO))
+        .expect("the guest loads");
+    let request = request("say", "{}");
+    let calls: u32 = 2_000;
+
+    let started = Instant::now();
+    for _ in 0..calls {
+        plugin
+            .handle(&request)
+            .expect("the call completes")
+            .expect("the guest returns a response");
+    }
+    let mean = started.elapsed() / calls;
+
+    eprintln!("controller.handle with a fresh instance: {mean:?} per call over {calls} calls");
+}
