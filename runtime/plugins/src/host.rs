@@ -1,0 +1,422 @@
+//! The engine, the per-call stores and the plugins they run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
+
+use crate::bindings::{Plugin as PluginBindings, PluginPre};
+use crate::{
+    ApiError, DenyAll, HostServices, Manifest, PluginError, PluginFailure, Request, Response, cache,
+};
+
+/// Largest number of elements a table of a plugin instance may grow to.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Core instances and tables reserved in the pool for each component instance. A component made
+/// by `wit-component` instantiates its main module plus, for imports that need the guest's
+/// allocator, a shim and a fixup module. The pool limits are totals, so a component with more core
+/// instances still runs while the pool has room.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
+
+/// Limits and settings of a [`PluginHost`].
+#[derive(Debug, Clone)]
+pub struct PluginHostConfig {
+    /// Maximum size of the linear memory of one plugin instance, in bytes. Growing beyond it traps.
+    pub max_memory_bytes: usize,
+    /// Execution deadline of one call, instantiation included.
+    pub call_timeout: Duration,
+    /// Interval between two epoch increments. A timed-out call is interrupted up to about one
+    /// tick after its deadline.
+    pub epoch_tick: Duration,
+    /// Maximum number of plugin instances alive at the same time, over all plugins. The pooling
+    /// allocator reserves their memory slots when the host starts.
+    pub max_instances: u32,
+    /// Folder of the compiled-code cache, or `None` to compile every component on each load.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for PluginHostConfig {
+    fn default() -> Self {
+        Self {
+            max_memory_bytes: 64 * 1024 * 1024,
+            call_timeout: Duration::from_secs(5),
+            epoch_tick: Duration::from_millis(10),
+            max_instances: 100,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Compiles plugin components and shares one engine, linker and epoch ticker among them.
+#[derive(Clone)]
+pub struct PluginHost {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    config: PluginHostConfig,
+    /// Epoch ticks given to each call; see [`deadline_ticks`].
+    deadline_ticks: u64,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// Creates the engine (Cranelift, pooling allocator, epoch interruption), links the host
+    /// imports and starts the thread that advances the epoch.
+    pub fn new(config: PluginHostConfig) -> Result<Self, PluginError> {
+        let engine_error = |message: String| PluginError::Engine { message };
+        if config.epoch_tick.is_zero() {
+            return Err(engine_error(
+                "epoch_tick must be greater than zero".to_owned(),
+            ));
+        }
+
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_component_instances(config.max_instances)
+            .total_core_instances(
+                config
+                    .max_instances
+                    .saturating_mul(CORE_INSTANCES_PER_COMPONENT),
+            )
+            .total_memories(config.max_instances)
+            .total_tables(
+                config
+                    .max_instances
+                    .saturating_mul(CORE_INSTANCES_PER_COMPONENT),
+            )
+            .max_memory_size(config.max_memory_bytes);
+
+        let mut engine_config = Config::new();
+        engine_config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine =
+            Engine::new(&engine_config).map_err(|error| engine_error(format!("{error:#}")))?;
+
+        let mut linker = Linker::new(&engine);
+        PluginBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|error| engine_error(format!("{error:#}")))?;
+
+        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
+            .map_err(|error| engine_error(format!("starting the epoch thread failed: {error}")))?;
+        let deadline_ticks = deadline_ticks(config.call_timeout, config.epoch_tick);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                config,
+                deadline_ticks,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Returns the engine that compiles and runs the plugins.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Returns the host's settings.
+    pub fn config(&self) -> &PluginHostConfig {
+        &self.shared.config
+    }
+
+    /// Compiles the component `bytes` (or loads its compiled code from the cache) and links it
+    /// against the host imports. `name` identifies the plugin in errors and logs. The plugin gets [`DenyAll`] services until [`Plugin::with_services`].
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
+        let engine = &self.shared.engine;
+        let cache_path = self
+            .shared
+            .config
+            .cache_dir
+            .as_deref()
+            .map(|folder| cache::entry_path(folder, engine, bytes));
+
+        let cached = cache_path
+            .as_deref()
+            .and_then(|path| cache::load(engine, path, name));
+        let compiled_from_cache = cached.is_some();
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component =
+                    Component::new(engine, bytes).map_err(|error| PluginError::Compile {
+                        plugin: name.to_owned(),
+                        message: format!("{error:#}"),
+                    })?;
+                if let Some(path) = &cache_path {
+                    cache::store(&component, path, name);
+                }
+                component
+            }
+        };
+
+        let link_error = |error: wasmtime::Error| PluginError::Link {
+            plugin: name.to_owned(),
+            message: format!("{error:#}"),
+        };
+        let instance_pre = self
+            .shared
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let pre = PluginPre::new(instance_pre).map_err(link_error)?;
+        tracing::debug!(plugin = name, compiled_from_cache, "plugin loaded");
+        Ok(Plugin {
+            name: Arc::from(name),
+            pre,
+            services: Arc::new(DenyAll),
+            shared: Arc::clone(&self.shared),
+            compiled_from_cache,
+        })
+    }
+}
+
+/// A loaded plugin. Every call runs in a fresh instance, so calls are independent and may run
+/// concurrently from several threads, and a failed call leaves nothing behind. Calls block their
+/// thread for up to the call timeout, so async code should run them on a blocking thread pool
+/// (for example `tokio::task::spawn_blocking`).
+#[derive(Clone)]
+pub struct Plugin {
+    name: Arc<str>,
+    pre: PluginPre<InstanceState>,
+    services: Arc<dyn HostServices>,
+    shared: Arc<Shared>,
+    compiled_from_cache: bool,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("services", &self.services)
+            .field("compiled_from_cache", &self.compiled_from_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Returns the name given to [`PluginHost::load`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Returns whether the compiled code came from the on-disk cache.
+    pub fn compiled_from_cache(&self) -> bool {
+        self.compiled_from_cache
+    }
+
+    /// Replaces the services behind the plugin's `api` and `http` imports.
+    pub fn with_services(mut self, services: Arc<dyn HostServices>) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// Calls `lifecycle.init` with the plugin's configuration (a JSON object) and returns its
+    /// manifest, or the error the plugin returned.
+    pub fn init(&self, config: &str) -> Result<Result<Manifest, ApiError>, PluginError> {
+        self.call("lifecycle.init", |store, plugin| {
+            plugin.palisade_plugin_lifecycle().call_init(store, config)
+        })
+    }
+
+    /// Calls `controller.handle` and returns the plugin's response or error.
+    pub fn handle(&self, request: &Request) -> Result<Result<Response, ApiError>, PluginError> {
+        self.call("controller.handle", |store, plugin| {
+            plugin
+                .palisade_plugin_controller()
+                .call_handle(store, request)
+        })
+    }
+
+    /// Calls `pipe.run` for `event` and returns the payload for the next pipe, or the plugin's
+    /// error.
+    pub fn run_pipe(
+        &self,
+        event: &str,
+        request: &Request,
+        payload: &str,
+    ) -> Result<Result<String, ApiError>, PluginError> {
+        self.call("pipe.run", |store, plugin| {
+            plugin
+                .palisade_plugin_pipe()
+                .call_run(store, event, request, payload)
+        })
+    }
+
+    /// Calls `hook.observe` for `event`.
+    pub fn observe(
+        &self,
+        event: &str,
+        request: &Request,
+        payload: &str,
+    ) -> Result<(), PluginError> {
+        self.call("hook.observe", |store, plugin| {
+            plugin
+                .palisade_plugin_hook()
+                .call_observe(store, event, request, payload)
+        })
+    }
+
+    /// Instantiates the plugin in a new store with a fresh deadline and runs `function` in it.
+    fn call<T>(
+        &self,
+        function: &'static str,
+        run: impl FnOnce(&mut Store<InstanceState>, &PluginBindings) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginError> {
+        let state = InstanceState {
+            plugin: Arc::clone(&self.name),
+            services: Arc::clone(&self.services),
+            limiter: MemoryLimiter::new(self.shared.config.max_memory_bytes),
+        };
+        let mut store = Store::new(&self.shared.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(self.shared.deadline_ticks);
+        store.epoch_deadline_trap();
+
+        let instance = match self.pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(error) => return Err(self.call_error(function, &store, &error, true)),
+        };
+        run(&mut store, &instance).map_err(|error| self.call_error(function, &store, &error, false))
+    }
+
+    /// Turns a wasmtime error into a [`PluginError`] that names the plugin and the cause.
+    fn call_error(
+        &self,
+        function: &'static str,
+        store: &Store<InstanceState>,
+        error: &wasmtime::Error,
+        instantiating: bool,
+    ) -> PluginError {
+        let failure = if store.data().limiter.exceeded {
+            PluginFailure::OutOfMemory(self.shared.config.max_memory_bytes)
+        } else if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            PluginFailure::Timeout(self.shared.config.call_timeout)
+        } else if instantiating {
+            PluginFailure::Instantiate(format!("{error:#}"))
+        } else if let Some(trap) = error.downcast_ref::<Trap>() {
+            PluginFailure::Trap(trap.to_string())
+        } else {
+            PluginFailure::Trap(error.root_cause().to_string())
+        };
+        tracing::warn!(plugin = &*self.name, function, %failure, error = %format!("{error:?}"), "plugin call failed");
+        PluginError::Call {
+            plugin: self.name.to_string(),
+            function,
+            failure,
+        }
+    }
+}
+
+/// Returns the epoch ticks to give a call so that it runs for at least `timeout`. The deadline
+/// counts from the current epoch, which may be about to advance, hence the extra tick.
+fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {
+    let ticks = timeout.as_nanos().div_ceil(tick.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX - 1) + 1
+}
+
+/// The data of one instance's store: the host imports read it.
+pub(crate) struct InstanceState {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) services: Arc<dyn HostServices>,
+    pub(crate) limiter: MemoryLimiter,
+}
+
+/// Traps an instance whose linear memory grows beyond the limit, and records that it did so the
+/// host can tell an exhausted memory from other traps.
+pub(crate) struct MemoryLimiter {
+    max_memory_bytes: usize,
+    exceeded: bool,
+}
+
+impl MemoryLimiter {
+    fn new(max_memory_bytes: usize) -> Self {
+        Self {
+            max_memory_bytes,
+            exceeded: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            self.exceeded = true;
+            wasmtime::bail!(
+                "growing linear memory to {desired} bytes exceeds the limit of {} bytes",
+                self.max_memory_bytes
+            );
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// A thread that increments the engine's epoch every tick until it is dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine, tick: Duration) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("plugin-epoch".to_owned())
+            .spawn(move || {
+                while !thread_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread wakes within one tick; a panic in it has nothing to report here.
+            let _ = thread.join();
+        }
+    }
+}

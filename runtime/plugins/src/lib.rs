@@ -1,0 +1,33 @@
+//! Host for Palisade's WebAssembly component plugins.
+//!
+//! A plugin is a component targeting the `plugin` world of the `palisade:plugin@0.1.0` WIT package
+//! (`wit/` at the repository root). [`PluginHost`] compiles components (caching the compiled code
+//! on disk), and [`Plugin`] runs each call in a fresh instance with a memory limit and an execution
+//! deadline. A trap, a timeout or an exhausted memory limit fails that call with a
+//! [`PluginError`] and leaves the host and the plugin usable.
+
+mod cache;
+mod error;
+mod host;
+mod imports;
+
+/// Rust bindings generated from the WIT world `plugin`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "plugin",
+        imports: {
+            "palisade:plugin/environment.random-bytes": trappable,
+        },
+    });
+}
+
+pub use bindings::palisade::plugin::api::Identity;
+pub use bindings::palisade::plugin::http::{IncomingResponse, OutgoingRequest};
+pub use bindings::palisade::plugin::log::Level;
+pub use bindings::palisade::plugin::types::{
+    Action, ApiError, Controller, HttpRoute, Manifest, Request, Response, Strategy, User,
+};
+pub use error::{PluginError, PluginFailure};
+pub use host::{Plugin, PluginHost, PluginHostConfig};
+pub use imports::{DenyAll, HostServices, MAX_RANDOM_BYTES, NOT_GRANTED_ID, not_granted};
