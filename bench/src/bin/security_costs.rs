@@ -46,7 +46,7 @@ fn main() {
     password_costs();
 }
 
-/// Token verification: the server's path against the bare signature check.
+/// Measures token verification along the server's path, then the bare signature check.
 async fn token_costs(layer: &SecurityLayer) {
     let token = layer.tokens.login_token("admin", None).await.unwrap().token;
 
@@ -93,7 +93,7 @@ async fn stored_secret(layer: &SecurityLayer) -> String {
         .to_owned()
 }
 
-/// The rights decision: everything the funnel does after the token, against the matrix alone.
+/// Measures the rights decision as the funnel makes it, then the role matrix lookup alone.
 async fn rights_costs(layer: &SecurityLayer) {
     let started = Instant::now();
     for _ in 0..RIGHTS_ROUNDS {
@@ -118,7 +118,7 @@ async fn rights_costs(layer: &SecurityLayer) {
     );
 }
 
-/// Argon2id verification at the production cost, on one thread and on every core.
+/// Measures argon2id verification at the production cost, on one thread and on every core.
 fn password_costs() {
     let hasher = Arc::new(PasswordHasher::new().unwrap());
     let hash = hasher.hash("correct horse battery staple").unwrap();
