@@ -372,11 +372,11 @@ async fn internal_index_unreachable() {
     let direct = json!({"controller": "document", "action": "get", "index": "%palisade",
         "collection": "credentials-local", "_id": "admin"});
     let envelope = api.query(direct, Some(&admin)).await;
-    assert_eq!(error_id(&envelope), "services.storage.invalid_index_name");
+    assert_eq!(error_id(&envelope), "services.storage.index_protected");
     assert_eq!(envelope["status"], 400);
 
     let targets = json!({"controller": "document", "action": "search",
         "targets": [{"index": "public"}, {"index": "%palisade", "collections": ["users"]}]});
     let envelope = api.query(targets, Some(&admin)).await;
-    assert_eq!(error_id(&envelope), "services.storage.invalid_index_name");
+    assert_eq!(error_id(&envelope), "services.storage.index_protected");
 }

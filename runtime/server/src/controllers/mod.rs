@@ -16,7 +16,7 @@ pub mod realtime;
 mod roles;
 mod security;
 pub mod server;
-mod store_args;
+pub(crate) mod store_args;
 mod users;
 
 use std::collections::BTreeMap;

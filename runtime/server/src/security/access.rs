@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use palisade_api::{ApiError, ErrorId, Protocol, Request};
+use palisade_api::{ApiError, Protocol, Request};
 use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, UserRights};
 use serde_json::Value;
 
@@ -89,14 +89,9 @@ fn reject_internal_index(request: &Request) -> Result<(), ApiError> {
             .map(str::to_owned);
         indexes.extend(named);
     }
-    let Some(internal) = indexes.iter().find(|index| index.starts_with('%')) else {
-        return Ok(());
-    };
-    Err(ApiError::new(
-        ErrorId::ServicesStorageInvalidIndexName,
-        format!("Index name `{internal}` is invalid: names starting with `%` are reserved."),
-    )
-    .with_props([internal.as_str()]))
+    indexes
+        .iter()
+        .try_for_each(|index| crate::controllers::store_args::check_public_index(index))
 }
 
 /// Checks the controller action on the request's index and collection, or on each of its
