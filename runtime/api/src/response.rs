@@ -56,7 +56,7 @@ pub struct RawBody {
 /// The successful outcome of an action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
-    /// The HTTP-like status, 200 unless the action says otherwise.
+    /// The HTTP-like status, 200 unless the action sets another.
     pub status: u16,
     /// The action's result; `None` omits the `result` key, as Kuzzle does for `index:create`.
     pub result: Option<Value>,

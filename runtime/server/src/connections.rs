@@ -1,9 +1,9 @@
 //! The registry of open WebSocket connections.
 //!
 //! Each connection has a bounded outgoing queue of `websocket.maxBackpressure` messages. A push
-//! never waits: when the queue is full the client is not reading fast enough, so the connection
-//! is closed with code 1011 rather than letting memory grow or slowing the sender (a request
-//! task or, later, the notification fan-out that serves every other subscriber).
+//! never waits. A full queue means the client is not reading fast enough, so the connection is
+//! closed with code 1011. Memory stays bounded, and the sender (a request task or the
+//! notification fan-out that serves every other subscriber) is never slowed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub struct ConnectionHandle {
 }
 
 impl ConnectionHandle {
-    /// Queues a message. Returns false, and asks the connection to close, when its queue is full.
+    /// Queues a message. Returns false, and signals the connection to close, when its queue is full.
     pub fn push(&self, message: Outgoing) -> bool {
         match self.sender.try_send(message) {
             Ok(()) => true,

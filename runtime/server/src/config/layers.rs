@@ -40,7 +40,7 @@ pub enum ConfigError {
         /// The variable.
         name: String,
     },
-    /// An environment variable holds a value of the wrong type.
+    /// An environment variable contains a value of the wrong type.
     #[error("environment variable `{name}` has value `{value}`, expected {expected}")]
     VariableValue {
         /// The variable.

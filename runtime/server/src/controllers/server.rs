@@ -130,7 +130,7 @@ fn get_config(state: &ServerState) -> ApiResult {
     Ok(config.into())
 }
 
-/// Removes every value whose key names a secret, at any depth, so `getConfig` never leaks one.
+/// Removes every value whose key names a secret, at any depth, so `getConfig` does not return it.
 fn redact_secrets(value: &mut Value) {
     match value {
         Value::Object(object) => {

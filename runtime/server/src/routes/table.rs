@@ -31,7 +31,7 @@ impl Route {
     }
 }
 
-/// Every HTTP route the server knows, native and plugin-provided.
+/// Every HTTP route the server serves, native and plugin-provided.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,

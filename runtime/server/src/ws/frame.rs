@@ -3,12 +3,12 @@
 use palisade_api::{ApiError, ErrorId, Protocol, Request, RequestContext};
 use serde_json::Value;
 
-/// What an inbound text frame asks for.
+/// The request an inbound text frame carries.
 #[derive(Debug)]
 pub enum Frame {
     /// An empty frame, ignored as Kuzzle does.
     Empty,
-    /// The browser heartbeat `{"p":1}`, answered with `{"p":2}`.
+    /// The browser heartbeat `{"p":1}`, to which the server replies `{"p":2}`.
     Heartbeat,
     /// An API request.
     Request(Box<Request>),
