@@ -42,6 +42,8 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
 
+    crate::plugins::PluginManager::start(&state).await;
+
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let serving = tokio::spawn(async move {
