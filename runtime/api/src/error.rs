@@ -114,7 +114,11 @@ impl ApiError {
         object.insert("message".into(), json!(self.message));
         object.insert("status".into(), json!(self.status()));
         object.insert("id".into(), json!(self.id_name()));
-        let code = if self.custom_id.is_some() { 0 } else { self.id.code() };
+        let code = if self.custom_id.is_some() {
+            0
+        } else {
+            self.id.code()
+        };
         object.insert("code".into(), json!(code));
         object.insert("props".into(), json!(self.props));
 

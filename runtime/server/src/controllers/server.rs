@@ -98,10 +98,12 @@ fn add_plugin_controllers(state: &ServerState, api: &mut Map<String, Value>) {
         let mut definitions = Map::new();
         for action in actions {
             let default_path = format!("/_/{}/{}", kebab_case(controller), kebab_case(action));
-            let mut routes = vec![json!({"verb": "GET", "path": default_path, "url": default_path})];
+            let mut routes =
+                vec![json!({"verb": "GET", "path": default_path, "url": default_path})];
             if let Some(router) = set.router() {
                 let custom = router.table().routes_of(controller, action);
-                routes.extend(custom.map(|r| json!({"verb": r.verb, "path": r.path, "url": r.path})));
+                routes
+                    .extend(custom.map(|r| json!({"verb": r.verb, "path": r.path, "url": r.path})));
             }
             definitions.insert(
                 action.into(),

@@ -138,10 +138,13 @@ async fn route(
         };
     }
     let plugins = state.plugins.snapshot();
-    let found = state.router.find(lookup_verb, parts.uri.path()).or_else(|| {
-        let router = plugins.router()?;
-        router.find(lookup_verb, parts.uri.path())
-    });
+    let found = state
+        .router
+        .find(lookup_verb, parts.uri.path())
+        .or_else(|| {
+            let router = plugins.router()?;
+            router.find(lookup_verb, parts.uri.path())
+        });
     let Some(found) = found else {
         let path = parts.uri.path();
         let error = ApiError::new(

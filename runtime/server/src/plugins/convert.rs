@@ -29,7 +29,10 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
 /// `controller`, `action`, `body`, `volatile` and every argument.
 pub fn request_payload(request: &Request) -> Value {
     let mut payload = request.args.clone();
-    payload.insert("controller".into(), Value::from(request.controller.as_str()));
+    payload.insert(
+        "controller".into(),
+        Value::from(request.controller.as_str()),
+    );
     payload.insert("action".into(), Value::from(request.action.as_str()));
     if let Some(body) = &request.body {
         payload.insert("body".into(), body.clone());
@@ -53,7 +56,11 @@ pub fn apply_request_payload(
     payload: Value,
 ) -> Result<(), ApiError> {
     let Value::Object(mut payload) = payload else {
-        return Err(invalid_payload(plugin, event, "a JSON object (the request)"));
+        return Err(invalid_payload(
+            plugin,
+            event,
+            "a JSON object (the request)",
+        ));
     };
     payload.remove("controller");
     payload.remove("action");
@@ -75,7 +82,9 @@ pub fn response(plugin: &str, returned: palisade_plugins::Response) -> Result<Re
     let result: Value = serde_json::from_str(&returned.result).map_err(|error| {
         ApiError::new(
             ErrorId::PluginControllerUnserializableResponse,
-            format!("Plugin \"{plugin}\" returned a result that is not JSON ({error}): fix the plugin."),
+            format!(
+                "Plugin \"{plugin}\" returned a result that is not JSON ({error}): fix the plugin."
+            ),
         )
         .with_props([plugin])
     })?;
@@ -99,11 +108,19 @@ pub fn guest_error(error: palisade_plugins::ApiError) -> ApiError {
 pub fn error_from_json(value: &Value) -> Option<ApiError> {
     let id = value.get("id")?.as_str()?;
     let status = u16::try_from(value.get("status")?.as_u64()?).ok()?;
-    let message = value.get("message").and_then(Value::as_str).unwrap_or_default();
+    let message = value
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let props: Vec<String> = value
         .get("props")
         .and_then(Value::as_array)
-        .map(|props| props.iter().map(|prop| prop.as_str().unwrap_or_default().to_owned()).collect())
+        .map(|props| {
+            props
+                .iter()
+                .map(|prop| prop.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     Some(ApiError::from_plugin(status, id, message).with_props(props))
 }
@@ -120,8 +137,11 @@ pub fn host_error(error: &PluginError) -> ApiError {
         Some(PluginFailure::Timeout(_)) => ErrorId::PluginRuntimePipeTimeout,
         _ => ErrorId::PluginRuntimeUnexpectedError,
     };
-    ApiError::new(id, format!("{error}: the plugin's author must fix it, or its operator raise its limits."))
-        .with_props([plugin])
+    ApiError::new(
+        id,
+        format!("{error}: the plugin's author must fix it, or its operator raise its limits."),
+    )
+    .with_props([plugin])
 }
 
 /// The error for a payload of the wrong shape returned by a pipe.

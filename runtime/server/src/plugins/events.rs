@@ -83,9 +83,8 @@ pub async fn pipe(
             .map_err(ApiError::internal)?
             .map_err(|error| convert::host_error(&error))?
             .map_err(convert::guest_error)?;
-            payload = serde_json::from_str(&returned).map_err(|_| {
-                convert::invalid_payload(&listener.plugin.name, event, "JSON")
-            })?;
+            payload = serde_json::from_str(&returned)
+                .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;
         }
     }
     if set.hooks_for(event).next().is_some() {
@@ -173,7 +172,15 @@ async fn after_success(
     let event = format!("{controller}:after{}", capitalized(action));
     result = pipe(set, emitted, &event, request, profile_ids, result).await?;
     result = super::generic::after(set, emitted, request, profile_ids, result).await?;
-    result = pipe(set, emitted, "request:onSuccess", request, profile_ids, result).await?;
+    result = pipe(
+        set,
+        emitted,
+        "request:onSuccess",
+        request,
+        profile_ids,
+        result,
+    )
+    .await?;
     response.result = Some(result);
     Ok(response)
 }
@@ -187,7 +194,10 @@ async fn after_error(
 ) -> ApiError {
     let (controller, action) = (request.controller.as_str(), request.action.as_str());
     let mut error = error;
-    for event in [format!("{controller}:error{}", capitalized(action)), "request:onError".into()] {
+    for event in [
+        format!("{controller}:error{}", capitalized(action)),
+        "request:onError".into(),
+    ] {
         if !set.listens_to(&event) {
             continue;
         }

@@ -87,7 +87,11 @@ pub async fn before(
     let documents = request_documents(request, kind, shape);
     let returned = pipe(set, emitted, &event, request, profile_ids, documents).await?;
     let Value::Array(documents) = returned else {
-        return Err(convert::invalid_payload("", &event, "an array of documents"));
+        return Err(convert::invalid_payload(
+            "",
+            &event,
+            "an array of documents",
+        ));
     };
     apply_to_request(request, kind, shape, documents);
     Ok(())
@@ -118,7 +122,11 @@ pub async fn after(
     let documents = result_documents(&mut result, shape);
     let returned = pipe(set, emitted, &event, request, profile_ids, documents).await?;
     let Value::Array(documents) = returned else {
-        return Err(convert::invalid_payload("", &event, "an array of documents"));
+        return Err(convert::invalid_payload(
+            "",
+            &event,
+            "an array of documents",
+        ));
     };
     apply_to_result(&mut result, kind, shape, documents);
     Ok(result)
@@ -132,7 +140,9 @@ fn request_documents(request: &Request, kind: Kind, shape: Shape) -> Value {
         _ => body.clone(),
     };
     match (kind, shape) {
-        (Kind::Write | Kind::Update, Shape::Single) => json!([{"_id": id, "_source": source_of(&body)}]),
+        (Kind::Write | Kind::Update, Shape::Single) => {
+            json!([{"_id": id, "_source": source_of(&body)}])
+        }
         (Kind::Write | Kind::Update, _) => {
             let documents = body.get("documents").and_then(Value::as_array);
             let documents = documents.into_iter().flatten().map(|document| {
@@ -164,7 +174,10 @@ fn apply_to_request(request: &mut Request, kind: Kind, shape: Shape, documents: 
             if let Some(id) = document.get("_id").filter(|id| id.is_string()) {
                 request.args.insert("_id".into(), id.clone());
             }
-            let source = document.get("_source").cloned().unwrap_or_else(|| json!({}));
+            let source = document
+                .get("_source")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             if upsert {
                 let body = request.body.get_or_insert_with(|| json!({}));
                 if let Some(body) = body.as_object_mut() {
@@ -183,7 +196,10 @@ fn apply_to_request(request: &mut Request, kind: Kind, shape: Shape, documents: 
                     if let Some(id) = document.get("_id").filter(|id| !id.is_null()) {
                         entry.insert("_id".into(), id.clone());
                     }
-                    let source = document.get("_source").cloned().unwrap_or_else(|| json!({}));
+                    let source = document
+                        .get("_source")
+                        .cloned()
+                        .unwrap_or_else(|| json!({}));
                     entry.insert(field.into(), source);
                     Value::Object(entry)
                 })
@@ -225,10 +241,14 @@ fn result_documents(result: &mut Value, shape: Shape) -> Value {
         Shape::Multi => {
             let successes = listed(result, "successes");
             // `mDelete` lists the ids alone.
-            let documents = successes.as_array().into_iter().flatten().map(|entry| match entry {
-                Value::String(_) => json!({"_id": entry}),
-                other => other.clone(),
-            });
+            let documents = successes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|entry| match entry {
+                    Value::String(_) => json!({"_id": entry}),
+                    other => other.clone(),
+                });
             Value::Array(documents.collect())
         }
         Shape::Search => listed(result, "hits"),
@@ -242,7 +262,10 @@ fn apply_to_result(result: &mut Value, kind: Kind, shape: Shape, documents: Vec<
         Shape::Single => *result = documents.into_iter().next().unwrap_or(Value::Null),
         Shape::Multi => {
             let successes = if kind == Kind::Delete {
-                documents.into_iter().filter_map(|d| d.get("_id").cloned()).collect()
+                documents
+                    .into_iter()
+                    .filter_map(|d| d.get("_id").cloned())
+                    .collect()
             } else {
                 documents
             };
@@ -260,20 +283,30 @@ mod tests {
     use super::*;
 
     fn request(action: &str, body: Value) -> Request {
-        let mut request = Request::new("document", action, RequestContext::json(Protocol::WebSocket, "c"));
+        let mut request = Request::new(
+            "document",
+            action,
+            RequestContext::json(Protocol::WebSocket, "c"),
+        );
         request.body = Some(body);
         request
     }
 
     #[test]
     fn multi_writes_round_trip_through_the_generic_shape() {
-        let mut request = request("mCreate", json!({"documents": [{"_id": "a", "body": {"n": 1}}]}));
+        let mut request = request(
+            "mCreate",
+            json!({"documents": [{"_id": "a", "body": {"n": 1}}]}),
+        );
         let documents = request_documents(&request, Kind::Write, Shape::Multi);
         assert_eq!(documents, json!([{"_id": "a", "_source": {"n": 1}}]));
 
         let changed = vec![json!({"_id": "a", "_source": {"n": 2}})];
         apply_to_request(&mut request, Kind::Write, Shape::Multi, changed);
-        assert_eq!(request.body.unwrap()["documents"], json!([{"_id": "a", "body": {"n": 2}}]));
+        assert_eq!(
+            request.body.unwrap()["documents"],
+            json!([{"_id": "a", "body": {"n": 2}}])
+        );
     }
 
     #[test]
@@ -287,7 +320,9 @@ mod tests {
         let mut deleted = json!({"successes": ["a", "b"], "errors": []});
         let documents = result_documents(&mut deleted, Shape::Multi);
         assert_eq!(documents, json!([{"_id": "a"}, {"_id": "b"}]));
-        let Value::Array(documents) = documents else { unreachable!() };
+        let Value::Array(documents) = documents else {
+            unreachable!()
+        };
         apply_to_result(&mut deleted, Kind::Delete, Shape::Multi, documents);
         assert_eq!(deleted["successes"], json!(["a", "b"]));
     }

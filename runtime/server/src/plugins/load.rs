@@ -40,7 +40,12 @@ pub fn load(
     let manifest = plugin
         .init(&config)
         .map_err(|error| error.to_string())?
-        .map_err(|error| format!("init returned {} ({}): {}", error.id, error.status, error.message))?;
+        .map_err(|error| {
+            format!(
+                "init returned {} ({}): {}",
+                error.id, error.status, error.message
+            )
+        })?;
     check_manifest(&manifest)?;
 
     Ok(LoadedPlugin {
@@ -75,7 +80,10 @@ pub fn check_manifest(manifest: &Manifest) -> Result<(), String> {
     for controller in &manifest.controllers {
         check_identifier("controller", &controller.name)?;
         if controller.actions.is_empty() {
-            return Err(format!("controller \"{}\" declares no action", controller.name));
+            return Err(format!(
+                "controller \"{}\" declares no action",
+                controller.name
+            ));
         }
         for action in &controller.actions {
             check_identifier("action", &action.name)?;

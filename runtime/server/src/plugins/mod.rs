@@ -85,7 +85,10 @@ impl PluginManager {
         }
         manager.scan(state).await;
         if manager.config.watch_interval > 0 {
-            watch::spawn(Arc::downgrade(state), Duration::from_millis(manager.config.watch_interval));
+            watch::spawn(
+                Arc::downgrade(state),
+                Duration::from_millis(manager.config.watch_interval),
+            );
         }
     }
 
@@ -106,7 +109,9 @@ impl PluginManager {
         let file = file_name(path);
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
-            Err(error) => return self.record_error(&file, format!("cannot read the file: {error}")),
+            Err(error) => {
+                return self.record_error(&file, format!("cannot read the file: {error}"));
+            }
         };
         if folder.has_same_content(path, &bytes) {
             return;
@@ -152,7 +157,11 @@ impl PluginManager {
 
     /// Replaces the plugin loaded from the same file, or adds it, if its names clash with
     /// nothing else.
-    fn swap_in(&self, state: &ServerState, plugin: Arc<LoadedPlugin>) -> Result<Arc<LoadedPlugin>, String> {
+    fn swap_in(
+        &self,
+        state: &ServerState,
+        plugin: Arc<LoadedPlugin>,
+    ) -> Result<Arc<LoadedPlugin>, String> {
         let mut current = self.current.write();
         let mut plugins: BTreeMap<String, Arc<LoadedPlugin>> = current
             .plugins
@@ -176,7 +185,11 @@ impl PluginManager {
                 ));
             }
             let owner = plugins.values().find(|other| {
-                other.manifest.controllers.iter().any(|c| c.name == controller.name)
+                other
+                    .manifest
+                    .controllers
+                    .iter()
+                    .any(|c| c.name == controller.name)
             });
             if let Some(owner) = owner {
                 return Err(format!(
@@ -229,7 +242,11 @@ impl PluginManager {
                     json!({"name": controller.name, "actions": actions})
                 })
                 .collect();
-            let strategies: Vec<&str> = manifest.strategies.iter().map(|s| s.name.as_str()).collect();
+            let strategies: Vec<&str> = manifest
+                .strategies
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             plugins.insert(
                 plugin.name.clone(),
                 json!({
@@ -270,12 +287,17 @@ pub async fn dispatch(state: &ServerState, request: &Request) -> ApiResult {
         return Err(ApiError::controller_not_found(&request.controller));
     };
     if !set.has_action(&request.controller, &request.action) {
-        return Err(ApiError::action_not_found(&request.controller, &request.action));
+        return Err(ApiError::action_not_found(
+            &request.controller,
+            &request.action,
+        ));
     }
 
     let profile_ids = events::user_profiles(state, request).await;
     let record = convert::plugin_request(request, profile_ids);
-    let _call = set.calls().enter(&request.request_id, request.context.kuid().unwrap_or("-1"));
+    let _call = set
+        .calls()
+        .enter(&request.request_id, request.context.kuid().unwrap_or("-1"));
     let name = plugin.name.clone();
     let returned = tokio::task::spawn_blocking(move || plugin.plugin.handle(&record))
         .await
@@ -293,6 +315,8 @@ fn file_name(path: &Path) -> String {
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> u64 {
-    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }

@@ -24,10 +24,13 @@ pub fn send(
     grant: &HttpGrant,
     request: &OutgoingRequest,
 ) -> Result<IncomingResponse, ApiError> {
-    let uri: Uri = request
-        .url
-        .parse()
-        .map_err(|error| guest_error(400, "plugin.http.invalid_url", format!("invalid URL \"{}\": {error}", request.url)))?;
+    let uri: Uri = request.url.parse().map_err(|error| {
+        guest_error(
+            400,
+            "plugin.http.invalid_url",
+            format!("invalid URL \"{}\": {error}", request.url),
+        )
+    })?;
     let destination = Destination::of(&uri)?;
     if !destination.is_allowed(grant) {
         let mut error = not_granted(plugin, &format!("http.send to {}", destination.authority()));
@@ -56,7 +59,10 @@ pub fn send(
         Err(_) => Err(guest_error(
             504,
             "plugin.http.timeout",
-            format!("{} {} took more than {limit} ms", request.method, request.url),
+            format!(
+                "{} {} took more than {limit} ms",
+                request.method, request.url
+            ),
         )),
     }
 }
@@ -106,7 +112,11 @@ async fn exchange(
     request: &OutgoingRequest,
 ) -> Result<IncomingResponse, ApiError> {
     let unreachable = |error: String| {
-        guest_error(502, "plugin.http.unreachable", format!("{}: {error}", destination.authority()))
+        guest_error(
+            502,
+            "plugin.http.unreachable",
+            format!("{}: {error}", destination.authority()),
+        )
     };
     let stream = TcpStream::connect((destination.host.as_str(), destination.port))
         .await
@@ -137,7 +147,12 @@ async fn exchange(
     let headers = response
         .headers()
         .iter()
-        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
         .collect()
@@ -145,7 +160,11 @@ async fn exchange(
         .map_err(|error| unreachable(format!("reading the response failed: {error}")))?
         .to_bytes()
         .to_vec();
-    Ok(IncomingResponse { status, headers, body })
+    Ok(IncomingResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn guest_error(status: u16, id: &str, message: String) -> ApiError {

@@ -35,7 +35,10 @@ impl CallRegistry {
     }
 
     fn user(&self, request_id: &str) -> Option<String> {
-        self.users.lock().get(request_id).map(|(kuid, _)| kuid.clone())
+        self.users
+            .lock()
+            .get(request_id)
+            .map(|(kuid, _)| kuid.clone())
     }
 }
 
@@ -84,7 +87,9 @@ impl HostServices for ServerServices {
             .state
             .upgrade()
             .ok_or_else(|| to_guest(&ApiError::internal("the server is shutting down")))?;
-        let request = self.internal_request(plugin, payload, identity, current).map_err(|e| to_guest(&e))?;
+        let request = self
+            .internal_request(plugin, payload, identity, current)
+            .map_err(|e| to_guest(&e))?;
         let outcome = self.runtime.block_on(state.execute_internal(&request));
         match outcome {
             Ok(response) => Ok(response.result.unwrap_or(Value::Null).to_string()),

@@ -138,12 +138,16 @@ impl PluginSet {
 
     /// The pipes listening to `event`, in order.
     pub fn pipes_for<'a>(&'a self, event: &'a str) -> impl Iterator<Item = &'a Listener> {
-        self.pipes.iter().filter(move |listener| listener.pattern.matches(event))
+        self.pipes
+            .iter()
+            .filter(move |listener| listener.pattern.matches(event))
     }
 
     /// The hooks listening to `event`, in order.
     pub fn hooks_for<'a>(&'a self, event: &'a str) -> impl Iterator<Item = &'a Listener> {
-        self.hooks.iter().filter(move |listener| listener.pattern.matches(event))
+        self.hooks
+            .iter()
+            .filter(move |listener| listener.pattern.matches(event))
     }
 
     /// Whether any pipe or hook listens to `event`.

@@ -163,6 +163,11 @@ mod tests {
             memory_limit: Some(ByteSize::mebibytes(1024)),
             ..PluginSettings::default()
         };
-        assert!(settings.limits(&common).unwrap_err().contains("plugins.memoryLimit"));
+        assert!(
+            settings
+                .limits(&common)
+                .unwrap_err()
+                .contains("plugins.memoryLimit")
+        );
     }
 }

@@ -81,7 +81,8 @@ impl FolderState {
 
     /// Records the content now in service for `path`.
     pub fn record_content(&mut self, path: &Path, bytes: &[u8]) {
-        self.loaded.insert(path.to_owned(), Sha256::digest(bytes).into());
+        self.loaded
+            .insert(path.to_owned(), Sha256::digest(bytes).into());
     }
 }
 
@@ -129,12 +130,18 @@ mod tests {
         std::fs::write(&path, b"one").unwrap();
         std::fs::write(folder.path().join("a.toml"), b"").unwrap();
         let mut state = FolderState::default();
-        assert_eq!(state.changes(folder.path()), [Change::Changed(path.clone())]);
+        assert_eq!(
+            state.changes(folder.path()),
+            [Change::Changed(path.clone())]
+        );
         assert!(state.changes(folder.path()).is_empty());
 
         std::fs::write(&path, b"two, longer").unwrap();
         assert!(state.changes(folder.path()).is_empty(), "first sight waits");
-        assert_eq!(state.changes(folder.path()), [Change::Changed(path.clone())]);
+        assert_eq!(
+            state.changes(folder.path()),
+            [Change::Changed(path.clone())]
+        );
 
         std::fs::remove_file(&path).unwrap();
         assert_eq!(state.changes(folder.path()), [Change::Removed(path)]);
