@@ -361,3 +361,59 @@ async fn outbound_http_reaches_only_allowed_hosts() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_pipe_error_reaches_the_client_unchanged() {
+    // The shared guest with one pipe on `document:beforeCreate` that returns the guest's own
+    // error: status 400, id `plugin.config.missing`, which is not in Kuzzle's catalogue.
+    let rejecting = component(
+        VERSION,
+        &[
+            (
+                "(data (i32.const 400)",
+                "(data (i32.const 448) \"\\d0\\01\\00\\00\\15\\00\\00\\00\")\n  \
+                 (data (i32.const 464) \"document:beforeCreate\")\n  \
+                 (data (i32.const 1052) \"\\c0\\01\\00\\00\\01\\00\\00\\00\")\n  \
+                 (data (i32.const 400)",
+            ),
+            (
+                "(i32.store8 (i32.const 2048) (i32.const 0))\n    \
+                 (i32.store (i32.const 2052) (i32.load offset=96 (local.get $args)))",
+                "(return (i32.const 1152))\n    \
+                 (i32.store (i32.const 2052) (i32.load offset=96 (local.get $args)))",
+            ),
+        ],
+    );
+    let server = start_with(&[("echo.wasm", rejecting)], &[]);
+    let api = Api::new(&server);
+    api.ok(
+        json!({"controller": "index", "action": "create", "index": "i"}),
+        None,
+    )
+    .await;
+    api.ok(
+        json!({"controller": "collection", "action": "create", "index": "i", "collection": "c"}),
+        None,
+    )
+    .await;
+
+    let create = json!({"controller": "document", "action": "create", "index": "i",
+        "collection": "c", "_id": "d", "body": {"n": 1}});
+    let rejected = api.query(create, None).await;
+    assert_eq!(rejected["status"], 400, "{rejected}");
+    assert_eq!(rejected["error"]["id"], "plugin.config.missing");
+    assert_eq!(rejected["error"]["message"], "The configuration is empty.");
+
+    let exists = json!({"controller": "document", "action": "exists", "index": "i",
+        "collection": "c", "_id": "d"});
+    assert_eq!(
+        api.ok(exists, None).await,
+        false,
+        "the rejected document was not written"
+    );
+    let info = api
+        .ok(json!({"controller": "server", "action": "info"}), None)
+        .await;
+    let pipes = &info["serverInfo"]["kuzzle"]["plugins"]["plugins"]["echo"]["pipes"];
+    assert_eq!(pipes, &json!(["document:beforeCreate"]));
+}
