@@ -97,6 +97,10 @@ impl HostServices for ServerServices {
         }
     }
 
+    fn settings(&self) -> String {
+        Value::Object(self.settings.settings.clone()).to_string()
+    }
+
     fn send_http(
         &self,
         plugin: &str,
