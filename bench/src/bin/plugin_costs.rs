@@ -1,6 +1,6 @@
 //! What plugins cost: a controller action as a Rust plugin and as a JavaScript plugin against a
 //! native action, a pipe on `document:get` against no pipe, and the time from a plugin file
-//! change to the first answer of the new version, with a cold and a warm compiled-code cache.
+//! change to the first response of the new version, with a cold and a warm compiled-code cache.
 //!
 //! Every server runs in this process on its own two-worker Tokio runtime. Latencies come from one
 //! WebSocket connection sending requests back to back; throughput from `CONNECTIONS`
@@ -309,7 +309,7 @@ fn reload_times(client: &tokio::runtime::Runtime) {
         } else {
             warm.push(elapsed)
         }
-        // Switch to a version other than the next one, so every round changes the answer.
+        // Switch to a version other than the next one, so every round changes the response.
         let other = version(100 + round);
         client.block_on(reload(server.0, folder.path(), &other, 100 + round));
     }
@@ -325,7 +325,7 @@ fn reload_times(client: &tokio::runtime::Runtime) {
     println!("| warm | {:.0} |", median(warm));
 }
 
-/// Installs `bytes` by rename and returns the milliseconds until `echo:say` answers version `n`.
+/// Installs `bytes` by rename and returns the milliseconds until `echo:say` returns version `n`.
 async fn reload(address: SocketAddr, folder: &Path, bytes: &[u8], n: usize) -> f64 {
     let mut socket = connect(address).await;
     let staging = folder.join(".echo.partial");

@@ -56,7 +56,7 @@ fn guest_file(name: &str) -> &'static str {
     }
 }
 
-/// The `version` guest renamed `name` (four letters, like `echo`), answering `"version-<n>"`.
+/// The `version` guest renamed `name` (four letters, like `echo`), returning `"version-<n>"`.
 fn version_plugin(name: &str, n: u8) -> Vec<u8> {
     let digit = format!("version-{n}");
     component(
@@ -139,7 +139,7 @@ async fn hot_reload_under_load_loses_no_request() {
     let api = Arc::new(Api::new(&server));
     let running = Arc::new(AtomicBool::new(true));
 
-    // Two clients send requests back to back and record every answer.
+    // Two clients send requests back to back and record every response.
     let clients: Vec<_> = (0..2)
         .map(|_| {
             let (api, running) = (Arc::clone(&api), Arc::clone(&running));
@@ -186,7 +186,7 @@ async fn hot_reload_under_load_loses_no_request() {
 }
 
 #[tokio::test]
-async fn broken_replacement_keeps_the_old_version_and_deletion_unloads() {
+async fn reload_broken_file_keeps_old_version() {
     let server = start_with(&[("echo.wasm", version_plugin("echo", 1))], &[]);
     let api = Api::new(&server);
     assert_eq!(api.ok(say("echo"), None).await, "version-1");
@@ -275,7 +275,7 @@ async fn sandbox_failures_fail_only_their_request() {
 }
 
 #[tokio::test]
-async fn plugin_api_calls_use_the_plugin_identity_and_plugin_actions_are_checked() {
+async fn plugin_api_call_uses_plugin_identity() {
     // The plugin's own identity has the `default` profile, which may not read roles once the
     // default rights are restricted.
     let caller = component(
@@ -363,7 +363,7 @@ async fn outbound_http_reaches_only_allowed_hosts() {
 }
 
 #[tokio::test]
-async fn a_pipe_error_reaches_the_client_unchanged() {
+async fn pipe_error_reaches_client_unchanged() {
     // The shared guest with one pipe on `document:beforeCreate` that returns the guest's own
     // error: status 400, id `plugin.config.missing`, which is not in Kuzzle's catalogue.
     let rejecting = component(

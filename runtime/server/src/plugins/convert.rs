@@ -144,7 +144,7 @@ pub fn host_error(error: &PluginError) -> ApiError {
     .with_props([plugin])
 }
 
-/// The error for a payload of the wrong shape returned by a pipe.
+/// Builds the error for a payload of the wrong shape returned by a pipe.
 pub fn invalid_payload(plugin: &str, event: &str, expected: &str) -> ApiError {
     ApiError::new(
         ErrorId::PluginRuntimeUnexpectedError,

@@ -1,5 +1,5 @@
-//! Events of the request lifecycle: pipes run in order and may change the payload or reject the
-//! request; hooks observe the final payload afterwards, off the request's path.
+//! Events of the request lifecycle. Pipes run in order and may change the payload or reject the
+//! request. Hooks observe the final payload afterwards, off the request's path.
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ impl EventName {
         }
     }
 
-    /// Whether `event` matches.
+    /// Returns whether `event` matches.
     pub fn matches(&self, event: &str) -> bool {
         let [first, middle @ .., last] = self.parts.as_slice() else {
             return self.parts.first().is_some_and(|only| only == event);
@@ -213,7 +213,7 @@ async fn after_error(
     error
 }
 
-/// The profiles of the request's user, given to plugins with the request.
+/// Returns the profiles of the request's user, given to plugins with the request.
 pub async fn user_profiles(state: &ServerState, request: &Request) -> Vec<String> {
     let Some(kuid) = request.context.kuid() else {
         return Vec::new();

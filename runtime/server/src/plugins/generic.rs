@@ -10,7 +10,7 @@ use super::convert;
 use super::events::{Emitted, pipe};
 use super::set::PluginSet;
 
-/// Which `generic:document` events an action emits.
+/// The family of `generic:document` events an action emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Write,
@@ -30,7 +30,7 @@ impl Kind {
     }
 }
 
-/// Where an action's documents are in its request and in its result.
+/// The place of an action's documents in its request and in its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// `_id` and `body` in the request; the document is the result.

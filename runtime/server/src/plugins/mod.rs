@@ -69,7 +69,7 @@ impl PluginManager {
         }
     }
 
-    /// The plugins loaded right now. Keep the returned set for the whole request, so it runs on
+    /// Returns the plugins loaded right now. Keep the returned set for the whole request, so it runs on
     /// one version of each plugin.
     pub fn snapshot(&self) -> Arc<PluginSet> {
         Arc::clone(&self.current.read())

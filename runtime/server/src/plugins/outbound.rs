@@ -17,7 +17,7 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// # Errors
 ///
 /// A 403 for a destination not allowed, 400 for a bad URL, 504 on timeout, 502 when the
-/// destination cannot be reached or answers with invalid HTTP.
+/// destination cannot be reached or returns invalid HTTP.
 pub fn send(
     runtime: &tokio::runtime::Handle,
     plugin: &str,
@@ -67,7 +67,7 @@ pub fn send(
     }
 }
 
-/// Where a request goes.
+/// The destination of a request.
 struct Destination {
     https: bool,
     host: String,
@@ -96,7 +96,7 @@ impl Destination {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Whether `host:port`, or `host` alone with the scheme's default port, is listed.
+    /// Returns whether `host:port`, or `host` alone with the scheme's default port, is listed.
     fn is_allowed(&self, grant: &HttpGrant) -> bool {
         let default_port = if self.https { 443 } else { 80 };
         grant.allowed_hosts.iter().any(|allowed| {

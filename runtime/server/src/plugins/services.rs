@@ -13,7 +13,7 @@ use super::settings::PluginSettings;
 use crate::state::ServerState;
 
 /// The users of the requests that plugins are handling right now, by request id. A plugin's
-/// `api.call` as `current-user` names the request it handles; the user comes from here, never
+/// `api.call` as `current-user` names the request it handles. The user comes from here and never
 /// from the guest, so a guest cannot borrow a user it was not given.
 #[derive(Debug, Default)]
 pub struct CallRegistry {
@@ -69,7 +69,7 @@ pub struct ServerServices {
     pub state: Weak<ServerState>,
     /// The runtime that runs API calls for the blocking plugin threads.
     pub runtime: tokio::runtime::Handle,
-    /// What the operator granted the plugin.
+    /// The capabilities and settings the operator granted the plugin.
     pub settings: PluginSettings,
     /// The requests plugins are handling.
     pub calls: Arc<CallRegistry>,
@@ -142,7 +142,7 @@ impl ServerServices {
         Request::from_payload(payload, context)
     }
 
-    /// The profiles of the plugin's own identity: those granted, or `anonymous`.
+    /// Returns the profiles of the plugin's own identity: those granted, or `anonymous`.
     fn plugin_profiles(&self) -> Vec<String> {
         let granted = &self.settings.identity.profiles;
         if granted.is_empty() {

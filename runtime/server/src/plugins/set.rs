@@ -23,11 +23,11 @@ pub struct LoadedPlugin {
     pub file: PathBuf,
     /// SHA-256 of the file, in hex.
     pub hash: String,
-    /// What `init` returned.
+    /// The manifest `init` returned.
     pub manifest: Manifest,
     /// The compiled plugin.
     pub plugin: Plugin,
-    /// What the operator granted it.
+    /// The capabilities and settings the operator granted it.
     pub settings: PluginSettings,
     /// Milliseconds since the Unix epoch when this version was swapped in.
     pub loaded_at: u64,
@@ -94,22 +94,22 @@ impl PluginSet {
         set
     }
 
-    /// The requests plugins are handling, for `api.call` as the current user.
+    /// Returns the requests plugins are handling, for `api.call` as the current user.
     pub fn calls(&self) -> &Arc<CallRegistry> {
         &self.calls
     }
 
-    /// Whether no plugin listens to any event, so requests can skip the event steps.
+    /// Returns whether no plugin listens to any event, so requests can skip the event steps.
     pub fn has_no_listeners(&self) -> bool {
         self.pipes.is_empty() && self.hooks.is_empty()
     }
 
-    /// The plugin providing `controller`, if any.
+    /// Returns the plugin providing `controller`, if any.
     pub fn controller(&self, controller: &str) -> Option<&Arc<LoadedPlugin>> {
         self.controllers.get(controller)
     }
 
-    /// Whether a plugin provides `controller:action`.
+    /// Returns whether a plugin provides `controller:action`.
     pub fn has_action(&self, controller: &str, action: &str) -> bool {
         self.controller(controller).is_some_and(|plugin| {
             plugin
@@ -121,7 +121,7 @@ impl PluginSet {
         })
     }
 
-    /// Every plugin controller with its action names.
+    /// Lists every plugin controller with its action names.
     pub fn controllers(&self) -> impl Iterator<Item = (&str, Vec<&str>)> {
         self.plugins.values().flat_map(|plugin| {
             plugin.manifest.controllers.iter().map(|controller| {
@@ -131,26 +131,26 @@ impl PluginSet {
         })
     }
 
-    /// The router of the plugins' custom HTTP routes.
+    /// Returns the router of the plugins' custom HTTP routes.
     pub fn router(&self) -> Option<&Router> {
         self.router.as_ref()
     }
 
-    /// The pipes listening to `event`, in order.
+    /// Returns the pipes listening to `event`, in order.
     pub fn pipes_for<'a>(&'a self, event: &'a str) -> impl Iterator<Item = &'a Listener> {
         self.pipes
             .iter()
             .filter(move |listener| listener.pattern.matches(event))
     }
 
-    /// The hooks listening to `event`, in order.
+    /// Returns the hooks listening to `event`, in order.
     pub fn hooks_for<'a>(&'a self, event: &'a str) -> impl Iterator<Item = &'a Listener> {
         self.hooks
             .iter()
             .filter(move |listener| listener.pattern.matches(event))
     }
 
-    /// Whether any pipe or hook listens to `event`.
+    /// Returns whether any pipe or hook listens to `event`.
     pub fn listens_to(&self, event: &str) -> bool {
         self.pipes_for(event).next().is_some() || self.hooks_for(event).next().is_some()
     }

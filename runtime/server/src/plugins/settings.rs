@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{ByteSize, PluginsSettings};
 
-/// What the operator grants one plugin, and the settings passed to its `init`.
+/// The capabilities the operator grants one plugin, and the settings passed to its `init`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PluginSettings {
@@ -95,7 +95,7 @@ impl PluginSettings {
     ///
     /// # Errors
     ///
-    /// A message when the plugin asks for more memory than `plugins.memoryLimit`.
+    /// A message when the plugin requests more memory than `plugins.memoryLimit`.
     pub fn limits(&self, common: &PluginsSettings) -> Result<PluginLimits, String> {
         let maximum = common.memory_limit;
         let memory = self.memory_limit.unwrap_or(maximum);
@@ -116,7 +116,7 @@ impl PluginSettings {
     }
 }
 
-/// The file name of a plugin without its extension.
+/// Returns the file name of a plugin without its extension.
 pub fn file_stem(path: &Path) -> String {
     path.file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())

@@ -17,7 +17,7 @@ use crate::state::ServerState;
 /// A file's size and modification time.
 type Fingerprint = (u64, Option<SystemTime>);
 
-/// What a scan found.
+/// A change found by a scan.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     /// A new or changed file that looked the same on two scans.
@@ -26,7 +26,7 @@ pub enum Change {
     Removed(PathBuf),
 }
 
-/// What the previous scans saw.
+/// The state of the folder at the previous scans.
 #[derive(Debug, Default)]
 pub struct FolderState {
     /// Fingerprints of the files already handed out as changes.
@@ -74,7 +74,7 @@ impl FolderState {
         changes
     }
 
-    /// Whether `bytes` is the content already in service for `path`, as after a `touch`.
+    /// Returns whether `bytes` is the content already in service for `path`, as after a `touch`.
     pub fn has_same_content(&self, path: &Path, bytes: &[u8]) -> bool {
         self.loaded.get(path) == Some(&Sha256::digest(bytes).into())
     }
@@ -86,7 +86,7 @@ impl FolderState {
     }
 }
 
-/// The `*.wasm` files of the folder with their fingerprints. A missing folder has none.
+/// Lists the `*.wasm` files of the folder with their fingerprints. A missing folder has none.
 fn list_plugins(folder: &Path) -> BTreeMap<PathBuf, Fingerprint> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return BTreeMap::new();
@@ -124,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_change_loads_once_it_is_stable() {
+    fn folder_change_loads_once_stable() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("a.wasm");
         std::fs::write(&path, b"one").unwrap();
