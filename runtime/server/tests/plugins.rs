@@ -417,3 +417,34 @@ async fn pipe_error_reaches_client_unchanged() {
     let pipes = &info["serverInfo"]["kuzzle"]["plugins"]["plugins"]["echo"]["pipes"];
     assert_eq!(pipes, &json!(["document:beforeCreate"]));
 }
+
+#[tokio::test]
+async fn name_clashes_are_load_errors() {
+    // `a.wasm` loads first (files load in name order), so `b.wasm`, with the same names, clashes.
+    // `c.wasm` names its controller `auth`, which is native.
+    let server = start_with(
+        &[
+            ("a.wasm", version_plugin("echo", 1)),
+            ("b.wasm", version_plugin("echo", 2)),
+            ("c.wasm", version_plugin("auth", 3)),
+        ],
+        &[],
+    );
+    let api = Api::new(&server);
+    assert_eq!(api.ok(say("echo"), None).await, "version-1");
+
+    let info = api
+        .ok(json!({"controller": "server", "action": "info"}), None)
+        .await;
+    let errors = &info["serverInfo"]["kuzzle"]["plugins"]["loadErrors"];
+    let clash = errors["b.wasm"].as_str().expect("b.wasm is a load error");
+    assert!(clash.contains("\"echo\" is already loaded from"), "{clash}");
+    let native = errors["c.wasm"].as_str().expect("c.wasm is a load error");
+    assert!(native.contains("native controller"), "{native}");
+    let login = json!({"controller": "auth", "action": "checkToken", "body": {"token": ""}});
+    assert_eq!(
+        api.query(login, None).await["status"],
+        200,
+        "the native auth controller serves"
+    );
+}
