@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use palisade_test_harness::{ServerBuilder, TestServer};
 use serde_json::{Value, json};
 use support::{Api, error_id};
@@ -446,5 +447,76 @@ async fn name_clashes_are_load_errors() {
         api.query(login, None).await["status"],
         200,
         "the native auth controller serves"
+    );
+}
+
+#[tokio::test]
+async fn core_events_reach_hooks() {
+    // The version guest with one hook on `core:*` that logs the event name through `log.write`.
+    let logging = component(
+        &VERSION.replace(
+            "(module\n",
+            "(module\n  (import \"palisade:plugin/log@0.1.0\" \"write\" (func $log (param i32 i32 i32)))\n",
+        ),
+        &[
+            (
+                "(data (i32.const 400)",
+                "(data (i32.const 448) \"\\d0\\01\\00\\00\\06\\00\\00\\00\")\n  \
+                 (data (i32.const 464) \"core:*\")\n  \
+                 (data (i32.const 1060) \"\\c0\\01\\00\\00\\01\\00\\00\\00\")\n  \
+                 (data (i32.const 400)",
+            ),
+            (
+                "(func (export \"palisade:plugin/hook@0.1.0#observe\") (param $args i32))",
+                "(func (export \"palisade:plugin/hook@0.1.0#observe\") (param $args i32)\n    \
+                 (call $log (i32.const 2) (i32.load (local.get $args)) \
+                 (i32.load offset=4 (local.get $args))))",
+            ),
+        ],
+    );
+    let mut server = start_with(&[("echo.wasm", logging)], &[]);
+    let logged = |server: &TestServer, event: &str| {
+        server
+            .output()
+            .iter()
+            .any(|line| line.contains(event) && line.contains("echo"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !logged(&server, "core:kuzzleStart") {
+        assert!(
+            Instant::now() < deadline,
+            "no core:kuzzleStart hook: {:?}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .unwrap();
+    let subscribe = json!({"controller": "realtime", "action": "subscribe", "index": "i",
+        "collection": "c", "body": {}});
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            subscribe.to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let _ = socket.next().await;
+    while !logged(&server, "core:realtime:user:subscribe:after") {
+        assert!(
+            Instant::now() < deadline,
+            "no subscription hook: {:?}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(socket);
+
+    server.stop();
+    assert!(
+        logged(&server, "core:shutdown"),
+        "no shutdown hook: {:?}",
+        server.output()
     );
 }

@@ -114,6 +114,28 @@ pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profi
     });
 }
 
+/// Runs the hooks of a server event, such as `core:kuzzleStart`, on a blocking thread. The
+/// request the hooks receive is an internal `core:<event>` request of the anonymous user. Returns
+/// `None` when no hook listens.
+pub fn run_server_hooks(
+    set: Arc<PluginSet>,
+    event: &str,
+    payload: Value,
+) -> Option<tokio::task::JoinHandle<()>> {
+    set.hooks_for(event).next()?;
+    let context = palisade_api::RequestContext::json(palisade_api::Protocol::Internal, "server");
+    let request = Request::new("core", event, context);
+    let record = convert::plugin_request(&request, Vec::new());
+    let (event, text) = (event.to_owned(), payload.to_string());
+    Some(tokio::task::spawn_blocking(move || {
+        for listener in set.hooks_for(&event) {
+            if let Err(error) = listener.plugin.plugin.observe(&event, &record, &text) {
+                tracing::warn!(plugin = %listener.plugin.name, %event, %error, "hook failed");
+            }
+        }
+    }))
+}
+
 /// Runs a request with its lifecycle events: `request:onAuthorized`, `<controller>:before<Action>`,
 /// the `generic:document:before*` events, the action, then the `after`, `generic:document:after*`
 /// and `request:onSuccess` events, or `<controller>:error<Action>` and `request:onError`.

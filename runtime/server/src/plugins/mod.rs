@@ -27,6 +27,13 @@ pub use set::{LoadedPlugin, PluginSet, kebab_case};
 use crate::config::Config;
 use crate::state::ServerState;
 
+/// Hook event emitted once the plugins of the folder are loaded, before the server listens.
+pub const START_EVENT: &str = "core:kuzzleStart";
+
+/// Hook event emitted when a graceful shutdown starts; the server waits for its hooks, up to
+/// `server.shutdownTimeout`.
+pub const SHUTDOWN_EVENT: &str = "core:shutdown";
+
 /// The plugins of the plugins folder and the current [`PluginSet`].
 #[derive(Debug)]
 pub struct PluginManager {
@@ -84,12 +91,19 @@ impl PluginManager {
             return;
         }
         manager.scan(state).await;
+        manager.emit(START_EVENT, json!({"nodeId": state.node_id}));
         if manager.config.watch_interval > 0 {
             watch::spawn(
                 Arc::downgrade(state),
                 Duration::from_millis(manager.config.watch_interval),
             );
         }
+    }
+
+    /// Runs the hooks of a server event, such as `core:realtime:user:subscribe:after`, in the
+    /// background.
+    pub fn emit(&self, event: &str, payload: Value) -> Option<tokio::task::JoinHandle<()>> {
+        events::run_server_hooks(self.snapshot(), event, payload)
     }
 
     /// Compares the folder with what is loaded: loads new and changed files, unloads deleted
