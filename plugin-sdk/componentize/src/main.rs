@@ -37,8 +37,7 @@ fn main() -> ExitCode {
 
 fn run(arguments: &Arguments) -> Result<()> {
     let input = &arguments.input;
-    let module =
-        fs::read(input).with_context(|| format!("reading {} failed", input.display()))?;
+    let module = fs::read(input).with_context(|| format!("reading {} failed", input.display()))?;
     let component = palisade_componentize::componentize(&module)
         .with_context(|| format!("{} cannot become a component", input.display()))?;
 

@@ -22,7 +22,9 @@ const COMPONENT_PREAMBLE: [u8; 8] = *b"\0asm\x0d\0\x01\0";
 fn module_with_world(wat: &str) -> Vec<u8> {
     let mut module = wat::parse_str(wat).expect("the test WAT is valid");
     let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("answer.wit", WIT).expect("the test WIT parses");
+    let package = resolve
+        .push_str("answer.wit", WIT)
+        .expect("the test WIT parses");
     let world = resolve
         .select_world(&[package], Some("answer"))
         .expect("the test WIT has the world `answer`");
@@ -71,7 +73,10 @@ fn module_becomes_component() {
 #[test]
 fn missing_component_type_rejected() {
     let folder = TempDir::new().expect("a temporary folder");
-    let input = write_input(&folder, &wat::parse_str(ANSWER).expect("the test WAT is valid"));
+    let input = write_input(
+        &folder,
+        &wat::parse_str(ANSWER).expect("the test WAT is valid"),
+    );
     let output_path = folder.path().join("plugin.wasm");
 
     let output = componentize(&input, &output_path);
@@ -90,7 +95,10 @@ fn world_mismatch_rejected() {
 
     assert!(!output.status.success());
     let stderr = stderr_of(&output);
-    assert!(stderr.contains("does not match its WIT world"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("does not match its WIT world"),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
