@@ -24,7 +24,10 @@ impl Document {
     fn from_entry(entry: &Value) -> Option<Document> {
         let entry = entry.as_object()?;
         let id = entry.get("_id").and_then(Value::as_str).map(str::to_owned);
-        let source = entry.get("_source").filter(|source| !source.is_null()).cloned();
+        let source = entry
+            .get("_source")
+            .filter(|source| !source.is_null())
+            .cloned();
         Some(Document { id, source })
     }
 }

@@ -67,8 +67,10 @@ fn parse_payload(event: &str, payload: &str) -> Result<Value, ApiError> {
         return Ok(Value::Null);
     }
     serde_json::from_str(payload).map_err(|error| {
-        ApiError::internal(format!("The payload of \"{event}\" is not valid JSON: {error}."))
-            .prop(event)
+        ApiError::internal(format!(
+            "The payload of \"{event}\" is not valid JSON: {error}."
+        ))
+        .prop(event)
     })
 }
 
@@ -111,7 +113,7 @@ macro_rules! export_plugin {
                 }
             }
 
-            $crate::bindings::export!(PluginExports with_types_in $crate::bindings);
+    $crate::bindings::export!(PluginExports with_types_in $crate::bindings);
         };
     };
 }
@@ -123,7 +125,10 @@ mod tests {
     #[test]
     fn empty_settings_become_object() {
         assert_eq!(parse_settings(""), Ok(serde_json::json!({})));
-        assert_eq!(parse_settings(" {\"index\":\"a\"} "), Ok(serde_json::json!({"index": "a"})));
+        assert_eq!(
+            parse_settings(" {\"index\":\"a\"} "),
+            Ok(serde_json::json!({"index": "a"}))
+        );
     }
 
     #[test]

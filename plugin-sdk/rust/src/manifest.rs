@@ -163,7 +163,10 @@ mod tests {
         assert_eq!(manifest.controllers[0].name, "greeting");
         assert_eq!(manifest.controllers[0].actions[0].name, "sayHello");
         assert_eq!(manifest.controllers[0].actions[0].http[0].verb, "GET");
-        assert_eq!(manifest.controllers[0].actions[0].http[0].path, "say-hello/:name");
+        assert_eq!(
+            manifest.controllers[0].actions[0].http[0].path,
+            "say-hello/:name"
+        );
         assert_eq!(manifest.pipes, ["document:beforeCreate"]);
         assert_eq!(manifest.hooks, ["generic:document:afterWrite"]);
         assert_eq!(manifest.strategies[0].name, "token");

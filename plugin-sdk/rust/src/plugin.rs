@@ -25,7 +25,10 @@ pub trait Plugin {
     ///
     /// The error reaches the client unchanged.
     fn handle(request: Request) -> Result<Response, ApiError> {
-        Err(ApiError::action_not_found(&request.controller, &request.action))
+        Err(ApiError::action_not_found(
+            &request.controller,
+            &request.action,
+        ))
     }
 
     /// Runs the pipe for `event` and returns the payload for the next pipe. The default returns

@@ -50,7 +50,11 @@ impl Request {
         let args = match parse_json("args", &raw.args)? {
             Value::Object(args) => args,
             Value::Null => Map::new(),
-            _ => return Err(ApiError::internal("The request arguments are not a JSON object.")),
+            _ => {
+                return Err(ApiError::internal(
+                    "The request arguments are not a JSON object.",
+                ));
+            }
         };
         let body = parse_optional_json("body", raw.body.as_deref())?;
         let volatile = parse_optional_json("volatile", raw.volatile.as_deref())?;
@@ -133,8 +137,7 @@ fn parse_json(field: &str, text: &str) -> Result<Value, ApiError> {
         return Ok(Value::Null);
     }
     serde_json::from_str(text).map_err(|error| {
-        ApiError::internal(format!("The request's {field} is not valid JSON: {error}."))
-            .prop(field)
+        ApiError::internal(format!("The request's {field} is not valid JSON: {error}.")).prop(field)
     })
 }
 

@@ -68,6 +68,9 @@ mod tests {
             .header("Location", "/books/42");
 
         assert_eq!(response.status, 201);
-        assert_eq!(response.headers, [("Location".to_owned(), "/books/42".to_owned())]);
+        assert_eq!(
+            response.headers,
+            [("Location".to_owned(), "/books/42".to_owned())]
+        );
     }
 }

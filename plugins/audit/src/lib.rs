@@ -31,7 +31,9 @@ impl Plugin for Audit {
         ensure_collection(&settings.index)?;
 
         let manifest = Manifest::new("audit", env!("CARGO_PKG_VERSION"));
-        Ok(EVENTS.iter().fold(manifest, |manifest, event| manifest.hook(*event)))
+        Ok(EVENTS
+            .iter()
+            .fold(manifest, |manifest, event| manifest.hook(*event)))
     }
 
     fn hook(event: &str, request: Request, payload: Value) {

@@ -24,7 +24,10 @@ impl Settings {
             None | Some(Value::Null) => DEFAULT_INDEX,
             Some(Value::String(index)) if !index.is_empty() => index,
             Some(_) => {
-                return Err(invalid_setting("\"index\" must be a non-empty string.", "index"));
+                return Err(invalid_setting(
+                    "\"index\" must be a non-empty string.",
+                    "index",
+                ));
             }
         };
 
@@ -53,8 +56,12 @@ impl Settings {
 }
 
 fn invalid_setting(message: &str, value: &str) -> ApiError {
-    ApiError::new(400, "plugin.config.invalid", format!("Invalid audit setting: {message}"))
-        .prop(value)
+    ApiError::new(
+        400,
+        "plugin.config.invalid",
+        format!("Invalid audit setting: {message}"),
+    )
+    .prop(value)
 }
 
 #[cfg(test)]

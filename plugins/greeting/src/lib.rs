@@ -19,7 +19,10 @@ impl Plugin for Greeting {
     fn handle(request: Request) -> Result<Response, ApiError> {
         match request.action.as_str() {
             "sayHello" => say_hello(&request),
-            _ => Err(ApiError::action_not_found(&request.controller, &request.action)),
+            _ => Err(ApiError::action_not_found(
+                &request.controller,
+                &request.action,
+            )),
         }
     }
 }

@@ -86,7 +86,12 @@ impl<'a> Api<'a> {
     /// # Errors
     ///
     /// The same as [`Api::call`].
-    pub fn action(&self, controller: &str, action: &str, arguments: Value) -> Result<Value, ApiError> {
+    pub fn action(
+        &self,
+        controller: &str,
+        action: &str,
+        arguments: Value,
+    ) -> Result<Value, ApiError> {
         let mut request = match arguments {
             Value::Object(arguments) => arguments,
             _ => Map::new(),
@@ -122,6 +127,8 @@ fn parse_result(result: &str) -> Result<Value, ApiError> {
         return Ok(Value::Null);
     }
     serde_json::from_str(result).map_err(|error| {
-        ApiError::internal(format!("The host returned an API result that is not JSON: {error}."))
+        ApiError::internal(format!(
+            "The host returned an API result that is not JSON: {error}."
+        ))
     })
 }
