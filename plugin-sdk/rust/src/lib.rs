@@ -6,8 +6,10 @@
 //! crate as a `cdylib` for `wasm32-unknown-unknown` and turn the core module into a component
 //! with `palisade-componentize`.
 //!
-//! ```ignore
-//! use palisade_plugin_sdk::{ApiError, Manifest, Plugin, Request, Response, Value};
+//! ```no_run
+//! use palisade_plugin_sdk::{
+//!     Action, ApiError, Controller, Manifest, Plugin, Request, Response, Value, export_plugin,
+//! };
 //!
 //! struct Greeting;
 //!
@@ -23,7 +25,7 @@
 //!     }
 //! }
 //!
-//! palisade_plugin_sdk::export_plugin!(Greeting);
+//! export_plugin!(Greeting);
 //! ```
 //!
 //! The host runs every call in a fresh instance. Nothing a call stores in memory, such as the
