@@ -67,7 +67,7 @@ pub mod bindings {
     });
 }
 
-/// What the [`export_plugin!`] expansion needs; not part of the public API.
+/// Items that the [`export_plugin!`] expansion uses; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::export::{handle, hook, init, pipe};

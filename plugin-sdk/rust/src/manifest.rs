@@ -2,7 +2,8 @@
 
 use crate::bindings::palisade::plugin::types;
 
-/// What a plugin adds to the server: controllers, pipes, hooks and authentication strategies.
+/// The extensions a plugin adds to the server: controllers, pipes, hooks and authentication
+/// strategies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     name: String,

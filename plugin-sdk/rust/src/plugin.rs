@@ -42,8 +42,8 @@ pub trait Plugin {
         Ok(payload)
     }
 
-    /// Observes `event` after the fact. The default does nothing. Hooks cannot fail the request:
-    /// log what goes wrong with [`log`](crate::log).
+    /// Observes `event` after the fact. The default does nothing. A hook returns nothing, so it
+    /// cannot fail the request: log what goes wrong with [`log`](crate::log).
     fn hook(event: &str, request: Request, payload: Value) {
         let _ = (event, request, payload);
     }

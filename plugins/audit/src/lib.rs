@@ -13,7 +13,7 @@ use palisade_plugin_sdk::{ApiError, Manifest, Plugin, Request, Value, export_plu
 use entry::audit_entry;
 use settings::Settings;
 
-/// The collection that holds the audit entries.
+/// The collection that contains the audit entries.
 const COLLECTION: &str = "audit";
 
 /// The events that the plugin records.

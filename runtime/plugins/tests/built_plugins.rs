@@ -54,7 +54,7 @@ fn load_built(name: &str) -> Option<Plugin> {
     Some(plugin)
 }
 
-// The message tells whoever reads the test output why a test passed without running.
+// The message tells the reader of the test output why a test passed without running.
 #[allow(clippy::print_stderr)]
 fn report_skipped(name: &str) {
     eprintln!(
@@ -200,7 +200,8 @@ struct ApiCall {
     with_current: bool,
 }
 
-/// [`HostServices`] that record every API call and answer the few actions the audit plugin uses.
+/// [`HostServices`] that record every API call and return results for the few actions that the
+/// audit plugin runs.
 #[derive(Debug, Default)]
 struct ScriptedServices {
     calls: Mutex<Vec<ApiCall>>,
@@ -216,7 +217,7 @@ impl ScriptedServices {
         self.calls.lock().expect("no test thread panicked").clone()
     }
 
-    fn answer(&self, controller: &str, action: &str) -> Result<String, ApiError> {
+    fn result_for(&self, controller: &str, action: &str) -> Result<String, ApiError> {
         match (controller, action) {
             ("index", "exists") => Ok(self.index_exists.to_string()),
             ("index" | "collection", "create") if self.creates_conflict => {
@@ -266,7 +267,7 @@ impl HostServices for ScriptedServices {
                 identity,
                 with_current: current.is_some(),
             });
-        self.answer(&controller, &action)
+        self.result_for(&controller, &action)
     }
 }
 
