@@ -85,7 +85,12 @@ rustup target with \`rustup target add $wasm_target\`"
   rm -rf "$staging"
   mkdir -p "$staging/debs"
   log "downloading the Debian Rust toolchain (${debian_packages[*]}, about 140 MB)"
-  (cd "$staging/debs" && apt-get download -qq "${debian_packages[@]}")
+  # As root, apt-get hands downloads to the `_apt` user, which cannot write to most folders.
+  local sandbox=()
+  if [[ "$(id -u)" == 0 ]]; then
+    sandbox=(-o APT::Sandbox::User=root)
+  fi
+  (cd "$staging/debs" && apt-get download -qq "${sandbox[@]}" "${debian_packages[@]}")
   for deb in "$staging"/debs/*.deb; do
     dpkg -x "$deb" "$staging/root"
   done
@@ -149,7 +154,11 @@ build_js_plugin() {
     [[ -f "$folder/package-lock.json" && "$folder/package-lock.json" -nt "$folder/node_modules" ]]; then
     log "$name: npm ci"
     (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
-    touch "$folder/node_modules"
+    # npm ci keeps the files' old times, so mark the install as newer than the lock file. A
+    # package without dependencies gets no node_modules and runs npm ci each time.
+    if [[ -d "$folder/node_modules" ]]; then
+      touch "$folder/node_modules"
+    fi
   fi
   log "$name: npm run build"
   (cd "$folder" && npm run build --silent)
