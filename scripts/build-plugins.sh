@@ -72,14 +72,19 @@ install_debian_toolchain() {
 rustup target with \`rustup target add $wasm_target\`"
   require_command dpkg "dpkg unpacks the Debian toolchain"
 
-  if ! apt-cache show "${debian_packages[0]}" >/dev/null 2>&1; then
-    log "apt-get update (the package lists do not know ${debian_packages[0]})"
-    if [[ "$(id -u)" == 0 ]]; then
-      apt-get update -qq
-    else
-      sudo apt-get update -qq
+  local package
+  for package in "${debian_packages[@]}"; do
+    if ! apt-cache show "$package" >/dev/null 2>&1; then
+      log "apt-get update (the package lists do not contain $package)"
+      if [[ "$(id -u)" == 0 ]]; then
+        apt-get update -qq
+      else
+        require_command sudo "run \`apt-get update\` as root, then run this script again"
+        sudo apt-get update -qq
+      fi
+      break
     fi
-  fi
+  done
 
   local staging="$toolchain_dir.partial"
   rm -rf "$staging"
@@ -153,12 +158,8 @@ build_js_plugin() {
   if [[ ! -d "$folder/node_modules" ]] ||
     [[ -f "$folder/package-lock.json" && "$folder/package-lock.json" -nt "$folder/node_modules" ]]; then
     log "$name: npm ci"
+    # NOTE: a package without dependencies gets no node_modules, so npm ci runs on every build.
     (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
-    # npm ci keeps the files' old times, so mark the install as newer than the lock file. A
-    # package without dependencies gets no node_modules and runs npm ci each time.
-    if [[ -d "$folder/node_modules" ]]; then
-      touch "$folder/node_modules"
-    fi
   fi
   log "$name: npm run build"
   (cd "$folder" && npm run build --silent)
