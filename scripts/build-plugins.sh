@@ -116,6 +116,7 @@ choose_rust_toolchain() {
   install_debian_toolchain
   log "Rust guests: Debian rustc-web in $toolchain_dir (no rustup target $wasm_target)"
   local library_path="$toolchain_dir/usr/lib/x86_64-linux-gnu:$toolchain_dir/$llvm_lib_dir"
+  # shellcheck disable=SC2054 # the comma belongs to `-Zbuild-std=std,panic_abort`
   cargo_wasm=(env
     "RUSTC=$toolchain_dir/usr/bin/rustc"
     "RUSTC_BOOTSTRAP=1"

@@ -81,11 +81,13 @@ impl<'a> Api<'a> {
         parse_result(&result)
     }
 
-    /// Runs `controller`:`action` with `arguments`, a JSON object of the other request fields.
+    /// Runs `controller`:`action` with `arguments`, a JSON object of the other request fields
+    /// (or null for none).
     ///
     /// # Errors
     ///
-    /// The same as [`Api::call`].
+    /// A 500 error when `arguments` is neither an object nor null, and the errors of
+    /// [`Api::call`].
     pub fn action(
         &self,
         controller: &str,
@@ -94,7 +96,12 @@ impl<'a> Api<'a> {
     ) -> Result<Value, ApiError> {
         let mut request = match arguments {
             Value::Object(arguments) => arguments,
-            _ => Map::new(),
+            Value::Null => Map::new(),
+            _ => {
+                return Err(ApiError::internal(format!(
+                    "The arguments of \"{controller}\":\"{action}\" must be a JSON object or null."
+                )));
+            }
         };
         request.insert("controller".to_owned(), controller.into());
         request.insert("action".to_owned(), action.into());
