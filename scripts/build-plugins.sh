@@ -127,7 +127,7 @@ choose_rust_toolchain() {
 
 build_componentize() {
   log "building palisade-componentize"
-  cargo build --quiet --manifest-path "$root/Cargo.toml" -p palisade-componentize
+  cargo build --manifest-path "$root/Cargo.toml" -p palisade-componentize
   componentize="$target_dir/debug/palisade-componentize"
 }
 
@@ -165,11 +165,11 @@ build_js_plugin() {
   log "$name: npm run build"
   (cd "$folder" && npm run build --silent)
 
-  local package built
+  local package candidate
   package="$(cd "$folder" && node -p 'require("./package.json").name.replace(/^@[^/]*\//, "")')"
-  for built in "$folder/dist/$name.wasm" "$folder/dist/$package.wasm"; do
-    if [[ -f "$built" ]]; then
-      cp "$built" "$out_dir/$name.wasm"
+  for candidate in "$folder/dist/$name.wasm" "$folder/dist/$package.wasm"; do
+    if [[ -f "$candidate" ]]; then
+      cp "$candidate" "$out_dir/$name.wasm"
       log "$name: wrote $out_dir/$name.wasm"
       return
     fi
