@@ -89,7 +89,7 @@ rustup target with \`rustup target add $wasm_target\`"
   local staging="$toolchain_dir.partial"
   rm -rf "$staging"
   mkdir -p "$staging/debs"
-  log "downloading the Debian Rust toolchain (${debian_packages[*]}, about 140 MB)"
+  log "downloading the Debian Rust toolchain (${debian_packages[*]}: about 140 MB to download, 860 MB unpacked)"
   # As root, apt-get hands downloads to the `_apt` user, which cannot write to most folders.
   local sandbox=()
   if [[ "$(id -u)" == 0 ]]; then
