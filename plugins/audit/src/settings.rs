@@ -17,8 +17,7 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// A 400 `plugin.config.invalid` error when `index` is not a non-empty string, or names
-    /// another index than the default.
+    /// A 400 `plugin.config.invalid` error when `index` is not a non-empty string.
     pub fn from_init(settings: &Value) -> Result<Self, ApiError> {
         let index = match settings.get("index") {
             None | Some(Value::Null) => DEFAULT_INDEX,
@@ -31,27 +30,19 @@ impl Settings {
             }
         };
 
-        // NOTE: the host runs every call in a fresh instance and passes the settings only to
-        // `init`, so hooks cannot see a configured index. Until the WIT gives every call its
-        // settings, only the default index is accepted, rather than creating one index in `init`
-        // and writing to another from the hooks.
-        if index != DEFAULT_INDEX {
-            return Err(invalid_setting(
-                &format!(
-                    "\"index\": \"{index}\" is not supported yet: the audit plugin can only write \
-                     to \"{DEFAULT_INDEX}\", because its hooks do not receive the settings."
-                ),
-                index,
-            ));
-        }
-        Ok(Self::for_calls())
+        Ok(Self {
+            index: index.to_owned(),
+        })
     }
 
-    /// Returns the settings that hooks use; see the note in [`Settings::from_init`].
+    /// Returns the settings that hooks use: the same object `init` received, which the host
+    /// gives every call.
     pub fn for_calls() -> Self {
-        Self {
+        let settings = palisade_plugin_sdk::environment::settings();
+        // `init` accepted these settings, so they parse; the default index is only a fallback.
+        Self::from_init(&settings).unwrap_or_else(|_| Self {
             index: DEFAULT_INDEX.to_owned(),
-        }
+        })
     }
 }
 
@@ -91,9 +82,8 @@ mod tests {
     }
 
     #[test]
-    fn other_index_rejected_for_now() {
-        let error = Settings::from_init(&json!({"index": "history"})).expect_err("unsupported");
-        assert_eq!(error.id, "plugin.config.invalid");
-        assert_eq!(error.props, ["history"]);
+    fn custom_index_accepted() {
+        let settings = Settings::from_init(&json!({"index": "history"})).expect("valid settings");
+        assert_eq!(settings.index, "history");
     }
 }

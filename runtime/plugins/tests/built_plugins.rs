@@ -210,6 +210,8 @@ struct ScriptedServices {
     creates_conflict: bool,
     /// Whether `document:create` fails.
     writes_fail: bool,
+    /// The settings returned to `environment.settings`, `{}` when empty.
+    settings: String,
 }
 
 impl ScriptedServices {
@@ -246,6 +248,13 @@ fn already_exists(controller: &str) -> ApiError {
 }
 
 impl HostServices for ScriptedServices {
+    fn settings(&self) -> String {
+        if self.settings.is_empty() {
+            return "{}".to_owned();
+        }
+        self.settings.clone()
+    }
+
     fn call_api(
         &self,
         _plugin: &str,
@@ -362,12 +371,7 @@ fn audit_init_rejects_invalid_index() {
         return;
     };
 
-    for settings in [
-        r#"{"index":""}"#,
-        r#"{"index":42}"#,
-        r#"{"index":"history"}"#,
-        "[1]",
-    ] {
+    for settings in [r#"{"index":""}"#, r#"{"index":42}"#, "[1]"] {
         let error = plugin
             .init(settings)
             .expect("the call completes")
@@ -482,4 +486,29 @@ fn audit_hook_survives_failed_write() {
 
     assert!(outcome.is_ok(), "the hook trapped: {outcome:?}");
     assert_eq!(services.calls().len(), 1);
+}
+
+#[test]
+fn audit_hook_writes_to_configured_index() {
+    let services = Arc::new(ScriptedServices {
+        settings: r#"{"index":"history"}"#.to_owned(),
+        ..ScriptedServices::default()
+    });
+    let Some(plugin) = load_audit(&services) else {
+        return;
+    };
+    let args = json!({"index": "library", "collection": "books", "_id": "b1"});
+    let payload = json!([{"_id": "b1", "_source": {}}]);
+
+    plugin
+        .observe(
+            "generic:document:afterWrite",
+            &request("document", "create", args),
+            &payload.to_string(),
+        )
+        .expect("the call completes");
+
+    let calls = services.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].payload["index"], "history");
 }
