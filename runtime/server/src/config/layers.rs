@@ -9,8 +9,14 @@ use super::Config;
 /// Prefix of the environment variables read as settings.
 const ENV_PREFIX: &str = "PALISADE_";
 
-/// Variables with the prefix that are not settings: logging, and the binary the test suites run.
-const NON_SETTING_VARIABLES: [&str; 3] = ["PALISADE_LOG", "PALISADE_LOG_FORMAT", "PALISADE_BIN"];
+/// Variables with the prefix that are not settings: logging, and the binary and built plugins
+/// the test suites use.
+const NON_SETTING_VARIABLES: [&str; 4] = [
+    "PALISADE_LOG",
+    "PALISADE_LOG_FORMAT",
+    "PALISADE_BIN",
+    "PALISADE_PLUGINS_BUILD_DIR",
+];
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
