@@ -656,3 +656,69 @@ async fn purge_removes_only_expired_entries() {
     );
     assert!(fixture.tokens.verify(&lasting.token).await.is_ok());
 }
+
+#[tokio::test]
+async fn cached_token_follows_registry_writes() {
+    let fixture = fixture().await;
+    let token = fixture
+        .tokens
+        .login_token("alice", None)
+        .await
+        .expect("token issued");
+
+    // The first verification caches the registry entry; the store is not read again.
+    fixture.tokens.verify(&token.token).await.expect("valid");
+    fixture
+        .store
+        .delete(Collection::Tokens, &fingerprint(&token.token))
+        .await
+        .unwrap();
+    assert!(
+        fixture.tokens.verify(&token.token).await.is_ok(),
+        "served from the cache"
+    );
+    fixture.tokens.forget_cached_tokens();
+    assert_eq!(
+        error_id(fixture.tokens.verify(&token.token).await),
+        "security.token.invalid",
+        "a registry emptied in the store is seen after forget_cached_tokens"
+    );
+
+    let refreshed_from = fixture
+        .tokens
+        .login_token("alice", Some(ExpiresIn::After(3_600_000)))
+        .await
+        .expect("token issued");
+    fixture
+        .tokens
+        .verify(&refreshed_from.token)
+        .await
+        .expect("valid and cached");
+    fixture
+        .tokens
+        .refresh(&refreshed_from, None)
+        .await
+        .expect("refreshed");
+    fixture.clock.advance(60_000);
+    assert_eq!(
+        error_id(fixture.tokens.verify(&refreshed_from.token).await),
+        "security.token.expired",
+        "the grace period of a refresh applies to a cached token"
+    );
+
+    let logged_out = fixture
+        .tokens
+        .login_token("alice", None)
+        .await
+        .expect("token issued");
+    fixture
+        .tokens
+        .verify(&logged_out.token)
+        .await
+        .expect("valid and cached");
+    fixture.tokens.logout(&logged_out).await.expect("logout");
+    assert_eq!(
+        error_id(fixture.tokens.verify(&logged_out.token).await),
+        "security.token.invalid"
+    );
+}

@@ -12,6 +12,7 @@
 
 mod api_key;
 mod expires_in;
+mod registry_cache;
 mod types;
 
 use std::fmt;
@@ -55,7 +56,7 @@ struct Claims {
 }
 
 /// A token registry entry, stored under the token's fingerprint in [`Collection::Tokens`].
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RegistryEntry {
     #[serde(rename = "userId")]
     user_id: String,
@@ -85,6 +86,7 @@ pub struct TokenManager {
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     validation: Validation,
+    registry: registry_cache::RegistryCache,
 }
 
 impl fmt::Debug for TokenManager {
@@ -172,6 +174,7 @@ impl TokenManager {
             decoding_key,
             config,
             validation,
+            registry: registry_cache::RegistryCache::default(),
         })
     }
 
@@ -244,11 +247,7 @@ impl TokenManager {
             ttl,
             single_use,
         };
-        let entry = serde_json::to_value(&entry)
-            .map_err(|error| SecurityError::Internal(error.to_string()))?;
-        self.store
-            .put(Collection::Tokens, &fingerprint(&token), entry)
-            .await?;
+        self.put_entry(&fingerprint(&token), &entry).await?;
 
         Ok(AuthToken {
             token,
@@ -327,17 +326,11 @@ impl TokenManager {
 
     async fn verify_auth_token(&self, token: &str, jwt: &str) -> Result<AuthToken> {
         let claims = self.decode(jwt)?;
-        let Some(entry) = self
-            .store
-            .get(Collection::Tokens, &fingerprint(token))
-            .await?
-        else {
+        let Some(entry) = self.registry_entry(&fingerprint(token)).await? else {
             return Err(SecurityError::invalid_token(
                 "the token was revoked or is unknown",
             ));
         };
-        let entry: RegistryEntry = serde_json::from_value(entry)
-            .map_err(|error| SecurityError::Internal(format!("token registry entry: {error}")))?;
         if entry.user_id != claims.id {
             return Err(SecurityError::invalid_token(
                 "the token does not match its registry entry",
@@ -469,11 +462,7 @@ impl TokenManager {
             ttl: current.ttl,
             single_use: current.single_use,
         };
-        let entry = serde_json::to_value(&entry)
-            .map_err(|error| SecurityError::Internal(error.to_string()))?;
-        self.store
-            .put(Collection::Tokens, &fingerprint(&current.token), entry)
-            .await?;
+        self.put_entry(&fingerprint(&current.token), &entry).await?;
         Ok(refreshed)
     }
 
@@ -485,9 +474,9 @@ impl TokenManager {
     /// [`SecurityError::Store`] when the store fails.
     pub async fn logout(&self, token: &AuthToken) -> Result<()> {
         if token.kind == TokenKind::Auth {
-            self.store
-                .delete(Collection::Tokens, &fingerprint(&token.token))
-                .await?;
+            let fingerprint = fingerprint(&token.token);
+            self.store.delete(Collection::Tokens, &fingerprint).await?;
+            self.registry.invalidate(&fingerprint);
         }
         Ok(())
     }
@@ -506,11 +495,45 @@ impl TokenManager {
             .await?;
         let mut revoked = 0;
         for entry in entries {
-            if self.store.delete(Collection::Tokens, &entry.id).await? {
+            let deleted = self.store.delete(Collection::Tokens, &entry.id).await?;
+            self.registry.invalidate(&entry.id);
+            if deleted {
                 revoked += 1;
             }
         }
         Ok(revoked)
+    }
+
+    /// Forgets the cached registry entries, after the token registry was emptied directly in
+    /// the store (`admin:resetSecurity`).
+    pub fn forget_cached_tokens(&self) {
+        self.registry.clear();
+    }
+
+    /// Writes a registry entry to the store, then invalidates its cached copy.
+    async fn put_entry(&self, fingerprint: &str, entry: &RegistryEntry) -> Result<()> {
+        let value = serde_json::to_value(entry)
+            .map_err(|error| SecurityError::Internal(error.to_string()))?;
+        self.store
+            .put(Collection::Tokens, fingerprint, value)
+            .await?;
+        self.registry.invalidate(fingerprint);
+        Ok(())
+    }
+
+    /// Reads a registry entry from the cache, or from the store on a miss.
+    async fn registry_entry(&self, fingerprint: &str) -> Result<Option<RegistryEntry>> {
+        if let Some(entry) = self.registry.get(fingerprint) {
+            return Ok(Some(entry));
+        }
+        let generation = self.registry.generation();
+        let Some(value) = self.store.get(Collection::Tokens, fingerprint).await? else {
+            return Ok(None);
+        };
+        let entry: RegistryEntry = serde_json::from_value(value)
+            .map_err(|error| SecurityError::Internal(format!("token registry entry: {error}")))?;
+        self.registry.insert_read(fingerprint, &entry, generation);
+        Ok(Some(entry))
     }
 
     /// Deletes the registry entries of expired tokens. Returns how many were deleted. The server
@@ -524,9 +547,12 @@ impl TokenManager {
         let mut purged = 0;
         for entry in self.store.list(Collection::Tokens).await? {
             let expires_at = entry.source.get("expiresAt").and_then(Value::as_u64);
-            if expires_at.is_some_and(|at| at <= now)
-                && self.store.delete(Collection::Tokens, &entry.id).await?
-            {
+            if expires_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            let deleted = self.store.delete(Collection::Tokens, &entry.id).await?;
+            self.registry.invalidate(&entry.id);
+            if deleted {
                 purged += 1;
             }
         }

@@ -121,6 +121,7 @@ async fn reset_security(state: &ServerState) -> ApiResult {
             .await
             .map_err(from_storage)?;
     }
+    state.security.tokens.forget_cached_tokens();
     let security = &state.security.security;
     security.apply_invalidation(&Invalidation::All);
     security.bootstrap().await.map_err(from_security)?;
