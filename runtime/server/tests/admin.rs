@@ -137,3 +137,78 @@ async fn shutdown_stops_server() {
     let output = server.output().join("\n");
     assert!(output.contains("admin:shutdown requested"), "{output}");
 }
+
+#[tokio::test]
+async fn dump_then_reset_all_data() {
+    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let api = Api::new(&server);
+    let admin = api.create_first_admin().await;
+    api.ok(
+        json!({"controller": "index", "action": "create", "index": "shop"}),
+        Some(&admin),
+    )
+    .await;
+    api.ok(
+        json!({"controller": "collection", "action": "create", "index": "shop", "collection": "orders"}),
+        Some(&admin),
+    )
+    .await;
+
+    let dumped = api
+        .ok(
+            json!({"controller": "admin", "action": "dump", "suffix": "check"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(dumped["acknowledge"], true);
+    let folder = std::path::PathBuf::from(dumped["path"].as_str().expect("the dump's path"));
+    assert!(
+        folder.starts_with(server.data_dir.join("dumps")),
+        "{}",
+        folder.display()
+    );
+    assert!(folder.to_string_lossy().ends_with("-check"));
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(folder.join(name)).unwrap()).unwrap()
+    };
+    assert_eq!(read("indexes.json")["shop"], json!(["orders"]));
+    assert!(
+        read("config.json")["security"]["authToken"]
+            .get("secret")
+            .is_none()
+    );
+    assert!(read("server-info.json")["serverInfo"]["kuzzle"]["nodeId"].is_string());
+    assert!(
+        std::fs::read_to_string(folder.join("metrics.txt"))
+            .unwrap()
+            .contains("palisade_")
+    );
+
+    let escaping = json!({"controller": "admin", "action": "dump", "suffix": "../outside"});
+    let rejected = api.query(escaping, Some(&admin)).await;
+    assert_eq!(error_id(&rejected), "api.assert.invalid_argument");
+
+    api.ok(
+        json!({"controller": "admin", "action": "resetKuzzleData"}),
+        Some(&admin),
+    )
+    .await;
+    let indexes = api
+        .ok(json!({"controller": "index", "action": "list"}), None)
+        .await;
+    assert_eq!(indexes["indexes"], json!([]));
+    let exists = api
+        .ok(
+            json!({"controller": "server", "action": "adminExists"}),
+            None,
+        )
+        .await;
+    assert_eq!(exists["exists"], false);
+    let revoked = api
+        .query(
+            json!({"controller": "server", "action": "now"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_id(&revoked), "security.token.invalid");
+}

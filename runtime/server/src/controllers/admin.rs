@@ -24,12 +24,14 @@ impl Controller for AdminController {
 
     fn actions(&self) -> &'static [&'static str] {
         &[
+            "dump",
             "loadFixtures",
             "loadMappings",
             "loadSecurities",
             "refreshIndexCache",
             "resetCache",
             "resetDatabase",
+            "resetKuzzleData",
             "resetSecurity",
             "shutdown",
         ]
@@ -37,12 +39,14 @@ impl Controller for AdminController {
 
     async fn handle(&self, state: &ServerState, action: &str, request: &Request) -> ApiResult {
         match action {
+            "dump" => super::admin_dump::dump(state, request).await,
             "loadFixtures" => load_fixtures(state, request).await,
             "loadMappings" => load_mappings(state, request).await,
             "loadSecurities" => load_securities(state, request).await,
             "refreshIndexCache" => Ok(acknowledge()),
             "resetCache" => reset_cache(state, request),
             "resetDatabase" => reset_database(state).await,
+            "resetKuzzleData" => reset_kuzzle_data(state).await,
             "resetSecurity" => reset_security(state).await,
             "shutdown" => {
                 // The funnel lets this request finish before the server stops.
@@ -74,10 +78,13 @@ fn write_options(request: &Request) -> Result<WriteOptions, ApiError> {
 /// this server does not have, so it has nothing to clear.
 fn reset_cache(state: &ServerState, request: &Request) -> ApiResult {
     match request.string("database")? {
-        "internalCache" => state
-            .security
-            .security
-            .apply_invalidation(&Invalidation::All),
+        "internalCache" => {
+            state
+                .security
+                .security
+                .apply_invalidation(&Invalidation::All);
+            state.security.tokens.forget_cached_tokens();
+        }
         "memoryStorage" => {}
         _ => {
             return Err(ApiError::invalid_argument(
@@ -100,6 +107,15 @@ async fn reset_database(state: &ServerState) -> ApiResult {
             .map_err(from_storage)?;
     }
     tracing::warn!("database reset: every public index deleted");
+    Ok(acknowledge())
+}
+
+/// `resetKuzzleData`: `resetDatabase` then `resetSecurity`, so the server is as on its first
+/// start: no public index, the open default roles and profiles, no user, token or API key.
+async fn reset_kuzzle_data(state: &ServerState) -> ApiResult {
+    reset_database(state).await?;
+    reset_security(state).await?;
+    tracing::warn!("all data reset: public indexes and security");
     Ok(acknowledge())
 }
 

@@ -1,6 +1,7 @@
 //! Native API controllers. Each one is a table of actions over the shared [`ServerState`].
 
 mod admin;
+mod admin_dump;
 mod api_keys;
 mod auth;
 mod bulk;

@@ -114,7 +114,8 @@ fn add_plugin_controllers(state: &ServerState, api: &mut Map<String, Value>) {
     }
 }
 
-fn info(state: &ServerState) -> Value {
+/// The result of `server:info`.
+pub(crate) fn info(state: &ServerState) -> Value {
     json!({
         "serverInfo": {
             "kuzzle": {
@@ -151,9 +152,14 @@ fn health_check(state: &ServerState) -> Value {
 }
 
 fn get_config(state: &ServerState) -> ApiResult {
+    Ok(redacted_config(state)?.into())
+}
+
+/// The effective configuration without its secrets.
+pub(crate) fn redacted_config(state: &ServerState) -> Result<Value, ApiError> {
     let mut config = serde_json::to_value(&state.config).map_err(ApiError::internal)?;
     redact_secrets(&mut config);
-    Ok(config.into())
+    Ok(config)
 }
 
 /// Removes every value whose key names a secret, at any depth, so `getConfig` does not return it.
