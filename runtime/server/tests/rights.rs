@@ -1,5 +1,5 @@
-//! The rights table: every controller action of the `auth`, `security`, `server` and `admin`
-//! controllers, allowed by a role that grants it and denied by one that does not, with and
+//! The rights table: every action of the native controllers (`auth`, `security`, `server`,
+//! `admin`, `index`, `collection`, `document`, `bulk` and `realtime`), allowed by a role that grants it and denied by one that does not, with and
 //! without `restrictedTo`, as anonymous and as a logged-in user.
 
 mod support;
@@ -9,7 +9,17 @@ use serde_json::{Value, json};
 use support::{Api, error_id};
 
 /// Controllers whose every action the table covers.
-const CONTROLLERS: [&str; 4] = ["auth", "security", "server", "admin"];
+const CONTROLLERS: [&str; 9] = [
+    "auth",
+    "security",
+    "server",
+    "admin",
+    "index",
+    "collection",
+    "document",
+    "bulk",
+    "realtime",
+];
 
 /// Arguments that make an action fail after the rights check, so that running it as an allowed
 /// user changes nothing the rest of the table depends on.
@@ -150,6 +160,11 @@ async fn rights_table_covers_every_action() {
         ("auth", "login"),
         ("security", "createUser"),
         ("server", "now"),
+        ("index", "create"),
+        ("collection", "updateMapping"),
+        ("document", "mCreate"),
+        ("bulk", "import"),
+        ("realtime", "subscribe"),
     ] {
         assert!(
             actions.contains(&(expected.0.to_owned(), expected.1.to_owned())),
