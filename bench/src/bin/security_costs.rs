@@ -2,7 +2,8 @@
 //!
 //! Three measures, each next to its anchor in the same run:
 //! - token verification as the server does it (signature, expiry, then the token registry
-//!   lookup in the embedded store) against the bare HS256 signature check of the same JWT;
+//!   lookup, cached in memory in front of the embedded store) against the bare HS256 signature
+//!   check of the same JWT;
 //! - the rights decision of a request (cached user, profiles and roles, then the role matrix and
 //!   restrictions) against the role matrix lookup alone;
 //! - argon2id password verification at the production cost (OWASP's recommended minimum for
