@@ -89,7 +89,7 @@ async function main() {
       `wrote ${out} (${(component.length / 1024 / 1024).toFixed(1)} MiB): bundle ${seconds(started, bundled)} s, ` +
         `componentize ${seconds(bundled, finished)} s\n`,
     );
-    process.stdout.write(`imports: ${imports.map(describeImport).join(", ")}\n`);
+    process.stdout.write(`imports: ${[...new Set(imports.map(describeImport))].join(", ")}\n`);
     return 0;
   } catch (error) {
     return fail(`building ${entry} failed: ${error.stack ?? error}`);
