@@ -2,7 +2,7 @@
 // Bundles a plugin entry module with the SDK into one ES module (esbuild), then turns it into a
 // WebAssembly component of the WIT world `plugin` (componentize-js).
 
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,13 +63,25 @@ async function main() {
   const out = path.resolve(values.out);
   const witDir = path.resolve(values.wit ?? process.env.PALISADE_WIT_DIR ?? path.join(packageDir, "..", "..", "wit"));
 
+  try {
+    await access(entry);
+  } catch {
+    return fail(`entry module ${entry} not found`);
+  }
+  const witFiles = await readdir(witDir).then(
+    (names) => names.filter((name) => name.endsWith(".wit")),
+    () => [],
+  );
+  if (witFiles.length === 0) {
+    return fail(`no .wit files in ${witDir}: pass --wit <dir> or set PALISADE_WIT_DIR`);
+  }
+
   const workDir = await mkdtemp(path.join(tmpdir(), "palisade-plugin-build-"));
   try {
     const bundlePath = path.join(workDir, "plugin.js");
     const started = performance.now();
     await bundle(entry, bundlePath);
     if (values.bundle !== undefined) {
-      const { copyFile } = await import("node:fs/promises");
       await copyFile(bundlePath, path.resolve(values.bundle));
     }
     const bundled = performance.now();

@@ -40,7 +40,7 @@ export class ApiError extends Error {
   }
 }
 
-/** Status and id of an exception that is not an ApiError, in Kuzzle's error catalogue. */
+/** Kuzzle catalogue id of the 500 error that replaces an exception other than an ApiError. */
 export const UNEXPECTED_ERROR_ID = "plugin.runtime.unexpected_error";
 
 /**

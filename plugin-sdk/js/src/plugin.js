@@ -173,13 +173,13 @@ function toResponse(value) {
   };
 }
 
-function checkSynchronous(value, what) {
+function checkSynchronous(value, handlerName) {
   if (value !== null && typeof value === "object" && typeof value.then === "function") {
     throw new ApiError(
       500,
       "plugin.runtime.unexpected_error",
-      `${what} returned a Promise, but plugin functions must be synchronous.`,
-      [what],
+      `${handlerName} returned a Promise, but plugin functions must be synchronous.`,
+      [handlerName],
     );
   }
   return value;

@@ -12,7 +12,7 @@ export interface User {
   profileIds: string[];
 }
 
-/** `types.request`: an API request, as a controller action or a pipe sees it. */
+/** `types.request`: an API request, as a controller action or a pipe receives it. */
 export interface Request {
   requestId: string;
   controller: string;
@@ -121,7 +121,7 @@ export interface HookExport {
   observe(event: string, request: Request, payload: string): void;
 }
 
-/** The imports, as `src/host.js` sees them. */
+/** The imports, as `src/host.js` calls them. */
 export interface LogImport {
   write(level: Level, message: string): void;
 }
