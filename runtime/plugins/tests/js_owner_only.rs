@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, User};
 
@@ -35,9 +35,16 @@ fn component_path() -> Option<PathBuf> {
     Some(path)
 }
 
-/// Loads the component once per test binary, because compiling its 12 MB takes seconds.
-fn plugin() -> Option<&'static Plugin> {
-    static LOADED: OnceLock<Option<(PluginHost, Plugin)>> = OnceLock::new();
+/// A plugin loaded once per test binary, because compiling its 12 MB takes seconds.
+struct Loaded {
+    _host: PluginHost,
+    plugin: Plugin,
+    /// Time `PluginHost::load` took (Cranelift compilation and linking).
+    load_time: Duration,
+}
+
+fn loaded() -> Option<&'static Loaded> {
+    static LOADED: OnceLock<Option<Loaded>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
             let path = component_path()?;
@@ -47,13 +54,21 @@ fn plugin() -> Option<&'static Plugin> {
                 ..PluginHostConfig::default()
             })
             .expect("the host starts");
+            let started = Instant::now();
             let plugin = host
                 .load("owner-only", &bytes)
                 .expect("the component compiles and links against the host imports");
-            Some((host, plugin))
+            Some(Loaded {
+                _host: host,
+                plugin,
+                load_time: started.elapsed(),
+            })
         })
         .as_ref()
-        .map(|(_, plugin)| plugin)
+}
+
+fn plugin() -> Option<&'static Plugin> {
+    loaded().map(|loaded| &loaded.plugin)
 }
 
 fn request_from(user_id: &str) -> Request {
@@ -230,20 +245,32 @@ fn other_events_pass_through() {
     assert_eq!(returned, payload);
 }
 
-/// Prints the mean time of one `pipe.run` call, fresh instantiation included. Run it in a
+/// Prints the load time and the mean time of one `lifecycle.init` and one `pipe.run` call, fresh
+/// instantiation included. Run it in a
 /// release build for meaningful numbers:
 /// `PALISADE_PLUGINS_BUILD_DIR=... cargo test -p palisade-plugins --release --test js_owner_only -- --ignored`.
 #[test]
 #[ignore = "measurement, not a check"]
 #[allow(clippy::print_stderr)]
 fn pipe_latency_measured() {
-    let Some(plugin) = plugin() else {
+    let Some(Loaded {
+        plugin, load_time, ..
+    }) = loaded()
+    else {
         return;
     };
+    eprintln!("owner-only load (compile and link): {load_time:?}");
     let request = request_from("alice");
     let accepted = format!("[{}]", document("order-1", "alice"));
     let rejected = format!("[{}]", document("order-1", "bob"));
     let calls: u32 = 500;
+
+    let started = Instant::now();
+    for _ in 0..calls {
+        plugin.init("{}").expect("the call completes").ok();
+    }
+    let mean = started.elapsed() / calls;
+    eprintln!("owner-only lifecycle.init, fresh instance: {mean:?} per call over {calls} calls");
 
     for (case, payload) in [("accepted", &accepted), ("rejected", &rejected)] {
         let started = Instant::now();
@@ -254,6 +281,8 @@ fn pipe_latency_measured() {
                 .ok();
         }
         let mean = started.elapsed() / calls;
-        eprintln!("owner-only pipe.run, {case}, fresh instance: {mean:?} per call over {calls} calls");
+        eprintln!(
+            "owner-only pipe.run, {case}, fresh instance: {mean:?} per call over {calls} calls"
+        );
     }
 }
