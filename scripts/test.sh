@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs every check and test: formatting, lints, the Rust
-# tests (unit and against a real server), and the kuzzle-sdk tests over WebSocket and HTTP.
+# tests (unit and against a real server), the first-party plugins built from source, and the
+# kuzzle-sdk tests over WebSocket and HTTP.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -15,6 +16,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo build (the palisade binary used by the end-to-end tests)"
 cargo build --workspace --bins --locked
+
+echo "==> build the plugins from source"
+export PALISADE_PLUGINS_BUILD_DIR="${CARGO_TARGET_DIR:-$root/target}/plugins"
+"$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR"
 
 echo "==> cargo test"
 cargo test --workspace --locked

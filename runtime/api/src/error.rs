@@ -15,6 +15,9 @@ pub struct ApiError {
     props: Vec<String>,
     status: Option<u16>,
     errors: Option<Vec<Value>>,
+    /// An id outside the catalogue, chosen by a plugin; `id` is then
+    /// `plugin.runtime.unexpected_error` for code that matches on catalogue ids.
+    custom_id: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -26,6 +29,21 @@ impl ApiError {
             props: Vec::new(),
             status: None,
             errors: None,
+            custom_id: None,
+        }
+    }
+
+    /// Creates the error a plugin returned, keeping its status and id unchanged: a catalogue id
+    /// keeps its code, and an id of the plugin's own (`domain.subdomain.error`) gets code 0.
+    pub fn from_plugin(status: u16, id: &str, message: impl Into<String>) -> Self {
+        match ErrorId::from_name(id) {
+            Some(known) => Self::new(known, message).with_status(status),
+            None => {
+                let mut error =
+                    Self::new(ErrorId::PluginRuntimeUnexpectedError, message).with_status(status);
+                error.custom_id = Some(id.into());
+                error
+            }
         }
     }
 
@@ -70,6 +88,16 @@ impl ApiError {
         self.id
     }
 
+    /// The id sent to clients: the catalogue id's name, or a plugin's own id.
+    pub fn id_name(&self) -> &str {
+        self.custom_id.as_deref().unwrap_or(self.id.id())
+    }
+
+    /// The values that the message names.
+    pub fn props(&self) -> &[String] {
+        &self.props
+    }
+
     /// The HTTP-like status sent with this error.
     pub fn status(&self) -> u16 {
         self.status.unwrap_or(self.id.status())
@@ -85,8 +113,13 @@ impl ApiError {
         let mut object = Map::new();
         object.insert("message".into(), json!(self.message));
         object.insert("status".into(), json!(self.status()));
-        object.insert("id".into(), json!(self.id.id()));
-        object.insert("code".into(), json!(self.id.code()));
+        object.insert("id".into(), json!(self.id_name()));
+        let code = if self.custom_id.is_some() {
+            0
+        } else {
+            self.id.code()
+        };
+        object.insert("code".into(), json!(code));
         object.insert("props".into(), json!(self.props));
 
         if let Some(errors) = &self.errors {
@@ -166,7 +199,7 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.id)
+        write!(f, "{} ({})", self.message, self.id_name())
     }
 }
 
@@ -186,6 +219,18 @@ mod tests {
         assert_eq!(object["props"], json!(["index"]));
         assert!(object["message"].as_str().unwrap().contains("\"index\""));
         assert!(object.get("errors").is_none());
+    }
+
+    #[test]
+    fn plugin_errors_keep_their_status_and_id() {
+        let known = ApiError::from_plugin(403, "security.rights.forbidden", "not yours");
+        assert_eq!(known.to_json()["id"], "security.rights.forbidden");
+        assert_eq!(known.status(), 403);
+
+        let custom = ApiError::from_plugin(409, "shop.cart.locked", "cart locked").to_json();
+        assert_eq!(custom["id"], "shop.cart.locked");
+        assert_eq!(custom["status"], 409);
+        assert_eq!(custom["code"], 0);
     }
 
     #[test]

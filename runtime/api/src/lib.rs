@@ -11,7 +11,7 @@ mod response;
 
 pub use catalogue::ErrorId;
 pub use error::ApiError;
-pub use request::{Protocol, Request, RequestContext, new_request_id};
+pub use request::{Protocol, Request, RequestContext, RunAs, new_request_id};
 pub use response::{ChunkStream, RawBody, Response, StreamedBody, envelope, error_envelope};
 
 /// The result type of every controller action.

@@ -42,6 +42,23 @@ pub struct RequestContext {
     /// The kuid of the user the request runs as (`-1` for anonymous), set once by the funnel
     /// after the token is verified. Empty before that.
     pub kuid: OnceLock<String>,
+    /// The identity of a request that a plugin runs inside the server. Such a request carries no
+    /// token: the funnel checks the rights of this identity instead.
+    pub run_as: Option<RunAs>,
+}
+
+/// Whose rights a request made by a plugin runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunAs {
+    /// An existing user, by kuid: the user of the request the plugin is handling.
+    User(String),
+    /// A plugin's own identity, with the profiles its operator granted it.
+    Plugin {
+        /// The plugin's name.
+        name: String,
+        /// The profiles whose rights apply.
+        profile_ids: Vec<String>,
+    },
 }
 
 impl RequestContext {
@@ -52,6 +69,7 @@ impl RequestContext {
             connection_id: connection_id.into(),
             string_args: false,
             kuid: OnceLock::new(),
+            run_as: None,
         }
     }
 
@@ -334,6 +352,7 @@ mod tests {
             connection_id: "h1".into(),
             string_args: true,
             kuid: OnceLock::new(),
+            run_as: None,
         }
     }
 

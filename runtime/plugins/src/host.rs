@@ -186,6 +186,11 @@ impl PluginHost {
             name: Arc::from(name),
             pre,
             services: Arc::new(DenyAll),
+            limits: CallLimits {
+                max_memory_bytes: self.shared.config.max_memory_bytes,
+                call_timeout: self.shared.config.call_timeout,
+                deadline_ticks: self.shared.deadline_ticks,
+            },
             shared: Arc::clone(&self.shared),
             compiled_from_cache,
         })
@@ -201,8 +206,17 @@ pub struct Plugin {
     name: Arc<str>,
     pre: PluginPre<InstanceState>,
     services: Arc<dyn HostServices>,
+    limits: CallLimits,
     shared: Arc<Shared>,
     compiled_from_cache: bool,
+}
+
+/// The memory limit and deadline of each call of one plugin.
+#[derive(Debug, Clone, Copy)]
+struct CallLimits {
+    max_memory_bytes: usize,
+    call_timeout: Duration,
+    deadline_ticks: u64,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -229,6 +243,17 @@ impl Plugin {
     /// Replaces the services behind the plugin's `api` and `http` imports.
     pub fn with_services(mut self, services: Arc<dyn HostServices>) -> Self {
         self.services = services;
+        self
+    }
+
+    /// Sets this plugin's memory limit and call deadline. The memory limit is capped by the
+    /// host's [`PluginHostConfig::max_memory_bytes`], which sizes the pool's memory slots.
+    pub fn with_limits(mut self, max_memory_bytes: usize, call_timeout: Duration) -> Self {
+        self.limits = CallLimits {
+            max_memory_bytes: max_memory_bytes.min(self.shared.config.max_memory_bytes),
+            call_timeout,
+            deadline_ticks: deadline_ticks(call_timeout, self.shared.config.epoch_tick),
+        };
         self
     }
 
@@ -287,11 +312,11 @@ impl Plugin {
         let state = InstanceState {
             plugin: Arc::clone(&self.name),
             services: Arc::clone(&self.services),
-            limiter: MemoryLimiter::new(self.shared.config.max_memory_bytes),
+            limiter: MemoryLimiter::new(self.limits.max_memory_bytes),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(self.shared.deadline_ticks);
+        store.set_epoch_deadline(self.limits.deadline_ticks);
         store.epoch_deadline_trap();
 
         let instance = match self.pre.instantiate(&mut store) {
@@ -310,9 +335,9 @@ impl Plugin {
         instantiating: bool,
     ) -> PluginError {
         let failure = if store.data().limiter.exceeded {
-            PluginFailure::OutOfMemory(self.shared.config.max_memory_bytes)
+            PluginFailure::OutOfMemory(self.limits.max_memory_bytes)
         } else if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            PluginFailure::Timeout(self.shared.config.call_timeout)
+            PluginFailure::Timeout(self.limits.call_timeout)
         } else if instantiating {
             PluginFailure::Instantiate(format!("{error:#}"))
         } else if let Some(trap) = error.downcast_ref::<Trap>() {

@@ -35,6 +35,11 @@ pub trait HostServices: Send + Sync + std::fmt::Debug {
         Err(not_granted(plugin, "api.call"))
     }
 
+    /// Returns the plugin's settings as a JSON object, the value its `init` received.
+    fn settings(&self) -> String {
+        "{}".to_owned()
+    }
+
     /// Sends an outbound HTTP request for `plugin`.
     fn send_http(
         &self,
@@ -87,6 +92,10 @@ impl environment::Host for InstanceState {
             .map_or(0, |elapsed| {
                 u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
             })
+    }
+
+    fn settings(&mut self) -> String {
+        self.services.settings()
     }
 
     fn random_bytes(&mut self, length: u32) -> wasmtime::Result<Vec<u8>> {

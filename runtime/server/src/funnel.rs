@@ -78,15 +78,28 @@ impl Funnel {
         async {
             let _slot = self.acquire_slot().await?;
             check_sdk_version(state, request)?;
-            crate::security::authorize(state, request).await?;
-            let outcome = state.controllers.dispatch(state, request).await;
-            if let Err(error) = &outcome {
-                debug!(error_id = %error.id(), status = error.status(), "request failed");
-            }
-            outcome
+            process(state, request).await
         }
         .instrument(span)
         .await
+    }
+
+    /// Runs a request made by a plugin, without taking a concurrency slot.
+    pub async fn run_internal(&self, state: &ServerState, request: &Request) -> ApiResult {
+        if self.is_shutting_down() {
+            return Err(ApiError::new(
+                ErrorId::ApiProcessShuttingDown,
+                "The server is shutting down: the plugin's API call was not run.",
+            ));
+        }
+        let span = info_span!(
+            "palisade.internal_request",
+            request_id = %request.request_id,
+            controller = %request.controller,
+            action = %request.action,
+            connection_id = %request.context.connection_id,
+        );
+        Box::pin(process(state, request)).instrument(span).await
     }
 
     async fn acquire_slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
@@ -126,6 +139,21 @@ impl Funnel {
             .await
             .map_err(|_| ApiError::internal("request slots closed"))
     }
+}
+
+/// Authorizes a request, then runs its action with the plugins' pipes and hooks around it.
+async fn process(state: &ServerState, request: &Request) -> ApiResult {
+    crate::security::authorize(state, request).await?;
+    let set = state.plugins.snapshot();
+    let outcome = if set.has_no_listeners() {
+        crate::plugins::dispatch(state, request).await
+    } else {
+        crate::plugins::events::run_request(state, set, request).await
+    };
+    if let Err(error) = &outcome {
+        debug!(error_id = %error.id_name(), status = error.status(), "request failed");
+    }
+    outcome
 }
 
 /// Decrements the waiting count when a queued request leaves the queue, whatever the outcome.

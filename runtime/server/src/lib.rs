@@ -12,6 +12,7 @@ mod funnel;
 mod http;
 mod metrics;
 mod openapi;
+pub mod plugins;
 mod realtime;
 mod routes;
 pub mod security;

@@ -42,6 +42,8 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
 
+    crate::plugins::PluginManager::start(&state).await;
+
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let serving = tokio::spawn(async move {
@@ -67,6 +69,15 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let timeout = Duration::from_millis(self.state.config.server.shutdown_timeout);
         info!("shutting down");
+        let event = serde_json::json!({"nodeId": self.state.node_id});
+        if let Some(hooks) = self
+            .state
+            .plugins
+            .emit(crate::plugins::SHUTDOWN_EVENT, event)
+            && tokio::time::timeout(timeout, hooks).await.is_err()
+        {
+            warn!("shutdown hooks did not finish in time");
+        }
 
         if !self.state.funnel.drain(timeout).await {
             warn!(

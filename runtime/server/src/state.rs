@@ -12,6 +12,7 @@ use crate::connections::Connections;
 use crate::controllers::Controllers;
 use crate::funnel::Funnel;
 use crate::metrics::Metrics;
+use crate::plugins::PluginManager;
 use crate::realtime::RealtimeHub;
 use crate::routes::{RouteTable, Router};
 use crate::security::SecurityLayer;
@@ -43,6 +44,8 @@ pub struct ServerState {
     pub security: SecurityLayer,
     /// Notified by `admin:shutdown`; the binary then stops as on SIGTERM.
     pub shutdown_requested: tokio::sync::Notify,
+    /// The WebAssembly plugins of the plugins folder.
+    pub plugins: PluginManager,
 }
 
 impl ServerState {
@@ -68,6 +71,7 @@ impl ServerState {
             security,
             realtime,
             shutdown_requested: tokio::sync::Notify::new(),
+            plugins: PluginManager::new(&config),
             node_id,
             router: Router::new(RouteTable::kuzzle()),
             controllers: Controllers::native(),
@@ -102,6 +106,19 @@ impl ServerState {
 }
 
 impl ServerState {
+    /// Runs a request made by a plugin: the same checks and events as a client's request, but
+    /// outside the concurrency limit, because the plugin call that makes it already holds a slot
+    /// and waiting for a second one could deadlock.
+    pub async fn execute_internal(&self, request: &Request) -> ApiResult {
+        self.funnel.run_internal(self, request).await
+    }
+
+    /// Whether `controller:action` exists, native or provided by a plugin.
+    pub fn has_action(&self, controller: &str, action: &str) -> bool {
+        self.controllers.has_action(controller, action)
+            || self.plugins.snapshot().has_action(controller, action)
+    }
+
     /// Hands a document change to the realtime engine, which notifies the subscribers whose
     /// filters match. Called by every write action unless the request is `silent`, in the order
     /// the writes were applied. It never waits: matching runs in memory and each notification

@@ -37,6 +37,7 @@ pub struct ServerBuilder {
     binary: PathBuf,
     env: Vec<(String, String)>,
     data_dir: Option<PathBuf>,
+    plugins_dir: Option<PathBuf>,
 }
 
 impl ServerBuilder {
@@ -46,6 +47,7 @@ impl ServerBuilder {
             binary: binary.into(),
             env: Vec::new(),
             data_dir: None,
+            plugins_dir: None,
         }
     }
 
@@ -61,6 +63,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Uses an existing plugins folder, whose plugins load before the server listens.
+    pub fn plugins_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.plugins_dir = Some(path.into());
+        self
+    }
+
     /// Starts the server and waits until it listens.
     ///
     /// # Panics
@@ -72,7 +80,10 @@ impl ServerBuilder {
             .data_dir
             .clone()
             .unwrap_or_else(|| scratch.path().join("data"));
-        let plugins_dir = scratch.path().join("plugins");
+        let plugins_dir = self
+            .plugins_dir
+            .clone()
+            .unwrap_or_else(|| scratch.path().join("plugins"));
         std::fs::create_dir_all(&plugins_dir).expect("plugins folder");
 
         let mut command = Command::new(&self.binary);
@@ -112,6 +123,7 @@ impl ServerBuilder {
             child: Some(child),
             address,
             data_dir,
+            plugins_dir,
             output,
             _scratch: scratch,
         }
@@ -126,6 +138,8 @@ pub struct TestServer {
     pub address: SocketAddr,
     /// The server's data folder.
     pub data_dir: PathBuf,
+    /// The folder the server loads plugins from.
+    pub plugins_dir: PathBuf,
     output: Arc<Mutex<Vec<String>>>,
     _scratch: tempfile::TempDir,
 }

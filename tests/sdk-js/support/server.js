@@ -22,14 +22,14 @@ function palisadeBinary() {
  * Starts the server and resolves to `{host, port, stop()}` once it listens.
  * `env` adds PALISADE_* settings. `options.port` (default 0: the server picks one) and
  * `options.dataDir` (default: a temporary folder removed on stop) let a test restart a server on
- * the same port and data.
+ * the same port and data. `options.pluginsDir` is the folder of plugins to load.
  */
 function startServer(env = {}, options = {}) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-sdk-'));
   const args = [
     'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0),
     '--data-dir', options.dataDir ?? path.join(scratch, 'data'),
-    '--plugins-dir', path.join(scratch, 'plugins'),
+    '--plugins-dir', options.pluginsDir ?? path.join(scratch, 'plugins'),
   ];
   const child = spawn(palisadeBinary(), args, {
     env: { ...process.env, PALISADE_LOG: 'info', ...env },

@@ -36,6 +36,8 @@ pub struct Config {
     pub websocket: WebSocketSettings,
     /// Token and API key settings.
     pub security: SecuritySettings,
+    /// WebAssembly plugin settings.
+    pub plugins: PluginsSettings,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             http: HttpSettings::default(),
             websocket: WebSocketSettings::default(),
             security: SecuritySettings::default(),
+            plugins: PluginsSettings::default(),
         }
     }
 }
@@ -179,6 +182,39 @@ impl Default for WebSocketSettings {
             idle_timeout: 60_000,
             rate_limit: 0,
             max_backpressure: 1024,
+        }
+    }
+}
+
+/// The `plugins` section: limits shared by every plugin, and each plugin's own settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct PluginsSettings {
+    /// Plugin instances alive at once, over all plugins; each call runs in its own instance.
+    pub max_instances: u32,
+    /// Linear memory of one instance, such as `"64MB"`: the default of every plugin and the
+    /// maximum a plugin's own `memoryLimit` may ask for.
+    pub memory_limit: ByteSize,
+    /// Milliseconds one plugin call may run, unless the plugin's settings say otherwise.
+    pub call_timeout: u64,
+    /// Milliseconds between two scans of the plugins folder for changed files (0 = no watching).
+    pub watch_interval: u64,
+    /// Folder of the compiled-code cache; empty means `<dataDir>/plugins-cache`.
+    pub cache_dir: PathBuf,
+    /// Settings of each plugin, by file name without `.wasm`, in the form of the `<name>.toml`
+    /// file beside the plugin. A key here replaces the same top-level key of that file.
+    pub config: std::collections::BTreeMap<String, toml::Value>,
+}
+
+impl Default for PluginsSettings {
+    fn default() -> Self {
+        Self {
+            max_instances: 200,
+            memory_limit: ByteSize::mebibytes(64),
+            call_timeout: 5_000,
+            watch_interval: 50,
+            cache_dir: PathBuf::new(),
+            config: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -70,7 +70,12 @@ impl Controllers {
         self.by_name.values()
     }
 
-    /// Whether `controller:action` exists.
+    /// Whether a native controller has this name.
+    pub fn has_controller(&self, controller: &str) -> bool {
+        self.by_name.contains_key(controller)
+    }
+
+    /// Whether the native `controller:action` exists.
     pub fn has_action(&self, controller: &str, action: &str) -> bool {
         self.by_name
             .get(controller)

@@ -76,7 +76,26 @@ fn subscribe(state: &ServerState, request: &Request) -> ApiResult {
     });
     let subscribed = subscribed.map_err(errors::from_realtime)?;
     state.drop_subscriptions_if_closed(connection_id);
+    emit_subscription_event(state, request, SUBSCRIBE_EVENT, &subscribed.room_id);
     Ok(subscribed_result(&subscribed))
+}
+
+/// Hook event emitted after a connection subscribed to a room (`subscribe` or `join`).
+const SUBSCRIBE_EVENT: &str = "core:realtime:user:subscribe:after";
+
+/// Hook event emitted after a connection left a room.
+const UNSUBSCRIBE_EVENT: &str = "core:realtime:user:unsubscribe:after";
+
+/// Tells the plugins' hooks about a subscription change.
+fn emit_subscription_event(state: &ServerState, request: &Request, event: &str, room_id: &str) {
+    let payload = json!({
+        "roomId": room_id,
+        "connectionId": request.context.connection_id,
+        "kuid": request.context.kuid(),
+        "index": request.args.get("index"),
+        "collection": request.args.get("collection"),
+    });
+    state.plugins.emit(event, payload);
 }
 
 fn join(state: &ServerState, request: &Request) -> ApiResult {
@@ -91,6 +110,7 @@ fn join(state: &ServerState, request: &Request) -> ApiResult {
     });
     let subscribed = subscribed.map_err(errors::from_realtime)?;
     state.drop_subscriptions_if_closed(connection_id);
+    emit_subscription_event(state, request, SUBSCRIBE_EVENT, &subscribed.room_id);
     Ok(subscribed_result(&subscribed))
 }
 
@@ -106,6 +126,7 @@ fn unsubscribe(state: &ServerState, request: &Request) -> ApiResult {
         }
     });
     outcome.map_err(errors::from_realtime)?;
+    emit_subscription_event(state, request, UNSUBSCRIBE_EVENT, room_id);
     Ok(json!({"roomId": room_id}).into())
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Controller;
 use crate::openapi;
+use crate::plugins::kebab_case;
 use crate::state::ServerState;
 
 /// The Kuzzle API version this server is wire-compatible with.
@@ -85,7 +86,32 @@ pub fn public_api(state: &ServerState) -> Value {
         }
         api.insert(controller.name().into(), Value::Object(actions));
     }
+    add_plugin_controllers(state, &mut api);
     Value::Object(api)
+}
+
+/// Adds the plugins' controllers, each action with its default route
+/// `/_/<controller>/<action>` (kebab-case) and its custom routes.
+fn add_plugin_controllers(state: &ServerState, api: &mut Map<String, Value>) {
+    let set = state.plugins.snapshot();
+    for (controller, actions) in set.controllers() {
+        let mut definitions = Map::new();
+        for action in actions {
+            let default_path = format!("/_/{}/{}", kebab_case(controller), kebab_case(action));
+            let mut routes =
+                vec![json!({"verb": "GET", "path": default_path, "url": default_path})];
+            if let Some(router) = set.router() {
+                let custom = router.table().routes_of(controller, action);
+                routes
+                    .extend(custom.map(|r| json!({"verb": r.verb, "path": r.path, "url": r.path})));
+            }
+            definitions.insert(
+                action.into(),
+                json!({"controller": controller, "action": action, "http": routes}),
+            );
+        }
+        api.insert(controller.into(), Value::Object(definitions));
+    }
 }
 
 fn info(state: &ServerState) -> Value {
@@ -97,7 +123,7 @@ fn info(state: &ServerState) -> Value {
                 "nodeId": state.node_id,
                 "uptime": format!("{}s", state.started_at.elapsed().as_secs()),
                 "api": {"routes": public_api(state)},
-                "plugins": {},
+                "plugins": state.plugins.describe(),
                 "system": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)},
             },
             "services": {},
@@ -111,7 +137,7 @@ fn capabilities(state: &ServerState) -> Value {
         "palisade": env!("CARGO_PKG_VERSION"),
         "limits": state.config.limits,
         "api": {"routes": public_api(state)},
-        "plugins": {},
+        "plugins": state.plugins.describe(),
     })
 }
 

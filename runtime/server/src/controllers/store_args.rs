@@ -405,6 +405,7 @@ mod tests {
             connection_id: "c".into(),
             string_args: protocol == Protocol::Http,
             kuid: std::sync::OnceLock::new(),
+            run_as: None,
         };
         let mut request = Request::new("document", "update", context);
         request.request_id = "r-1".into();

@@ -137,7 +137,15 @@ async fn route(
             Err(error) => reply::bare_error(state, &error, cors),
         };
     }
-    let Some(found) = state.router.find(lookup_verb, parts.uri.path()) else {
+    let plugins = state.plugins.snapshot();
+    let found = state
+        .router
+        .find(lookup_verb, parts.uri.path())
+        .or_else(|| {
+            let router = plugins.router()?;
+            router.find(lookup_verb, parts.uri.path())
+        });
+    let Some(found) = found else {
         let path = parts.uri.path();
         let error = ApiError::new(
             ErrorId::NetworkHttpUrlNotFound,

@@ -47,6 +47,7 @@ pub async fn build_for_action(
         connection_id: format!("http-{}", palisade_api::new_request_id()),
         string_args: true,
         kuid: std::sync::OnceLock::new(),
+        run_as: None,
     };
     let mut request = Request::new(controller, action, context);
 

@@ -49,6 +49,18 @@ impl RouteTable {
         }
     }
 
+    /// A table of the given routes, such as the custom routes of plugin actions.
+    pub fn from_routes(routes: Vec<Route>) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|route| Route {
+                path: normalize_path(&route.path),
+                ..route
+            })
+            .collect();
+        Self { routes }
+    }
+
     /// Every route, in table order.
     pub fn routes(&self) -> &[Route] {
         &self.routes

@@ -2,8 +2,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use palisade_api::{ApiError, Protocol, Request};
-use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, UserRights};
+use std::sync::Arc;
+
+use palisade_api::{ApiError, Protocol, Request, RunAs};
+use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, User, UserRights};
 use serde_json::Value;
 
 use crate::errors::from_security;
@@ -33,6 +35,35 @@ fn skips_token(request: &Request) -> bool {
 pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), ApiError> {
     reject_internal_index(request)?;
     let layer = &state.security;
+    let (token, user) = match &request.context.run_as {
+        Some(run_as) => (None, run_as_user(state, run_as).await?),
+        None => authenticate(state, request).await?,
+    };
+    let _ = request.context.kuid.set(user.id.clone());
+    let rights = layer
+        .security
+        .user_rights(user)
+        .await
+        .map_err(from_security)?;
+
+    // An unknown action is reported as such by the dispatcher, whatever the rights.
+    if state.has_action(&request.controller, &request.action) {
+        check_rights(&rights, request)?;
+    }
+    check_rate_limits(state, &rights, request)?;
+
+    if let Some(token) = &token {
+        link_connection(state, request, token);
+    }
+    Ok(())
+}
+
+/// Verifies the request's token, if any, and returns it with the user it belongs to.
+async fn authenticate(
+    state: &ServerState,
+    request: &Request,
+) -> Result<(Option<AuthToken>, Arc<User>), ApiError> {
+    let layer = &state.security;
     let token = match &request.jwt {
         Some(jwt) if !jwt.is_empty() && !skips_token(request) => Some(
             layer
@@ -55,27 +86,30 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
         }
         Err(error) => return Err(from_security(error)),
     };
-    let _ = request.context.kuid.set(user.id.clone());
-    let rights = layer
-        .security
-        .user_rights(user)
-        .await
-        .map_err(from_security)?;
-
-    // An unknown action is reported as such by the dispatcher, whatever the rights.
-    if state
-        .controllers
-        .has_action(&request.controller, &request.action)
-    {
-        check_rights(&rights, request)?;
-    }
-    check_rate_limits(state, &rights, request)?;
-
-    if let Some(token) = &token {
-        link_connection(state, request, token);
-    }
-    Ok(())
+    Ok((token, user))
 }
+
+/// Returns the user a plugin's request runs as: the user of the request it handles, or the
+/// plugin's own identity with the profiles its operator granted.
+async fn run_as_user(state: &ServerState, run_as: &RunAs) -> Result<Arc<User>, ApiError> {
+    match run_as {
+        RunAs::User(kuid) => state
+            .security
+            .security
+            .get_user(kuid)
+            .await
+            .map_err(from_security),
+        RunAs::Plugin { name, profile_ids } => Ok(Arc::new(User {
+            id: format!("{PLUGIN_KUID_PREFIX}{name}"),
+            profile_ids: profile_ids.clone(),
+            content: serde_json::Map::new(),
+        })),
+    }
+}
+
+/// Prefix of the kuid that a plugin's own requests run as, followed by the plugin's name. It
+/// appears as the author in `_kuzzle_info` of the documents such requests write.
+pub const PLUGIN_KUID_PREFIX: &str = "plugin:";
 
 /// Rejects a request naming an internal index (`%` prefix), such as the security index that
 /// contains password hashes and tokens. The document store accepts such names from any caller, so

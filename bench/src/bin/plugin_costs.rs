@@ -1,0 +1,346 @@
+//! What plugins cost: a controller action as a Rust plugin and as a JavaScript plugin against a
+//! native action, a pipe on `document:get` against no pipe, and the time from a plugin file
+//! change to the first response of the new version, with a cold and a warm compiled-code cache.
+//!
+//! Every server runs in this process on its own two-worker Tokio runtime. Latencies come from one
+//! WebSocket connection sending requests back to back; throughput from `CONNECTIONS`
+//! connections. Rounds alternate between the variants and the best round of each is reported.
+//!
+//! The plugins come from `scripts/build-plugins.sh` (folder `PALISADE_PLUGINS_BUILD_DIR`, by
+//! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
+//! and is skipped when absent. The pipe is a WAT guest that returns its payload unchanged, so it
+//! measures the host's own cost of a pipe.
+//!
+//! Run: `scripts/build-plugins.sh && cargo run --release -p palisade-bench --bin plugin_costs`
+
+#![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+const CONNECTIONS: usize = 16;
+const DURATION: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 3;
+const RELOADS: usize = 5;
+
+const COMMON: &str = include_str!("../../../runtime/plugins/tests/guests/common.wat");
+const VERSION: &str = include_str!("../../../runtime/server/tests/guests/version.wat");
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Measure {
+    requests_per_second: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+fn main() {
+    let built = built_plugins();
+    let with_plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        built.join("greeting.wasm"),
+        with_plugins.path().join("greeting.wasm"),
+    )
+    .expect("greeting.wasm: run scripts/build-plugins.sh first");
+    let javascript = built.join("greeting-js.wasm");
+    let has_javascript = javascript.exists();
+    if has_javascript {
+        std::fs::copy(&javascript, with_plugins.path().join("greeting-js.wasm")).unwrap();
+    }
+    std::fs::write(with_plugins.path().join("pipe.wasm"), passthrough_pipe()).unwrap();
+    let no_plugins = tempfile::tempdir().unwrap();
+
+    let plugged = start(with_plugins.path(), 0);
+    let plain = start(no_plugins.path(), 0);
+    let client = runtime();
+    client.block_on(seed_document(plugged.0));
+    client.block_on(seed_document(plain.0));
+
+    println!(
+        "WebSocket; latency over 1 connection, throughput over {CONNECTIONS}; best of {ROUNDS} rounds of {} s\n",
+        DURATION.as_secs()
+    );
+    println!("| request | server | requests/s | p50 µs | p99 µs |");
+    println!("|---|---|---|---|---|");
+    let hello = json!({"controller": "greeting", "action": "sayHello", "name": "Ada"});
+    let hello_js = json!({"controller": "greetingJs", "action": "sayHello", "name": "Ada"});
+    let now = json!({"controller": "server", "action": "now"});
+    let get = json!({"controller": "document", "action": "get", "index": "bench", "collection": "c", "_id": "d"});
+
+    let mut cases = vec![
+        ("server:now (native)", plugged.0, now),
+        ("greeting:sayHello (Rust plugin)", plugged.0, hello),
+    ];
+    if has_javascript {
+        cases.push((
+            "greetingJs:sayHello (JavaScript plugin)",
+            plugged.0,
+            hello_js,
+        ));
+    }
+    cases.push(("document:get, no pipe", plain.0, get.clone()));
+    cases.push(("document:get, pass-through pipe", plugged.0, get));
+    let mut best = vec![(Measure::default(), Measure::default()); cases.len()];
+    for _ in 0..ROUNDS {
+        for (position, (_, address, request)) in cases.iter().enumerate() {
+            let latency = client.block_on(load(*address, request, 1));
+            let throughput = client.block_on(load(*address, request, CONNECTIONS));
+            let (best_latency, best_throughput) = &mut best[position];
+            if best_latency.p50_us == 0.0 || latency.p50_us < best_latency.p50_us {
+                *best_latency = latency;
+            }
+            if throughput.requests_per_second > best_throughput.requests_per_second {
+                *best_throughput = throughput;
+            }
+        }
+    }
+    for ((name, _, _), (latency, throughput)) in cases.iter().zip(&best) {
+        println!(
+            "| {name} | {} | {:.0} | {:.1} | {:.1} |",
+            if name.contains("no pipe") {
+                "no plugins"
+            } else {
+                "with plugins"
+            },
+            throughput.requests_per_second,
+            latency.p50_us,
+            latency.p99_us
+        );
+    }
+    let native = best[0].0.p50_us;
+    println!(
+        "\nRust plugin action p50 − native p50: {:.1} µs",
+        best[1].0.p50_us - native
+    );
+    if has_javascript {
+        println!(
+            "JavaScript plugin action p50 − native p50: {:.1} µs",
+            best[2].0.p50_us - native
+        );
+    }
+    let (no_pipe, pipe) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
+    println!("pipe p50 − no pipe p50: {:.1} µs", pipe - no_pipe);
+
+    reload_times(&client);
+}
+
+fn built_plugins() -> PathBuf {
+    if let Some(folder) = std::env::var_os("PALISADE_PLUGINS_BUILD_DIR") {
+        return PathBuf::from(folder);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    target.join("plugins")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Starts a server on `plugins`; `watch_interval` 0 keeps the settings' default.
+fn start(plugins: &Path, watch_interval: u64) -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = runtime();
+    let data = tempfile::tempdir().unwrap().keep();
+    let mut config = palisade_server::Config {
+        port: 0,
+        data_dir: data.clone(),
+        plugins_dir: plugins.to_owned(),
+        ..Default::default()
+    };
+    config.limits.concurrent_requests = 1000;
+    if watch_interval > 0 {
+        config.plugins.watch_interval = watch_interval;
+    }
+    let server = runtime.block_on(palisade_server::start(config)).unwrap();
+    let address = server.address;
+    std::mem::forget(server);
+    (address, runtime)
+}
+
+/// Builds a component from a WAT test guest, with text replacements.
+fn component(guest: &str, replacements: &[(&str, &str)]) -> Vec<u8> {
+    let mut source = guest.replace(";;COMMON", COMMON);
+    for (from, to) in replacements {
+        source = source.replace(from, to);
+    }
+    let mut module = wat::parse_str(&source).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve
+        .push_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"))
+        .unwrap();
+    let world = resolve.select_world(&[package], Some("plugin")).unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
+
+/// A plugin named `pipe` whose only pipe, on `document:afterGet`, returns its payload unchanged.
+fn passthrough_pipe() -> Vec<u8> {
+    component(
+        VERSION,
+        &[
+            ("\"echo\"", "\"pipe\""),
+            (
+                "(data (i32.const 400)",
+                "(data (i32.const 448) \"\\d0\\01\\00\\00\\12\\00\\00\\00\")\n  \
+                 (data (i32.const 464) \"document:afterGet\")\n  \
+                 (data (i32.const 1052) \"\\c0\\01\\00\\00\\01\\00\\00\\00\")\n  \
+                 (data (i32.const 400)",
+            ),
+            // The pipe declares no controller.
+            (
+                "\\10\\01\\00\\00\\01\\00\\00\\00\")",
+                "\\10\\01\\00\\00\\00\\00\\00\\00\")",
+            ),
+        ],
+    )
+}
+
+async fn seed_document(address: SocketAddr) {
+    let mut socket = connect(address).await;
+    for request in [
+        json!({"controller": "index", "action": "create", "index": "bench"}),
+        json!({"controller": "collection", "action": "create", "index": "bench", "collection": "c"}),
+        json!({"controller": "document", "action": "create", "index": "bench", "collection": "c",
+            "_id": "d", "body": {"title": "a document", "n": 1}}),
+    ] {
+        let reply = send(&mut socket, &request).await;
+        assert_eq!(reply["status"], 200, "{reply}");
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(address: SocketAddr) -> Socket {
+    tokio_tungstenite::connect_async(format!("ws://{address}/"))
+        .await
+        .unwrap()
+        .0
+}
+
+async fn send(socket: &mut Socket, request: &Value) -> Value {
+    socket
+        .send(Message::Text(request.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        if let Some(Ok(Message::Text(text))) = socket.next().await {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+async fn load(address: SocketAddr, request: &Value, connections: usize) -> Measure {
+    let deadline = Instant::now() + DURATION;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut socket = connect(address).await;
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let reply = send(&mut socket, &request).await;
+                    assert_eq!(reply["status"], 200, "{reply}");
+                    latencies.push(sent.elapsed().as_nanos() as u64);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+    };
+    Measure {
+        requests_per_second: latencies.len() as f64 / elapsed,
+        p50_us: percentile(0.5),
+        p99_us: percentile(0.99),
+    }
+}
+
+/// Replaces a small plugin and measures the time until it serves the new version: first with
+/// versions never compiled (cold cache), then with versions compiled before (warm cache).
+fn reload_times(client: &tokio::runtime::Runtime) {
+    let folder = tempfile::tempdir().unwrap();
+    let version = |n: usize| component(VERSION, &[("version-1", &format!("version-{n}"))]);
+    std::fs::write(folder.path().join("echo.wasm"), version(0)).unwrap();
+    let server = start(folder.path(), 50);
+
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for round in 0..RELOADS * 2 {
+        // Rounds 0..RELOADS install new versions; the next rounds go back to them, compiled.
+        let n = if round < RELOADS {
+            round + 1
+        } else {
+            round - RELOADS + 1
+        };
+        let bytes = version(n);
+        let elapsed = client.block_on(reload(server.0, folder.path(), &bytes, n));
+        if round < RELOADS {
+            cold.push(elapsed)
+        } else {
+            warm.push(elapsed)
+        }
+        // Switch to a version other than the next one, so every round changes the response.
+        let other = version(100 + round);
+        client.block_on(reload(server.0, folder.path(), &other, 100 + round));
+    }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    println!(
+        "\nHot reload of a 2 KB plugin, file rename to first answer of the new version (plugins.watchInterval = 50 ms), median of {RELOADS}:"
+    );
+    println!("| cache | ms |\n|---|---|");
+    println!("| cold | {:.0} |", median(cold));
+    println!("| warm | {:.0} |", median(warm));
+}
+
+/// Installs `bytes` by rename and returns the milliseconds until `echo:say` returns version `n`.
+async fn reload(address: SocketAddr, folder: &Path, bytes: &[u8], n: usize) -> f64 {
+    let mut socket = connect(address).await;
+    let staging = folder.join(".echo.partial");
+    std::fs::write(&staging, bytes).unwrap();
+    let expected = format!("version-{n}");
+    let started = Instant::now();
+    std::fs::rename(&staging, folder.join("echo.wasm")).unwrap();
+    loop {
+        let reply = send(&mut socket, &json!({"controller": "echo", "action": "say"})).await;
+        if reply["result"] == expected.as_str() {
+            return started.elapsed().as_secs_f64() * 1000.0;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "version {n} never served"
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The API request that a controller action, a pipe or a hook receives.
+
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+use crate::bindings::palisade::plugin::types;
+
+/// The user a request runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user's kuid; `-1` is the anonymous user.
+    pub id: String,
+    /// The profiles the user has.
+    pub profile_ids: Vec<String>,
+}
+
+/// An API request with its JSON parts parsed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The request id, echoed in the response.
+    pub request_id: String,
+    /// Controller name, such as `greeting`.
+    pub controller: String,
+    /// Action name, such as `sayHello`.
+    pub action: String,
+    /// Every argument (`index`, `collection`, `_id`, query-string values...) as a JSON object.
+    pub args: Map<String, Value>,
+    /// The request body, if any.
+    pub body: Option<Value>,
+    /// The client's volatile data, if any.
+    pub volatile: Option<Value>,
+    /// The user the request runs as.
+    pub user: User,
+    /// `http`, `websocket` or `internal`.
+    pub protocol: String,
+    /// Id of the client connection.
+    pub connection_id: String,
+    /// The request as the host sent it, passed back to `api.call` for the current user's calls.
+    raw: types::Request,
+}
+
+impl Request {
+    /// Parses the JSON parts of a request from the host.
+    ///
+    /// # Errors
+    ///
+    /// A 500 error when `args`, `body` or `volatile` is not valid JSON or `args` is not an
+    /// object, because the host, not the client, wrote them.
+    pub(crate) fn from_host(raw: types::Request) -> Result<Self, ApiError> {
+        let args = match parse_json("args", &raw.args)? {
+            Value::Object(args) => args,
+            Value::Null => Map::new(),
+            _ => {
+                return Err(ApiError::internal(
+                    "The request arguments are not a JSON object.",
+                ));
+            }
+        };
+        let body = parse_optional_json("body", raw.body.as_deref())?;
+        let volatile = parse_optional_json("volatile", raw.volatile.as_deref())?;
+
+        Ok(Self {
+            request_id: raw.request_id.clone(),
+            controller: raw.controller.clone(),
+            action: raw.action.clone(),
+            args,
+            body,
+            volatile,
+            user: User {
+                id: raw.user.id.clone(),
+                profile_ids: raw.user.profile_ids.clone(),
+            },
+            protocol: raw.protocol.clone(),
+            connection_id: raw.connection_id.clone(),
+            raw,
+        })
+    }
+
+    /// Returns the argument `name`, if present.
+    pub fn arg(&self, name: &str) -> Option<&Value> {
+        self.args.get(name)
+    }
+
+    /// Returns the argument `name` if it is a string, `None` if it is absent or of another type.
+    pub fn arg_str(&self, name: &str) -> Option<&str> {
+        self.arg(name).and_then(Value::as_str)
+    }
+
+    /// Returns the string argument `name`.
+    ///
+    /// # Errors
+    ///
+    /// A 400 `api.assert.missing_argument` error when the argument is absent, null or empty, and
+    /// a 400 `api.assert.invalid_type` error when it is not a string.
+    pub fn require_str(&self, name: &str) -> Result<&str, ApiError> {
+        match self.arg(name) {
+            None | Some(Value::Null) => Err(ApiError::missing_argument(name)),
+            Some(Value::String(value)) if value.is_empty() => Err(ApiError::missing_argument(name)),
+            Some(Value::String(value)) => Ok(value),
+            Some(_) => Err(ApiError::invalid_type(name, "string")),
+        }
+    }
+
+    /// Returns the request body, if any.
+    pub fn body(&self) -> Option<&Value> {
+        self.body.as_ref()
+    }
+
+    /// Returns the kuid of the user the request runs as (`-1` for the anonymous user).
+    pub fn user_id(&self) -> &str {
+        &self.user.id
+    }
+
+    /// Returns the `index` argument, if it is a string.
+    pub fn index(&self) -> Option<&str> {
+        self.arg_str("index")
+    }
+
+    /// Returns the `collection` argument, if it is a string.
+    pub fn collection(&self) -> Option<&str> {
+        self.arg_str("collection")
+    }
+
+    /// Returns the `_id` argument, if it is a string.
+    pub fn id(&self) -> Option<&str> {
+        self.arg_str("_id")
+    }
+
+    /// Returns the request as the host sent it.
+    pub(crate) fn raw(&self) -> &types::Request {
+        &self.raw
+    }
+}
+
+fn parse_json(field: &str, text: &str) -> Result<Value, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|error| {
+        ApiError::internal(format!("The request's {field} is not valid JSON: {error}.")).prop(field)
+    })
+}
+
+fn parse_optional_json(field: &str, text: Option<&str>) -> Result<Option<Value>, ApiError> {
+    match text.map(|text| parse_json(field, text)).transpose()? {
+        Some(Value::Null) | None => Ok(None),
+        value => Ok(value),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Builds a request as the host would send it.
+    pub(crate) fn host_request(args: &str, body: Option<&str>) -> types::Request {
+        types::Request {
+            request_id: "request-1".to_owned(),
+            controller: "greeting".to_owned(),
+            action: "sayHello".to_owned(),
+            args: args.to_owned(),
+            body: body.map(str::to_owned),
+            volatile: None,
+            user: types::User {
+                id: "kuid-1".to_owned(),
+                profile_ids: vec!["default".to_owned()],
+            },
+            protocol: "http".to_owned(),
+            connection_id: "connection-1".to_owned(),
+        }
+    }
+
+    fn request(args: &str) -> Request {
+        Request::from_host(host_request(args, None)).expect("the request parses")
+    }
+
+    #[test]
+    fn arguments_parsed() {
+        let request = request(r#"{"index":"books","collection":"novels","_id":"42","size":3}"#);
+
+        assert_eq!(request.index(), Some("books"));
+        assert_eq!(request.collection(), Some("novels"));
+        assert_eq!(request.id(), Some("42"));
+        assert_eq!(request.arg("size"), Some(&Value::from(3)));
+        assert_eq!(request.arg_str("size"), None);
+        assert_eq!(request.user_id(), "kuid-1");
+        assert_eq!(request.user.profile_ids, ["default"]);
+    }
+
+    #[test]
+    fn require_str_checks_argument() {
+        let request = request(r#"{"name":"Ada","empty":"","null":null,"number":1}"#);
+
+        assert_eq!(request.require_str("name"), Ok("Ada"));
+        assert_eq!(
+            request.require_str("absent"),
+            Err(ApiError::missing_argument("absent"))
+        );
+        assert_eq!(
+            request.require_str("empty"),
+            Err(ApiError::missing_argument("empty"))
+        );
+        assert_eq!(
+            request.require_str("null"),
+            Err(ApiError::missing_argument("null"))
+        );
+        assert_eq!(
+            request.require_str("number"),
+            Err(ApiError::invalid_type("number", "string"))
+        );
+    }
+
+    #[test]
+    fn body_parsed() {
+        let raw = host_request("{}", Some(r#"{"title":"Dune"}"#));
+        let request = Request::from_host(raw).expect("the request parses");
+
+        assert_eq!(request.body(), Some(&serde_json::json!({"title": "Dune"})));
+    }
+
+    #[test]
+    fn empty_args_become_empty_object() {
+        let request = request("");
+
+        assert!(request.args.is_empty());
+        assert_eq!(request.body(), None);
+    }
+
+    #[test]
+    fn invalid_args_rejected() {
+        let error = Request::from_host(host_request("{not json", None)).expect_err("invalid");
+        assert_eq!(error.status, 500);
+
+        let error = Request::from_host(host_request("[1]", None)).expect_err("not an object");
+        assert_eq!(error.status, 500);
+    }
+}

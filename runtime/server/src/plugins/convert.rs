@@ -1,0 +1,154 @@
+//! Conversions between the API's requests, responses and errors and the plugin contract's.
+
+use palisade_api::{ApiError, ErrorId, Request, Response};
+use palisade_plugins::{PluginError, PluginFailure};
+use serde_json::{Map, Value};
+
+/// Builds the request record a plugin receives; `profile_ids` are those of the request's user.
+pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_plugins::Request {
+    palisade_plugins::Request {
+        request_id: request.request_id.clone(),
+        controller: request.controller.clone(),
+        action: request.action.clone(),
+        args: Value::Object(request.args.clone()).to_string(),
+        body: request.body.as_ref().map(Value::to_string),
+        volatile: request
+            .volatile
+            .as_ref()
+            .map(|volatile| Value::Object(volatile.clone()).to_string()),
+        user: palisade_plugins::User {
+            id: request.context.kuid().unwrap_or("-1").to_owned(),
+            profile_ids,
+        },
+        protocol: request.context.protocol.name().to_owned(),
+        connection_id: request.context.connection_id.clone(),
+    }
+}
+
+/// Returns the request as the flat JSON object that `before` pipes receive and return:
+/// `controller`, `action`, `body`, `volatile` and every argument.
+pub fn request_payload(request: &Request) -> Value {
+    let mut payload = request.args.clone();
+    payload.insert(
+        "controller".into(),
+        Value::from(request.controller.as_str()),
+    );
+    payload.insert("action".into(), Value::from(request.action.as_str()));
+    if let Some(body) = &request.body {
+        payload.insert("body".into(), body.clone());
+    }
+    if let Some(volatile) = &request.volatile {
+        payload.insert("volatile".into(), Value::Object(volatile.clone()));
+    }
+    Value::Object(payload)
+}
+
+/// Applies a payload returned by a `before` pipe to the request: its arguments, body and
+/// volatile data. The controller and action stay those the rights were checked for.
+///
+/// # Errors
+///
+/// `plugin.runtime.unexpected_error` when the payload is not a JSON object.
+pub fn apply_request_payload(
+    plugin: &str,
+    event: &str,
+    request: &mut Request,
+    payload: Value,
+) -> Result<(), ApiError> {
+    let Value::Object(mut payload) = payload else {
+        return Err(invalid_payload(
+            plugin,
+            event,
+            "a JSON object (the request)",
+        ));
+    };
+    payload.remove("controller");
+    payload.remove("action");
+    request.body = payload.remove("body").filter(|body| !body.is_null());
+    request.volatile = match payload.remove("volatile") {
+        Some(Value::Object(volatile)) => Some(volatile),
+        _ => None,
+    };
+    request.args = payload;
+    Ok(())
+}
+
+/// Builds the response of a plugin action from the plugin's response record.
+///
+/// # Errors
+///
+/// `plugin.controller.unserializable_response` when `result` is not JSON.
+pub fn response(plugin: &str, returned: palisade_plugins::Response) -> Result<Response, ApiError> {
+    let result: Value = serde_json::from_str(&returned.result).map_err(|error| {
+        ApiError::new(
+            ErrorId::PluginControllerUnserializableResponse,
+            format!(
+                "Plugin \"{plugin}\" returned a result that is not JSON ({error}): fix the plugin."
+            ),
+        )
+        .with_props([plugin])
+    })?;
+    let headers: Map<String, Value> = returned
+        .headers
+        .into_iter()
+        .map(|(name, value)| (name, Value::from(value)))
+        .collect();
+    let mut response = Response::ok(result);
+    response.status = returned.status;
+    response.headers = headers;
+    Ok(response)
+}
+
+/// Turns an error a plugin returned into the client's error, status and id unchanged.
+pub fn guest_error(error: palisade_plugins::ApiError) -> ApiError {
+    ApiError::from_plugin(error.status, &error.id, error.message).with_props(error.props)
+}
+
+/// Converts an error object from JSON (`{status, id, message, props}`), as error pipes return it.
+pub fn error_from_json(value: &Value) -> Option<ApiError> {
+    let id = value.get("id")?.as_str()?;
+    let status = u16::try_from(value.get("status")?.as_u64()?).ok()?;
+    let message = value
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let props: Vec<String> = value
+        .get("props")
+        .and_then(Value::as_array)
+        .map(|props| {
+            props
+                .iter()
+                .map(|prop| prop.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(ApiError::from_plugin(status, id, message).with_props(props))
+}
+
+/// Turns a failed plugin call (trap, timeout, out of memory) into the client's error.
+pub fn host_error(error: &PluginError) -> ApiError {
+    let plugin = match error {
+        PluginError::Compile { plugin, .. }
+        | PluginError::Link { plugin, .. }
+        | PluginError::Call { plugin, .. } => plugin.as_str(),
+        PluginError::Engine { .. } => "",
+    };
+    let id = match error.failure() {
+        Some(PluginFailure::Timeout(_)) => ErrorId::PluginRuntimePipeTimeout,
+        _ => ErrorId::PluginRuntimeUnexpectedError,
+    };
+    ApiError::new(
+        id,
+        format!("{error}: the plugin's author must fix it, or its operator raise its limits."),
+    )
+    .with_props([plugin])
+}
+
+/// Builds the error for a payload of the wrong shape returned by a pipe.
+pub fn invalid_payload(plugin: &str, event: &str, expected: &str) -> ApiError {
+    ApiError::new(
+        ErrorId::PluginRuntimeUnexpectedError,
+        format!("Plugin \"{plugin}\" returned an invalid payload for event \"{event}\": expected {expected}."),
+    )
+    .with_props([plugin, event])
+}

@@ -1,0 +1,163 @@
+//! The server's side of the `api` and `http` imports of one plugin.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use palisade_api::{ApiError, Protocol, Request, RequestContext, RunAs};
+use palisade_plugins::{HostServices, Identity, IncomingResponse, OutgoingRequest};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::outbound;
+use super::settings::PluginSettings;
+use crate::state::ServerState;
+
+/// The users of the requests that plugins are handling right now, by request id. A plugin's
+/// `api.call` as `current-user` names the request it handles. The user comes from here and never
+/// from the guest, so a guest cannot borrow a user it was not given.
+#[derive(Debug, Default)]
+pub struct CallRegistry {
+    users: Mutex<HashMap<String, (String, usize)>>,
+}
+
+impl CallRegistry {
+    /// Records that a plugin handles `request_id` for `kuid` until the guard drops.
+    pub fn enter(self: &Arc<Self>, request_id: &str, kuid: &str) -> CallGuard {
+        let mut users = self.users.lock();
+        let entry = users
+            .entry(request_id.to_owned())
+            .or_insert_with(|| (kuid.to_owned(), 0));
+        entry.1 += 1;
+        CallGuard {
+            registry: Arc::clone(self),
+            request_id: request_id.to_owned(),
+        }
+    }
+
+    fn user(&self, request_id: &str) -> Option<String> {
+        self.users
+            .lock()
+            .get(request_id)
+            .map(|(kuid, _)| kuid.clone())
+    }
+}
+
+/// Removes a request from the [`CallRegistry`] when the last plugin call for it ends.
+#[derive(Debug)]
+pub struct CallGuard {
+    registry: Arc<CallRegistry>,
+    request_id: String,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let mut users = self.registry.users.lock();
+        if let Some(entry) = users.get_mut(&self.request_id) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                users.remove(&self.request_id);
+            }
+        }
+    }
+}
+
+/// [`HostServices`] backed by the server: API calls through the funnel with the rights of the
+/// chosen identity, and outbound HTTP to the hosts the operator allowed.
+#[derive(Debug)]
+pub struct ServerServices {
+    /// The server; weak so that a plugin kept alive by a request does not keep the state alive.
+    pub state: Weak<ServerState>,
+    /// The runtime that runs API calls for the blocking plugin threads.
+    pub runtime: tokio::runtime::Handle,
+    /// The capabilities and settings the operator granted the plugin.
+    pub settings: PluginSettings,
+    /// The requests plugins are handling.
+    pub calls: Arc<CallRegistry>,
+}
+
+impl HostServices for ServerServices {
+    fn call_api(
+        &self,
+        plugin: &str,
+        payload: &str,
+        identity: Identity,
+        current: Option<&palisade_plugins::Request>,
+    ) -> Result<String, palisade_plugins::ApiError> {
+        let state = self
+            .state
+            .upgrade()
+            .ok_or_else(|| to_guest(&ApiError::internal("the server is shutting down")))?;
+        let request = self
+            .internal_request(plugin, payload, identity, current)
+            .map_err(|e| to_guest(&e))?;
+        let outcome = self.runtime.block_on(state.execute_internal(&request));
+        match outcome {
+            Ok(response) => Ok(response.result.unwrap_or(Value::Null).to_string()),
+            Err(error) => Err(to_guest(&error)),
+        }
+    }
+
+    fn settings(&self) -> String {
+        Value::Object(self.settings.settings.clone()).to_string()
+    }
+
+    fn send_http(
+        &self,
+        plugin: &str,
+        request: &OutgoingRequest,
+    ) -> Result<IncomingResponse, palisade_plugins::ApiError> {
+        outbound::send(&self.runtime, plugin, &self.settings.http, request)
+    }
+}
+
+impl ServerServices {
+    fn internal_request(
+        &self,
+        plugin: &str,
+        payload: &str,
+        identity: Identity,
+        current: Option<&palisade_plugins::Request>,
+    ) -> Result<Request, ApiError> {
+        let payload: Value = serde_json::from_str(payload).map_err(|error| {
+            ApiError::invalid_argument("payload", &format!("a JSON request object ({error})"))
+        })?;
+        let run_as = match identity {
+            Identity::Plugin => RunAs::Plugin {
+                name: plugin.to_owned(),
+                profile_ids: self.plugin_profiles(),
+            },
+            Identity::CurrentUser => {
+                let current = current.ok_or_else(|| ApiError::missing_argument("current"))?;
+                let kuid = self.calls.user(&current.request_id).ok_or_else(|| {
+                    ApiError::invalid_argument(
+                        "current",
+                        "the request this plugin call is handling, as the host passed it",
+                    )
+                })?;
+                RunAs::User(kuid)
+            }
+        };
+        let mut context = RequestContext::json(Protocol::Internal, format!("plugin-{plugin}"));
+        context.run_as = Some(run_as);
+        Request::from_payload(payload, context)
+    }
+
+    /// Returns the profiles of the plugin's own identity: those granted, or `anonymous`.
+    fn plugin_profiles(&self) -> Vec<String> {
+        let granted = &self.settings.identity.profiles;
+        if granted.is_empty() {
+            return vec!["anonymous".to_owned()];
+        }
+        granted.clone()
+    }
+}
+
+/// Converts an API error into the record a guest receives.
+pub fn to_guest(error: &ApiError) -> palisade_plugins::ApiError {
+    palisade_plugins::ApiError {
+        status: error.status(),
+        id: error.id_name().to_owned(),
+        message: error.message().to_owned(),
+        props: error.props().to_vec(),
+    }
+}
