@@ -1,5 +1,5 @@
 import { ApiError, toApiError } from "./errors.js";
-import { apiCallRaw, httpSendRaw, logWrite, nowMsRaw, randomBytesRaw } from "./host.js";
+import { apiCallRaw, httpSendRaw, logWrite, nowMsRaw, randomBytesRaw, settingsRaw } from "./host.js";
 
 /**
  * Runs an API action through the host's `api.call`, like a client would, and returns its parsed
@@ -121,6 +121,14 @@ export const log = {
 /** Returns the host's clock, in milliseconds since the Unix epoch. */
 export function nowMs() {
   return Number(nowMsRaw());
+}
+
+/**
+ * Returns the plugin's settings: the parsed configuration object that `init` received. Every call
+ * runs in a fresh instance, so handlers read their settings here.
+ */
+export function settings() {
+  return JSON.parse(settingsRaw());
 }
 
 /** Returns `length` bytes from the host's cryptographically secure generator. */

@@ -4,4 +4,8 @@
 export { write as logWrite } from "palisade:plugin/log@0.1.0";
 export { call as apiCallRaw } from "palisade:plugin/api@0.1.0";
 export { send as httpSendRaw } from "palisade:plugin/http@0.1.0";
-export { nowMs as nowMsRaw, randomBytes as randomBytesRaw } from "palisade:plugin/environment@0.1.0";
+export {
+  nowMs as nowMsRaw,
+  randomBytes as randomBytesRaw,
+  settings as settingsRaw,
+} from "palisade:plugin/environment@0.1.0";

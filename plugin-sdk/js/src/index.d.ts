@@ -101,6 +101,8 @@ export function publish(index: string, collection: string, message: object, opti
 export const log: Record<"trace" | "debug" | "info" | "warn" | "error", (message: unknown) => void>;
 export function nowMs(): number;
 export function randomBytes(length: number): Uint8Array;
+/** The plugin's settings: the configuration object that `init` received. */
+export function settings(): Record<string, JsonValue>;
 
 export interface HttpSendOptions {
   method?: string;

@@ -14,4 +14,4 @@ export {
   volatile,
 } from "./request.js";
 export { Reply, definePlugin, reply } from "./plugin.js";
-export { apiCall, documents, httpSend, log, nowMs, publish, randomBytes } from "./api.js";
+export { apiCall, documents, httpSend, log, nowMs, publish, randomBytes, settings } from "./api.js";

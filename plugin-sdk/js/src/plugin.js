@@ -36,8 +36,8 @@ export function reply(result, options) {
  * wildcard. Handlers must be synchronous: a returned Promise is an error, because exports are
  * synchronous calls.
  *
- * NOTE: the host runs each call in a fresh instance, so nothing that `init` or a handler stores
- * in module state is visible to later calls.
+ * The host runs each call in a fresh instance, so nothing that `init` or a handler stores in
+ * module state is visible to later calls. Handlers read the configuration with `settings()`.
  */
 export function definePlugin(spec) {
   const manifest = buildManifest(spec);

@@ -134,4 +134,5 @@ export interface HttpImport {
 export interface EnvironmentImport {
   nowMs(): bigint;
   randomBytes(length: number): Uint8Array;
+  settings(): string;
 }

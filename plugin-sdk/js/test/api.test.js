@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
-import { ApiError, apiCall, documents, httpSend, log, nowMs, publish, randomBytes } from "../src/index.js";
+import { ApiError, apiCall, documents, httpSend, log, nowMs, publish, randomBytes, settings } from "../src/index.js";
 import { behaviour, calls, importError, reset } from "./fake-host.js";
 import { makeRequest } from "./helpers.js";
 
@@ -77,6 +77,11 @@ test("log writes with its level", () => {
 test("environment helpers convert types", () => {
   assert.equal(nowMs(), 1_700_000_000_123);
   assert.deepEqual(randomBytes(3), new Uint8Array([7, 7, 7]));
+});
+
+test("settings returns the parsed configuration", () => {
+  behaviour.settings = () => '{"language":"en","limits":{"max":3}}';
+  assert.deepEqual(settings(), { language: "en", limits: { max: 3 } });
 });
 
 test("httpSend encodes a JSON body", () => {

@@ -8,6 +8,7 @@ export function reset() {
   calls.length = 0;
   behaviour.call = () => "null";
   behaviour.send = () => ({ status: 200, headers: [], body: new Uint8Array(0) });
+  behaviour.settings = () => "{}";
 }
 reset();
 
@@ -34,6 +35,10 @@ export function send(request) {
 
 export function nowMs() {
   return 1_700_000_000_123n;
+}
+
+export function settings() {
+  return behaviour.settings();
 }
 
 export function randomBytes(length) {
