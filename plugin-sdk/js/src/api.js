@@ -109,14 +109,27 @@ export function publish(index, collection, message, options = {}) {
   return apiCall({ controller: "realtime", action: "publish", index, collection, body: message }, options);
 }
 
-/** Writes to the server's log, tagged with the plugin's name. */
+/**
+ * Writes to the server's log, tagged with the plugin's name. A message that is not a string is
+ * written as JSON, and an Error as its name and message.
+ */
 export const log = {
-  trace: (message) => logWrite("trace", String(message)),
-  debug: (message) => logWrite("debug", String(message)),
-  info: (message) => logWrite("info", String(message)),
-  warn: (message) => logWrite("warn", String(message)),
-  error: (message) => logWrite("error", String(message)),
+  trace: (message) => logWrite("trace", formatLogMessage(message)),
+  debug: (message) => logWrite("debug", formatLogMessage(message)),
+  info: (message) => logWrite("info", formatLogMessage(message)),
+  warn: (message) => logWrite("warn", formatLogMessage(message)),
+  error: (message) => logWrite("error", formatLogMessage(message)),
 };
+
+function formatLogMessage(message) {
+  if (typeof message === "string") {
+    return message;
+  }
+  if (message instanceof Error) {
+    return `${message.name}: ${message.message}`;
+  }
+  return JSON.stringify(message) ?? String(message);
+}
 
 /** Returns the host's clock, in milliseconds since the Unix epoch. */
 export function nowMs() {

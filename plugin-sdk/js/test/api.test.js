@@ -70,7 +70,7 @@ test("log writes with its level", () => {
   log.info({ a: 1 });
   assert.deepEqual(calls, [
     { import: "log.write", level: "warn", message: "careful" },
-    { import: "log.write", level: "info", message: "[object Object]" },
+    { import: "log.write", level: "info", message: '{"a":1}' },
   ]);
 });
 

@@ -1,5 +1,5 @@
 // Fake host imports for the node tests. Each import records its calls in `calls` and runs the
-// behaviour set in `behaviour`; `reset()` restores the defaults.
+// behaviour set in `behaviour`. `reset()` restores the defaults.
 
 export const calls = [];
 export const behaviour = {};
