@@ -2,9 +2,10 @@
 # Builds every plugin under plugins/ from source into OUT_DIR/<folder>.wasm, a component of the
 # `plugin` world that the server loads.
 #
-#   scripts/build-plugins.sh [OUT_DIR]
+#   scripts/build-plugins.sh [OUT_DIR [PLUGIN_FOLDER...]]
 #
 # OUT_DIR defaults to `$CARGO_TARGET_DIR/plugins`, or `target/plugins` at the repository root.
+# PLUGIN_FOLDERs, when given, are built instead of the folders of plugins/.
 #
 # - A folder with a Cargo.toml is a Rust guest. It compiles to wasm32-unknown-unknown with the
 #   rustup target when one is installed. Otherwise the script downloads Debian's `rustc-web`
@@ -180,8 +181,13 @@ build_js_plugin() {
 require_command cargo "install Rust with rustup"
 log "output folder: $out_dir"
 built=0
-for folder in "$root"/plugins/*/; do
-  folder="${folder%/}"
+if (($# > 1)); then
+  folders=("${@:2}")
+else
+  folders=("$root"/plugins/*/)
+fi
+for folder in "${folders[@]}"; do
+  folder="$(cd "$folder" && pwd)"
   if [[ -f "$folder/Cargo.toml" ]]; then
     build_rust_plugin "$folder"
   elif [[ -f "$folder/package.json" ]]; then

@@ -8,10 +8,10 @@
 //!
 //! The plugins come from `scripts/build-plugins.sh` (folder `PALISADE_PLUGINS_BUILD_DIR`, by
 //! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
-//! and is skipped when absent. The pipe is a WAT guest that returns its payload unchanged, so it
-//! measures the host's own cost of a pipe.
+//! and is skipped when absent. The pipe is `bench/plugins/pipe`, a Rust plugin whose pipe parses
+//! its payload and returns it unchanged.
 //!
-//! Run: `scripts/build-plugins.sh && cargo run --release -p palisade-bench --bin plugin_costs`
+//! Run: `bench/plugin-costs.sh`
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
@@ -52,7 +52,11 @@ fn main() {
     if has_javascript {
         std::fs::copy(&javascript, with_plugins.path().join("greeting-js.wasm")).unwrap();
     }
-    std::fs::write(with_plugins.path().join("pipe.wasm"), passthrough_pipe()).unwrap();
+    std::fs::copy(
+        built.join("pipe.wasm"),
+        with_plugins.path().join("pipe.wasm"),
+    )
+    .expect("pipe.wasm: run bench/plugin-costs.sh, which builds bench/plugins/pipe");
     let no_plugins = tempfile::tempdir().unwrap();
 
     let plugged = start(with_plugins.path(), 0);
@@ -60,6 +64,7 @@ fn main() {
     let client = runtime();
     client.block_on(seed_document(plugged.0));
     client.block_on(seed_document(plain.0));
+    client.block_on(check_plugins(plugged.0, has_javascript));
 
     println!(
         "WebSocket; latency over 1 connection, throughput over {CONNECTIONS}; best of {ROUNDS} rounds of {} s\n",
@@ -194,26 +199,26 @@ fn component(guest: &str, replacements: &[(&str, &str)]) -> Vec<u8> {
         .unwrap()
 }
 
-/// A plugin named `pipe` whose only pipe, on `document:afterGet`, returns its payload unchanged.
-fn passthrough_pipe() -> Vec<u8> {
-    component(
-        VERSION,
-        &[
-            ("\"echo\"", "\"pipe\""),
-            (
-                "(data (i32.const 400)",
-                "(data (i32.const 448) \"\\d0\\01\\00\\00\\12\\00\\00\\00\")\n  \
-                 (data (i32.const 464) \"document:afterGet\")\n  \
-                 (data (i32.const 1052) \"\\c0\\01\\00\\00\\01\\00\\00\\00\")\n  \
-                 (data (i32.const 400)",
-            ),
-            // The pipe declares no controller.
-            (
-                "\\10\\01\\00\\00\\01\\00\\00\\00\")",
-                "\\10\\01\\00\\00\\00\\00\\00\\00\")",
-            ),
-        ],
+/// Checks that the plugins under test loaded, with the pipe on `document:afterGet`.
+async fn check_plugins(address: SocketAddr, has_javascript: bool) {
+    let mut socket = connect(address).await;
+    let info = send(
+        &mut socket,
+        &json!({"controller": "server", "action": "info"}),
     )
+    .await;
+    let plugins = &info["result"]["serverInfo"]["kuzzle"]["plugins"];
+    assert_eq!(
+        plugins["plugins"]["pipe"]["pipes"],
+        json!(["document:afterGet"]),
+        "{plugins}"
+    );
+    assert!(plugins["plugins"]["greeting"].is_object(), "{plugins}");
+    assert_eq!(
+        plugins["plugins"]["greeting-js"].is_object(),
+        has_javascript,
+        "{plugins}"
+    );
 }
 
 async fn seed_document(address: SocketAddr) {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,6 +17,11 @@ use crate::bindings::{Plugin as PluginBindings, PluginPre};
 use crate::{
     ApiError, DenyAll, HostServices, Manifest, PluginError, PluginFailure, Request, Response, cache,
 };
+
+/// Instances of one plugin kept ready for its next calls. Instantiating costs more than the call
+/// itself for most guests (a JavaScript engine takes about a millisecond), so a successful call
+/// returns its instance here; a failed one drops it.
+const IDLE_INSTANCES: usize = 8;
 
 /// Largest number of elements a table of a plugin instance may grow to.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
@@ -186,6 +192,7 @@ impl PluginHost {
             name: Arc::from(name),
             pre,
             services: Arc::new(DenyAll),
+            idle: Arc::default(),
             limits: CallLimits {
                 max_memory_bytes: self.shared.config.max_memory_bytes,
                 call_timeout: self.shared.config.call_timeout,
@@ -197,8 +204,10 @@ impl PluginHost {
     }
 }
 
-/// A loaded plugin. Every call runs in a fresh instance, so calls are independent and may run
-/// concurrently from several threads, and a failed call leaves nothing behind. Calls block their
+/// A loaded plugin. Each call runs in an instance of its own: a ready instance that an earlier
+/// successful call left, or a new one. Calls may run concurrently from several threads, and a
+/// failed call drops its instance, so a trap leaves nothing behind. `init` always runs in a new
+/// instance that is dropped afterwards, so no call sees the state `init` left. Calls block their
 /// thread for up to the call timeout, so async code should run them on a blocking thread pool
 /// (for example `tokio::task::spawn_blocking`).
 #[derive(Clone)]
@@ -206,9 +215,17 @@ pub struct Plugin {
     name: Arc<str>,
     pre: PluginPre<InstanceState>,
     services: Arc<dyn HostServices>,
+    /// Instances ready for the next call, shared by the clones of this plugin.
+    idle: Arc<Mutex<Vec<ReadyInstance>>>,
     limits: CallLimits,
     shared: Arc<Shared>,
     compiled_from_cache: bool,
+}
+
+/// An instance with its store, kept between calls.
+struct ReadyInstance {
+    store: Store<InstanceState>,
+    bindings: PluginBindings,
 }
 
 /// The memory limit and deadline of each call of one plugin.
@@ -243,6 +260,8 @@ impl Plugin {
     /// Replaces the services behind the plugin's `api` and `http` imports.
     pub fn with_services(mut self, services: Arc<dyn HostServices>) -> Self {
         self.services = services;
+        // Ready instances hold the previous services in their stores.
+        self.idle = Arc::default();
         self
     }
 
@@ -254,20 +273,21 @@ impl Plugin {
             call_timeout,
             deadline_ticks: deadline_ticks(call_timeout, self.shared.config.epoch_tick),
         };
+        self.idle = Arc::default();
         self
     }
 
     /// Calls `lifecycle.init` with the plugin's configuration (a JSON object) and returns its
     /// manifest, or the error the plugin returned.
     pub fn init(&self, config: &str) -> Result<Result<Manifest, ApiError>, PluginError> {
-        self.call("lifecycle.init", |store, plugin| {
+        self.call("lifecycle.init", Reuse::Never, |store, plugin| {
             plugin.palisade_plugin_lifecycle().call_init(store, config)
         })
     }
 
     /// Calls `controller.handle` and returns the plugin's response or error.
     pub fn handle(&self, request: &Request) -> Result<Result<Response, ApiError>, PluginError> {
-        self.call("controller.handle", |store, plugin| {
+        self.call("controller.handle", Reuse::AfterSuccess, |store, plugin| {
             plugin
                 .palisade_plugin_controller()
                 .call_handle(store, request)
@@ -282,7 +302,7 @@ impl Plugin {
         request: &Request,
         payload: &str,
     ) -> Result<Result<String, ApiError>, PluginError> {
-        self.call("pipe.run", |store, plugin| {
+        self.call("pipe.run", Reuse::AfterSuccess, |store, plugin| {
             plugin
                 .palisade_plugin_pipe()
                 .call_run(store, event, request, payload)
@@ -296,19 +316,44 @@ impl Plugin {
         request: &Request,
         payload: &str,
     ) -> Result<(), PluginError> {
-        self.call("hook.observe", |store, plugin| {
+        self.call("hook.observe", Reuse::AfterSuccess, |store, plugin| {
             plugin
                 .palisade_plugin_hook()
                 .call_observe(store, event, request, payload)
         })
     }
 
-    /// Instantiates the plugin in a new store with a fresh deadline and runs `function` in it.
+    /// Runs `function` in a ready instance or a new one, with a fresh deadline.
     fn call<T>(
         &self,
         function: &'static str,
+        reuse: Reuse,
         run: impl FnOnce(&mut Store<InstanceState>, &PluginBindings) -> wasmtime::Result<T>,
     ) -> Result<T, PluginError> {
+        let ready = match reuse {
+            Reuse::AfterSuccess => self.take_idle(),
+            Reuse::Never => None,
+        };
+        let mut ready = match ready {
+            Some(ready) => ready,
+            None => self.instantiate(function)?,
+        };
+        ready.store.set_epoch_deadline(self.limits.deadline_ticks);
+        ready.store.data_mut().limiter.exceeded = false;
+
+        match run(&mut ready.store, &ready.bindings) {
+            Ok(value) => {
+                if reuse == Reuse::AfterSuccess {
+                    self.put_idle(ready);
+                }
+                Ok(value)
+            }
+            Err(error) => Err(self.call_error(function, &ready.store, &error, false)),
+        }
+    }
+
+    /// Instantiates the plugin in a new store.
+    fn instantiate(&self, function: &'static str) -> Result<ReadyInstance, PluginError> {
         let state = InstanceState {
             plugin: Arc::clone(&self.name),
             services: Arc::clone(&self.services),
@@ -319,11 +364,22 @@ impl Plugin {
         store.set_epoch_deadline(self.limits.deadline_ticks);
         store.epoch_deadline_trap();
 
-        let instance = match self.pre.instantiate(&mut store) {
-            Ok(instance) => instance,
-            Err(error) => return Err(self.call_error(function, &store, &error, true)),
-        };
-        run(&mut store, &instance).map_err(|error| self.call_error(function, &store, &error, false))
+        match self.pre.instantiate(&mut store) {
+            Ok(bindings) => Ok(ReadyInstance { store, bindings }),
+            Err(error) => Err(self.call_error(function, &store, &error, true)),
+        }
+    }
+
+    fn take_idle(&self) -> Option<ReadyInstance> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    fn put_idle(&self, ready: ReadyInstance) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_INSTANCES
+        {
+            idle.push(ready);
+        }
     }
 
     /// Turns a wasmtime error into a [`PluginError`] that names the plugin and the cause.
@@ -352,6 +408,15 @@ impl Plugin {
             failure,
         }
     }
+}
+
+/// Whether a call may run in a ready instance and leave its instance for the next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    /// A new instance, dropped after the call (`init`).
+    Never,
+    /// A ready instance when one is idle; kept after a successful call.
+    AfterSuccess,
 }
 
 /// Returns the epoch ticks to give a call so that it runs for at least `timeout`. The deadline

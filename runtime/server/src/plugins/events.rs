@@ -76,13 +76,11 @@ pub async fn pipe(
             let event_name = event.to_owned();
             let record = record.clone();
             let text = payload.to_string();
-            let returned = tokio::task::spawn_blocking(move || {
-                plugin.plugin.run_pipe(&event_name, &record, &text)
-            })
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|error| convert::host_error(&error))?
-            .map_err(convert::guest_error)?;
+            let returned =
+                super::run_blocking(move || plugin.plugin.run_pipe(&event_name, &record, &text))
+                    .await?
+                    .map_err(|error| convert::host_error(&error))?
+                    .map_err(convert::guest_error)?;
             payload = serde_json::from_str(&returned)
                 .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;
         }

@@ -54,7 +54,7 @@ pub fn send(
     let limit = u64::from(request.timeout_ms).min(grant.timeout).max(1);
     let timeout = Duration::from_millis(limit);
     let exchange = exchange(&destination, &uri, request);
-    match runtime.block_on(async { tokio::time::timeout(timeout, exchange).await }) {
+    match super::services::block_on(runtime, tokio::time::timeout(timeout, exchange)) {
         Ok(outcome) => outcome,
         Err(_) => Err(guest_error(
             504,

@@ -90,7 +90,7 @@ impl HostServices for ServerServices {
         let request = self
             .internal_request(plugin, payload, identity, current)
             .map_err(|e| to_guest(&e))?;
-        let outcome = self.runtime.block_on(state.execute_internal(&request));
+        let outcome = block_on(&self.runtime, state.execute_internal(&request));
         match outcome {
             Ok(response) => Ok(response.result.unwrap_or(Value::Null).to_string()),
             Err(error) => Err(to_guest(&error)),
@@ -149,6 +149,16 @@ impl ServerServices {
             return vec!["anonymous".to_owned()];
         }
         granted.clone()
+    }
+}
+
+/// Waits for `future` from a plugin call. A call running on a worker thread of the runtime first
+/// hands the worker's other tasks to another thread, because `block_on` on a worker would stall
+/// them. The server runs the multi-threaded runtime, which this needs.
+pub fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => tokio::task::block_in_place(|| runtime.block_on(future)),
+        Err(_) => runtime.block_on(future),
     }
 }
 
