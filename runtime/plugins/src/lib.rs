@@ -2,8 +2,8 @@
 //!
 //! A plugin is a component targeting the `plugin` world of the `palisade:plugin@0.1.0` WIT package
 //! (`wit/` at the repository root). [`PluginHost`] compiles components (caching the compiled code
-//! on disk), and [`Plugin`] runs each call in a fresh instance with a memory limit and an execution
-//! deadline. A trap, a timeout or an exhausted memory limit fails that call with a
+//! on disk), and [`Plugin`] runs each call in an instance of its own with a memory limit and an
+//! execution deadline. A trap, a timeout or an exhausted memory limit fails that call with a
 //! [`PluginError`] and leaves the host and the plugin usable.
 
 mod cache;
