@@ -8,7 +8,9 @@ const os = require('node:os');
 const path = require('node:path');
 
 const LISTENING_MARKER = 'palisade listening on http://';
-const START_TIMEOUT_MS = 30_000;
+// Compiling a 12 MB TypeScript plugin without a cached copy takes seconds before the server
+// listens.
+const START_TIMEOUT_MS = 60_000;
 
 function palisadeBinary() {
   if (process.env.PALISADE_BIN) {

@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { Kuzzle, WebSocket, Http } = require('kuzzle-sdk');
 
 const { startServer } = require('../support/server');
-const { pluginsFolder } = require('../support/plugins');
+const { pluginsFolder, pluginCacheEnv } = require('../support/plugins');
 
 const protocols = {
   websocket: (server) => new WebSocket(server.host, { port: server.port }),
@@ -47,7 +47,7 @@ for (const [name, makeProtocol] of Object.entries(protocols)) {
     let kuzzle;
 
     before(async () => {
-      server = await startServer({}, { pluginsDir: pluginsFolder({ greeting: null }) });
+      server = await startServer(pluginCacheEnv(), { pluginsDir: pluginsFolder({ greeting: null }) });
       kuzzle = new Kuzzle(makeProtocol(server));
       await kuzzle.connect();
     });
@@ -85,7 +85,7 @@ for (const [name, makeProtocol] of Object.entries(protocols)) {
     let kuzzle;
 
     before(async () => {
-      server = await startServer({}, { pluginsDir: pluginsFolder({ 'owner-only': null }) });
+      server = await startServer(pluginCacheEnv(), { pluginsDir: pluginsFolder({ 'owner-only': null }) });
       kuzzle = new Kuzzle(makeProtocol(server));
       await kuzzle.connect();
       await kuzzle.index.create('shop');
@@ -133,7 +133,7 @@ for (const [name, makeProtocol] of Object.entries(protocols)) {
 
     before(async () => {
       const settings = '[identity]\nprofiles = ["admin"]\n';
-      server = await startServer({}, { pluginsDir: pluginsFolder({ audit: settings }) });
+      server = await startServer(pluginCacheEnv(), { pluginsDir: pluginsFolder({ audit: settings }) });
       kuzzle = new Kuzzle(makeProtocol(server));
       await kuzzle.connect();
       await kuzzle.index.create('crm');
