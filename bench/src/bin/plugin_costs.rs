@@ -1,6 +1,7 @@
-//! What plugins cost: a controller action as a Rust plugin and as a JavaScript plugin against a
-//! native action, a pipe on `document:get` against no pipe, and the time from a plugin file
-//! change to the first response of the new version, with a cold and a warm compiled-code cache.
+//! Measures what plugins cost. A controller action as a Rust plugin and as a JavaScript plugin
+//! runs against a native action, and a pipe on `document:get` against no pipe. The reload time
+//! goes from a plugin file change to the first response of the new version, with a cold and a
+//! warm compiled-code cache.
 //!
 //! Every server runs in this process on its own two-worker Tokio runtime. Latencies come from one
 //! WebSocket connection sending requests back to back; throughput from `CONNECTIONS`
@@ -179,24 +180,7 @@ fn component(guest: &str, replacements: &[(&str, &str)]) -> Vec<u8> {
     for (from, to) in replacements {
         source = source.replace(from, to);
     }
-    let mut module = wat::parse_str(&source).unwrap();
-    let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve
-        .push_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"))
-        .unwrap();
-    let world = resolve.select_world(&[package], Some("plugin")).unwrap();
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap()
+    palisade_test_harness::wat_component(&source)
 }
 
 /// Checks that the plugins under test loaded, with the pipe on `document:afterGet`.

@@ -88,12 +88,12 @@ impl ApiError {
         self.id
     }
 
-    /// The id sent to clients: the catalogue id's name, or a plugin's own id.
+    /// Returns the id sent to clients: the catalogue id's name, or a plugin's own id.
     pub fn id_name(&self) -> &str {
         self.custom_id.as_deref().unwrap_or(self.id.id())
     }
 
-    /// The values that the message names.
+    /// Returns the values that the message names.
     pub fn props(&self) -> &[String] {
         &self.props
     }

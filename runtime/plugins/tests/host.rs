@@ -21,29 +21,7 @@ const CALL_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Builds a component of the `plugin` world from a guest's WAT, with `common.wat` pasted in.
 fn component(guest: &str) -> Vec<u8> {
-    let source = guest.replace(";;COMMON", COMMON);
-    let mut module = wat::parse_str(&source).expect("the guest's WAT is valid");
-
-    let mut resolve = wit_parser::Resolve::default();
-    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit");
-    let (package, _) = resolve.push_path(wit).expect("the WIT package parses");
-    let world = resolve
-        .select_world(&[package], Some("plugin"))
-        .expect("the WIT package has the world `plugin`");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("the WIT metadata embeds");
-
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(&module)
-        .expect("the module matches the world")
-        .encode()
-        .expect("the component encodes")
+    palisade_test_harness::wat_component(&guest.replace(";;COMMON", COMMON))
 }
 
 fn test_config() -> PluginHostConfig {

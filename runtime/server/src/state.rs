@@ -113,7 +113,7 @@ impl ServerState {
         self.funnel.run_internal(self, request).await
     }
 
-    /// Whether `controller:action` exists, native or provided by a plugin.
+    /// Returns whether `controller:action` exists, native or provided by a plugin.
     pub fn has_action(&self, controller: &str, action: &str) -> bool {
         self.controllers.has_action(controller, action)
             || self.plugins.snapshot().has_action(controller, action)

@@ -25,27 +25,7 @@ fn component(guest: &str, replacements: &[(&str, &str)]) -> Vec<u8> {
     for (from, to) in replacements {
         source = source.replace(from, to);
     }
-    let mut module = wat::parse_str(&source).expect("the guest's WAT is valid");
-    let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve
-        .push_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit"))
-        .expect("the WIT package parses");
-    let world = resolve
-        .select_world(&[package], Some("plugin"))
-        .expect("world `plugin`");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("the WIT metadata embeds");
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(&module)
-        .expect("the module matches the world")
-        .encode()
-        .expect("the component encodes")
+    palisade_test_harness::wat_component(&source)
 }
 
 fn guest_file(name: &str) -> &'static str {
@@ -57,7 +37,8 @@ fn guest_file(name: &str) -> &'static str {
     }
 }
 
-/// The `version` guest renamed `name` (four letters, like `echo`), returning `"version-<n>"`.
+/// Builds the `version` guest renamed `name` (four letters, like `echo`), returning
+/// `"version-<n>"`.
 fn version_plugin(name: &str, n: u8) -> Vec<u8> {
     let digit = format!("version-{n}");
     component(

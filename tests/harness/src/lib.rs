@@ -5,6 +5,8 @@
 //! temporary data and plugins folders unless the test gives one, and is stopped with SIGTERM
 //! when dropped.
 
+mod component;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub use component::wat_component;
 
 /// The start-up log line that carries the bound address.
 const LISTENING_MARKER: &str = "palisade listening on http://";

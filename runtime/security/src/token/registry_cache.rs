@@ -17,8 +17,8 @@ const MAX_ENTRIES: usize = 100_000;
 /// generation. An entry read from the store is cached only if no write happened since the read
 /// began, so a verification racing with a logout or a refresh never caches the old entry.
 ///
-/// TODO(cluster): a token revoked on another node stays valid here until this node restarts;
-/// nodes sharing a store need an invalidation message for tokens, as for users and roles.
+/// TODO(cluster): a token revoked on another node stays valid here until this node restarts.
+/// Nodes sharing a store need an invalidation message for tokens, as for users and roles.
 #[derive(Debug, Default)]
 pub(super) struct RegistryCache {
     state: Mutex<CacheState>,

@@ -195,7 +195,7 @@ pub struct PluginsSettings {
     /// Linear memory of one instance, such as `"64MB"`: the default of every plugin and the
     /// maximum a plugin's own `memoryLimit` may ask for.
     pub memory_limit: ByteSize,
-    /// Milliseconds one plugin call may run, unless the plugin's settings say otherwise.
+    /// Milliseconds one plugin call may run, unless the plugin's settings set another value.
     pub call_timeout: u64,
     /// Milliseconds between two scans of the plugins folder for changed files (0 = no watching).
     pub watch_interval: u64,

@@ -71,7 +71,7 @@ impl Controllers {
         self.by_name.values()
     }
 
-    /// Whether a native controller has this name.
+    /// Returns whether a native controller has this name.
     pub fn has_controller(&self, controller: &str) -> bool {
         self.by_name.contains_key(controller)
     }

@@ -114,7 +114,7 @@ fn add_plugin_controllers(state: &ServerState, api: &mut Map<String, Value>) {
     }
 }
 
-/// The result of `server:info`.
+/// Builds the result of `server:info`.
 pub(crate) fn info(state: &ServerState) -> Value {
     json!({
         "serverInfo": {
@@ -155,7 +155,7 @@ fn get_config(state: &ServerState) -> ApiResult {
     Ok(redacted_config(state)?.into())
 }
 
-/// The effective configuration without its secrets.
+/// Returns the effective configuration without its secrets.
 pub(crate) fn redacted_config(state: &ServerState) -> Result<Value, ApiError> {
     let mut config = serde_json::to_value(&state.config).map_err(ApiError::internal)?;
     redact_secrets(&mut config);

@@ -102,14 +102,18 @@ pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profi
     tokio::task::spawn_blocking(move || {
         let _call = call;
         for (event, payload) in emitted.events {
-            let text = payload.to_string();
-            for listener in set.hooks_for(&event) {
-                if let Err(error) = listener.plugin.plugin.observe(&event, &record, &text) {
-                    tracing::warn!(plugin = %listener.plugin.name, %event, %error, "hook failed");
-                }
-            }
+            observe(&set, &event, &record, &payload.to_string());
         }
     });
+}
+
+/// Calls every hook of `event` in order, logging the failures.
+fn observe(set: &PluginSet, event: &str, record: &palisade_plugins::Request, payload: &str) {
+    for listener in set.hooks_for(event) {
+        if let Err(error) = listener.plugin.plugin.observe(event, record, payload) {
+            tracing::warn!(plugin = %listener.plugin.name, %event, %error, "hook failed");
+        }
+    }
 }
 
 /// Runs the hooks of a server event, such as `core:kuzzleStart`, on a blocking thread. The
@@ -126,11 +130,7 @@ pub fn run_server_hooks(
     let record = convert::plugin_request(&request, Vec::new());
     let (event, text) = (event.to_owned(), payload.to_string());
     Some(tokio::task::spawn_blocking(move || {
-        for listener in set.hooks_for(&event) {
-            if let Err(error) = listener.plugin.plugin.observe(&event, &record, &text) {
-                tracing::warn!(plugin = %listener.plugin.name, %event, %error, "hook failed");
-            }
-        }
+        observe(&set, &event, &record, &text);
     }))
 }
 

@@ -14,7 +14,7 @@ use crate::config::PluginsSettings;
 /// HTTP verbs a plugin route may use.
 const ROUTE_VERBS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-/// Compiles `bytes`, calls `init` with the plugin's settings and checks the manifest it returns.
+/// Compiles `bytes`, calls `init` with the plugin's `settings` and checks the manifest it returns.
 /// Blocking: compiling a large component takes seconds.
 ///
 /// # Errors
@@ -25,10 +25,10 @@ pub fn load(
     path: &Path,
     bytes: &[u8],
     common: &PluginsSettings,
+    settings: PluginSettings,
     services: Arc<dyn HostServices>,
 ) -> Result<LoadedPlugin, String> {
     let stem = file_stem(path);
-    let settings = PluginSettings::read(path, common)?;
     let limits = settings.limits(common)?;
     let plugin = host
         .load(&stem, bytes)

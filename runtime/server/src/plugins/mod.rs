@@ -134,16 +134,21 @@ impl PluginManager {
             return;
         };
 
+        let settings = match settings::PluginSettings::read(path, &self.config) {
+            Ok(settings) => settings,
+            Err(error) => return self.record_error(&file, error),
+        };
         let services = Arc::new(services::ServerServices {
             state: Arc::downgrade(state),
             runtime: tokio::runtime::Handle::current(),
-            settings: settings::PluginSettings::read(path, &self.config).unwrap_or_default(),
+            settings: settings.clone(),
             calls: Arc::clone(&self.calls),
         });
         let (host, owned_path, config) = (host.clone(), path.to_owned(), self.config.clone());
         let started = std::time::Instant::now();
         let loaded = tokio::task::spawn_blocking(move || {
-            load::load(&host, &owned_path, &bytes, &config, services).map(|loaded| (loaded, bytes))
+            load::load(&host, &owned_path, &bytes, &config, settings, services)
+                .map(|loaded| (loaded, bytes))
         })
         .await
         .unwrap_or_else(|error| Err(format!("loading panicked: {error}")));

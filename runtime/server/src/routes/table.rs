@@ -49,7 +49,7 @@ impl RouteTable {
         }
     }
 
-    /// A table of the given routes, such as the custom routes of plugin actions.
+    /// Builds a table of the given routes, such as the custom routes of plugin actions.
     pub fn from_routes(routes: Vec<Route>) -> Self {
         let routes = routes
             .into_iter()
