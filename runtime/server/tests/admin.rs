@@ -109,7 +109,7 @@ async fn load_mappings_and_fixtures_then_reset_database() {
 
 #[tokio::test]
 async fn shutdown_stops_server() {
-    let server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
+    let mut server = TestServer::start(env!("CARGO_BIN_EXE_palisade"));
     let api = Api::new(&server);
     let admin = api.create_first_admin().await;
 
@@ -121,19 +121,10 @@ async fn shutdown_stops_server() {
         .await;
     assert_eq!(stopped["acknowledge"], true);
 
-    let client = reqwest::Client::new();
-    let url = format!("{}/_healthcheck", server.http_url());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if client.get(&url).send().await.is_err() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server still answers after 20 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let status = server
+        .wait_for_exit(std::time::Duration::from_secs(20))
+        .expect("server still runs 20 s after admin:shutdown");
+    assert!(status.success(), "exit status {status}");
     let output = server.output().join("\n");
     assert!(output.contains("admin:shutdown requested"), "{output}");
 }

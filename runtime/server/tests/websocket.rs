@@ -264,12 +264,10 @@ async fn slow_reader_disconnected() {
     )
     .await;
     assert_eq!(next_json(&mut other).await["status"], 200);
-    assert!(
-        server
-            .output()
-            .iter()
-            .any(|line| line.contains("too much backpressure"))
-    );
+    assert!(server.wait_for_line(
+        |line| line.contains("too much backpressure"),
+        std::time::Duration::from_secs(10)
+    ));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use component::wat_component;
@@ -111,16 +112,18 @@ impl ServerBuilder {
 
         let output = Arc::new(Mutex::new(Vec::new()));
         let (address_sender, address_receiver) = mpsc::channel();
-        collect(
-            child.stdout.take().expect("stdout piped"),
-            output.clone(),
-            Some(address_sender),
-        );
-        collect(
-            child.stderr.take().expect("stderr piped"),
-            output.clone(),
-            None,
-        );
+        let readers = vec![
+            collect(
+                child.stdout.take().expect("stdout piped"),
+                output.clone(),
+                Some(address_sender),
+            ),
+            collect(
+                child.stderr.take().expect("stderr piped"),
+                output.clone(),
+                None,
+            ),
+        ];
 
         let address = wait_for_address(&mut child, &address_receiver, &output);
         TestServer {
@@ -129,6 +132,7 @@ impl ServerBuilder {
             data_dir,
             plugins_dir,
             output,
+            readers,
             _scratch: scratch,
         }
     }
@@ -145,6 +149,7 @@ pub struct TestServer {
     /// The folder the server loads plugins from.
     pub plugins_dir: PathBuf,
     output: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
     _scratch: tempfile::TempDir,
 }
 
@@ -177,13 +182,61 @@ impl TestServer {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// Waits for the server to exit on its own, then for its last output lines to be read.
+    ///
+    /// Returns `None` when the server still runs after `timeout`; it is left running.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+
+        self.child = None;
+        self.join_readers();
+        Some(status)
+    }
+
+    /// Waits until a line of the server's output satisfies `wanted`; false after `timeout`.
+    ///
+    /// Output reaches the test through reader threads, so a line the server has just written may
+    /// not be there yet: poll rather than read once.
+    pub fn wait_for_line(&self, wanted: impl Fn(&str) -> bool, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.output().iter().any(|line| wanted(line)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the output readers, which end after the last line once the process has exited
+    /// and its pipes have closed.
+    fn join_readers(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to exit (killing it after 15 s).
     pub fn stop(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
-        wait_or_kill(&mut child, STOP_TIMEOUT)
+        let status = wait_or_kill(&mut child, STOP_TIMEOUT);
+        self.join_readers();
+        status
     }
 
     /// Kills the process with SIGKILL, as a crash would, and reaps it.
@@ -191,6 +244,7 @@ impl TestServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            self.join_readers();
         }
     }
 }
@@ -205,7 +259,7 @@ fn collect(
     stream: impl std::io::Read + Send + 'static,
     output: Arc<Mutex<Vec<String>>>,
     address_sender: Option<mpsc::Sender<SocketAddr>>,
-) {
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             if let (Some(sender), Some(address)) = (&address_sender, parse_address(&line)) {
@@ -215,7 +269,7 @@ fn collect(
                 lines.push(line);
             }
         }
-    });
+    })
 }
 
 fn parse_address(line: &str) -> Option<SocketAddr> {
