@@ -42,6 +42,95 @@ pub fn hook<P: Plugin>(event: String, request: types::Request, payload: String) 
     }
 }
 
+/// Glue of the `strategy` export: JSON parsing and conversions around the strategy functions of
+/// [`Plugin`].
+pub mod strategy {
+    use serde_json::Value;
+
+    use crate::bindings::exports::palisade::plugin::strategy as wit;
+    use crate::bindings::palisade::plugin::types;
+    use crate::{ApiError, Credentials, Plugin, Request};
+
+    /// Runs [`Plugin::verify`].
+    pub fn verify<P: Plugin>(
+        strategy: String,
+        credentials: String,
+        request: types::Request,
+    ) -> Result<wit::Verdict, types::ApiError> {
+        let request = Request::from_host(request)?;
+        let credentials = parse_credentials(&credentials)?;
+        Ok(P::verify(&strategy, credentials, request)?.into())
+    }
+
+    /// Runs [`Plugin::create_credentials`].
+    pub fn create<P: Plugin>(
+        strategy: String,
+        kuid: String,
+        credentials: String,
+    ) -> Result<wit::StoredCredentials, types::ApiError> {
+        let credentials = parse_credentials(&credentials)?;
+        Ok(P::create_credentials(&strategy, &kuid, credentials)?.into())
+    }
+
+    /// Runs [`Plugin::update_credentials`].
+    pub fn update<P: Plugin>(
+        strategy: String,
+        kuid: String,
+        credentials: String,
+        current: wit::StoredCredentials,
+    ) -> Result<wit::StoredCredentials, types::ApiError> {
+        let credentials = parse_credentials(&credentials)?;
+        Ok(P::update_credentials(&strategy, &kuid, credentials, current.into())?.into())
+    }
+
+    /// Runs [`Plugin::validate_credentials`].
+    pub fn validate<P: Plugin>(
+        strategy: String,
+        kuid: String,
+        credentials: String,
+        current: Option<wit::StoredCredentials>,
+    ) -> Result<(), types::ApiError> {
+        let credentials = parse_credentials(&credentials)?;
+        let current = current.map(Credentials::from);
+        Ok(P::validate_credentials(
+            &strategy,
+            &kuid,
+            credentials,
+            current,
+        )?)
+    }
+
+    /// Runs [`Plugin::delete_credentials`].
+    pub fn delete<P: Plugin>(
+        strategy: String,
+        kuid: String,
+        current: wit::StoredCredentials,
+    ) -> Result<(), types::ApiError> {
+        Ok(P::delete_credentials(&strategy, &kuid, current.into())?)
+    }
+
+    /// Runs [`Plugin::credentials_info`].
+    pub fn get_info<P: Plugin>(
+        strategy: String,
+        kuid: String,
+        current: wit::StoredCredentials,
+    ) -> Result<String, types::ApiError> {
+        Ok(P::credentials_info(&strategy, &kuid, current.into())?.to_string())
+    }
+
+    /// Parses credentials, which must be a JSON object.
+    fn parse_credentials(credentials: &str) -> Result<Value, ApiError> {
+        match serde_json::from_str(credentials) {
+            Ok(object @ Value::Object(_)) => Ok(object),
+            _ => Err(ApiError::new(
+                400,
+                "security.credentials.rejected",
+                "The credentials must be a JSON object.",
+            )),
+        }
+    }
+}
+
 /// Parses the settings JSON; an empty string is the empty object.
 fn parse_settings(config: &str) -> Result<Value, ApiError> {
     if config.trim().is_empty() {
@@ -110,6 +199,68 @@ macro_rules! export_plugin {
             impl exports::hook::Guest for PluginExports {
                 fn observe(event: String, request: types::Request, payload: String) {
                     $crate::__private::hook::<$plugin>(event, request, payload)
+                }
+            }
+
+            impl exports::strategy::Guest for PluginExports {
+                fn verify(
+                    strategy: String,
+                    credentials: String,
+                    request: types::Request,
+                ) -> Result<exports::strategy::Verdict, types::ApiError> {
+                    $crate::__private::strategy::verify::<$plugin>(strategy, credentials, request)
+                }
+
+                fn create(
+                    strategy: String,
+                    kuid: String,
+                    credentials: String,
+                ) -> Result<exports::strategy::StoredCredentials, types::ApiError> {
+                    $crate::__private::strategy::create::<$plugin>(strategy, kuid, credentials)
+                }
+
+                fn update(
+                    strategy: String,
+                    kuid: String,
+                    credentials: String,
+                    current: exports::strategy::StoredCredentials,
+                ) -> Result<exports::strategy::StoredCredentials, types::ApiError> {
+                    $crate::__private::strategy::update::<$plugin>(
+                        strategy,
+                        kuid,
+                        credentials,
+                        current,
+                    )
+                }
+
+                fn validate(
+                    strategy: String,
+                    kuid: String,
+                    credentials: String,
+                    current: Option<exports::strategy::StoredCredentials>,
+                ) -> Result<(), types::ApiError> {
+                    $crate::__private::strategy::validate::<$plugin>(
+                        strategy,
+                        kuid,
+                        credentials,
+                        current,
+                    )
+                }
+
+                fn delete(
+                    strategy: String,
+                    kuid: String,
+                    current: exports::strategy::StoredCredentials,
+                ) -> Result<(), types::ApiError> {
+                    $crate::__private::strategy::delete::<$plugin>(strategy, kuid, current)
+                }
+
+                fn get_info(
+                    strategy: String,
+                    kuid: String,
+                    current: exports::strategy::StoredCredentials,
+                ) -> Result<String, types::ApiError> {
+                    $crate::__private::strategy::get_info::<$plugin>(strategy, kuid, current)
                 }
             }
 

@@ -1,7 +1,7 @@
 //! Write Palisade plugins in Rust.
 //!
-//! A plugin is a WebAssembly component of the `plugin` world of the WIT package
-//! `palisade:plugin@0.1.0`. This crate generates the bindings with wit-bindgen and wraps them in
+//! A plugin is a WebAssembly component of the `strategy-plugin` world of the WIT package
+//! `palisade:plugin@0.1.0`: the `plugin` world plus authentication strategies. This crate generates the bindings with wit-bindgen and wraps them in
 //! plain Rust types: implement [`Plugin`] on a type, call [`export_plugin!`] once, build the
 //! crate as a `cdylib` for `wasm32-unknown-unknown` and turn the core module into a component
 //! with `palisade-componentize`.
@@ -28,8 +28,8 @@
 //! export_plugin!(Greeting);
 //! ```
 //!
-//! The host runs every call in a fresh instance. Nothing a call stores in memory, such as the
-//! settings seen by `init`, is visible to the next call.
+//! The host runs a call in a new instance or in one that an earlier call left, so no call can
+//! count on what another kept in memory: short-lived values go through [`store`].
 
 // The bindings name this crate by its path, which needs this alias inside the crate itself.
 extern crate self as palisade_plugin_sdk;
@@ -45,6 +45,9 @@ mod manifest;
 mod plugin;
 mod request;
 mod response;
+pub mod store;
+pub mod strategy;
+pub mod tcp;
 
 pub use document::Document;
 pub use error::ApiError;
@@ -53,6 +56,7 @@ pub use plugin::Plugin;
 pub use request::{Request, User};
 pub use response::Response;
 pub use serde_json::{self, Value, json};
+pub use strategy::{Credentials, Identity, NextStep, Verdict};
 
 /// Bindings that wit-bindgen generates from the repository's `wit/` folder.
 #[doc(hidden)]
@@ -60,7 +64,7 @@ pub use serde_json::{self, Value, json};
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "plugin",
+        world: "strategy-plugin",
         pub_export_macro: true,
         default_bindings_module: "palisade_plugin_sdk::bindings",
         runtime_path: "palisade_plugin_sdk::__private::wit_bindgen::rt",
@@ -70,6 +74,6 @@ pub mod bindings {
 /// Items that the [`export_plugin!`] expansion uses; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{handle, hook, init, pipe};
+    pub use crate::export::{handle, hook, init, pipe, strategy};
     pub use wit_bindgen;
 }

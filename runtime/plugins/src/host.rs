@@ -13,7 +13,9 @@ use wasmtime::{
     Trap,
 };
 
-use crate::bindings::{Plugin as PluginBindings, PluginPre};
+use crate::bindings::{Plugin as PluginBindings, PluginIndices, PluginPre};
+use crate::strategy_bindings::exports::palisade::plugin::strategy;
+use crate::tcp::Connections;
 use crate::{
     ApiError, DenyAll, HostServices, Manifest, PluginError, PluginFailure, Request, Response, cache,
 };
@@ -186,11 +188,16 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(link_error)?;
+        // The `strategy` export is optional: a component of the `plugin` world has none.
+        let strategy = strategy::GuestIndices::new(&instance_pre).ok();
         let pre = PluginPre::new(instance_pre).map_err(link_error)?;
+        let indices = PluginIndices::new(pre.instance_pre()).map_err(link_error)?;
         tracing::debug!(plugin = name, compiled_from_cache, "plugin loaded");
         Ok(Plugin {
             name: Arc::from(name),
             pre,
+            indices,
+            strategy,
             services: Arc::new(DenyAll),
             idle: Arc::default(),
             limits: CallLimits {
@@ -214,6 +221,9 @@ impl PluginHost {
 pub struct Plugin {
     name: Arc<str>,
     pre: PluginPre<InstanceState>,
+    indices: PluginIndices,
+    /// Where the `strategy` functions are, when the component exports them.
+    strategy: Option<strategy::GuestIndices>,
     services: Arc<dyn HostServices>,
     /// Instances ready for the next call, shared by the clones of this plugin.
     idle: Arc<Mutex<Vec<ReadyInstance>>>,
@@ -223,9 +233,11 @@ pub struct Plugin {
 }
 
 /// An instance with its store, kept between calls.
-struct ReadyInstance {
-    store: Store<InstanceState>,
-    bindings: PluginBindings,
+pub(crate) struct ReadyInstance {
+    pub(crate) store: Store<InstanceState>,
+    pub(crate) bindings: PluginBindings,
+    /// The `strategy` export, when the component has one.
+    pub(crate) strategy: Option<strategy::Guest>,
 }
 
 /// The memory limit and deadline of each call of one plugin.
@@ -250,6 +262,11 @@ impl Plugin {
     /// Returns the name given to [`PluginHost::load`].
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Returns whether the component exports the `strategy` interface.
+    pub fn has_strategy(&self) -> bool {
+        self.strategy.is_some()
     }
 
     /// Returns whether the compiled code came from the on-disk cache.
@@ -330,6 +347,18 @@ impl Plugin {
         reuse: Reuse,
         run: impl FnOnce(&mut Store<InstanceState>, &PluginBindings) -> wasmtime::Result<T>,
     ) -> Result<T, PluginError> {
+        self.call_instance(function, reuse, |ready| {
+            run(&mut ready.store, &ready.bindings)
+        })
+    }
+
+    /// Runs `function` with the whole ready instance, for exports outside the `plugin` world.
+    pub(crate) fn call_instance<T>(
+        &self,
+        function: &'static str,
+        reuse: Reuse,
+        run: impl FnOnce(&mut ReadyInstance) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginError> {
         let ready = match reuse {
             Reuse::AfterSuccess => self.take_idle(),
             Reuse::Never => None,
@@ -341,7 +370,9 @@ impl Plugin {
         ready.store.set_epoch_deadline(self.limits.deadline_ticks);
         ready.store.data_mut().limiter.exceeded = false;
 
-        match run(&mut ready.store, &ready.bindings) {
+        let outcome = run(&mut ready);
+        ready.store.data_mut().connections.close_all();
+        match outcome {
             Ok(value) => {
                 if reuse == Reuse::AfterSuccess {
                     self.put_idle(ready);
@@ -358,14 +389,31 @@ impl Plugin {
             plugin: Arc::clone(&self.name),
             services: Arc::clone(&self.services),
             limiter: MemoryLimiter::new(self.limits.max_memory_bytes),
+            connections: Connections::default(),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(self.limits.deadline_ticks);
         store.epoch_deadline_trap();
 
-        match self.pre.instantiate(&mut store) {
-            Ok(bindings) => Ok(ReadyInstance { store, bindings }),
+        let loaded = self
+            .pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                let bindings = self.indices.load(&mut store, &instance)?;
+                let strategy = match &self.strategy {
+                    Some(indices) => Some(indices.load(&mut store, &instance)?),
+                    None => None,
+                };
+                Ok((bindings, strategy))
+            });
+        match loaded {
+            Ok((bindings, strategy)) => Ok(ReadyInstance {
+                store,
+                bindings,
+                strategy,
+            }),
             Err(error) => Err(self.call_error(function, &store, &error, true)),
         }
     }
@@ -412,7 +460,7 @@ impl Plugin {
 
 /// Whether a call may run in a ready instance and leave its instance for the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reuse {
+pub(crate) enum Reuse {
     /// A new instance, dropped after the call (`init`).
     Never,
     /// A ready instance when one is idle; kept after a successful call.
@@ -431,6 +479,8 @@ pub(crate) struct InstanceState {
     pub(crate) plugin: Arc<str>,
     pub(crate) services: Arc<dyn HostServices>,
     pub(crate) limiter: MemoryLimiter,
+    /// The `tcp` connections of the current call.
+    pub(crate) connections: Connections,
 }
 
 /// Traps an instance whose linear memory grows beyond the limit, and records that it did so the

@@ -1,10 +1,14 @@
-//! The host functions that plugins import: `log`, `environment`, `api` and `http`.
+//! The host functions that plugins import: `log`, `environment`, `api`, `http` and `store`.
+//! `tcp` is in its own module.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::bindings::palisade::plugin::{api, environment, http, log, types};
+use crate::bindings::palisade::plugin::{api, environment, http, log, store, types};
 use crate::host::InstanceState;
-use crate::{ApiError, Identity, IncomingResponse, Level, OutgoingRequest, Request};
+use crate::{
+    ApiError, Identity, IncomingResponse, Level, OutgoingRequest, Request, TcpConnection,
+    TcpSecurity,
+};
 
 /// Error id of a capability that the operator did not grant to a plugin. It is Palisade's own id:
 /// Kuzzle's error catalogue has no equivalent.
@@ -14,9 +18,9 @@ pub const NOT_GRANTED_ID: &str = "plugin.runtime.capability_not_granted";
 /// of making the host allocate up to 4 GiB.
 pub const MAX_RANDOM_BYTES: u32 = 1024 * 1024;
 
-/// The server's side of the `api` and `http` imports.
+/// The server's side of the `api`, `http`, `tcp` and `store` imports.
 ///
-/// Both methods reject the call with a 403 `api-error` unless the implementation overrides them,
+/// The default methods reject each call with a 403 `api-error` (or find no stored value),
 /// so a plugin has no capability that its operator did not grant. The guest receives that error
 /// as a value and can handle it.
 ///
@@ -49,9 +53,47 @@ pub trait HostServices: Send + Sync + std::fmt::Debug {
         let _ = request;
         Err(not_granted(plugin, "http.send"))
     }
+
+    /// Opens an outbound TCP connection for `plugin`.
+    fn connect_tcp(
+        &self,
+        plugin: &str,
+        host: &str,
+        port: u16,
+        security: TcpSecurity,
+        timeout_ms: u32,
+    ) -> Result<Box<dyn TcpConnection>, ApiError> {
+        let _ = (host, port, security, timeout_ms);
+        Err(not_granted(plugin, "tcp.connect"))
+    }
+
+    /// Stores a short-lived value of `plugin` unless `key` has one (`store.put-new`).
+    fn store_put_new(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, ApiError> {
+        let _ = (key, value, ttl_ms);
+        Err(not_granted(plugin, "store.put-new"))
+    }
+
+    /// Removes and returns a short-lived value of `plugin` (`store.take`).
+    fn store_take(&self, plugin: &str, key: &str) -> Option<String> {
+        let _ = (plugin, key);
+        None
+    }
+
+    /// Returns a short-lived value of `plugin` (`store.get`).
+    fn store_get(&self, plugin: &str, key: &str) -> Option<String> {
+        let _ = (plugin, key);
+        None
+    }
 }
 
-/// [`HostServices`] that grants nothing: every `api.call` and `http.send` gets a 403 error.
+/// [`HostServices`] that grants nothing: every `api.call`, `http.send`, `tcp` connection and
+/// `store.put-new` gets a 403 error.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DenyAll;
 
@@ -126,5 +168,20 @@ impl api::Host for InstanceState {
 impl http::Host for InstanceState {
     fn send(&mut self, request: OutgoingRequest) -> Result<IncomingResponse, ApiError> {
         self.services.send_http(&self.plugin, &request)
+    }
+}
+
+impl store::Host for InstanceState {
+    fn put_new(&mut self, key: String, value: String, ttl_ms: u64) -> Result<bool, ApiError> {
+        self.services
+            .store_put_new(&self.plugin, &key, &value, ttl_ms)
+    }
+
+    fn take(&mut self, key: String) -> Option<String> {
+        self.services.store_take(&self.plugin, &key)
+    }
+
+    fn get(&mut self, key: String) -> Option<String> {
+        self.services.store_get(&self.plugin, &key)
     }
 }

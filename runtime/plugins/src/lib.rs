@@ -10,6 +10,8 @@ mod cache;
 mod error;
 mod host;
 mod imports;
+mod strategy;
+mod tcp;
 
 /// Rust bindings generated from the WIT world `plugin`.
 pub mod bindings {
@@ -18,6 +20,28 @@ pub mod bindings {
         world: "plugin",
         imports: {
             "palisade:plugin/environment.random-bytes": trappable,
+            "palisade:plugin/tcp.[drop]connection": trappable,
+        },
+        with: {
+            "palisade:plugin/tcp.connection": crate::tcp::ConnectionHandle,
+        },
+    });
+}
+
+/// Rust bindings of the WIT world `strategy-plugin`, used only for its `strategy` export: every
+/// other interface is the one of [`bindings`].
+pub mod strategy_bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "strategy-plugin",
+        with: {
+            "palisade:plugin/types": crate::bindings::palisade::plugin::types,
+            "palisade:plugin/log": crate::bindings::palisade::plugin::log,
+            "palisade:plugin/api": crate::bindings::palisade::plugin::api,
+            "palisade:plugin/http": crate::bindings::palisade::plugin::http,
+            "palisade:plugin/environment": crate::bindings::palisade::plugin::environment,
+            "palisade:plugin/store": crate::bindings::palisade::plugin::store,
+            "palisade:plugin/tcp": crate::bindings::palisade::plugin::tcp,
         },
     });
 }
@@ -25,9 +49,14 @@ pub mod bindings {
 pub use bindings::palisade::plugin::api::Identity;
 pub use bindings::palisade::plugin::http::{IncomingResponse, OutgoingRequest};
 pub use bindings::palisade::plugin::log::Level;
+pub use bindings::palisade::plugin::tcp::Security as TcpSecurity;
 pub use bindings::palisade::plugin::types::{
     Action, ApiError, Controller, HttpRoute, Manifest, Request, Response, Strategy, User,
 };
 pub use error::{PluginError, PluginFailure};
 pub use host::{Plugin, PluginHost, PluginHostConfig};
 pub use imports::{DenyAll, HostServices, MAX_RANDOM_BYTES, NOT_GRANTED_ID, not_granted};
+pub use strategy_bindings::exports::palisade::plugin::strategy::{
+    Identity as StrategyIdentity, NextStep, StoredCredentials, Verdict,
+};
+pub use tcp::{MAX_CONNECTIONS_PER_CALL, TcpConnection};
