@@ -101,7 +101,7 @@ impl Jwt {
 }
 
 /// The signature algorithms this plugin checks: RSA only, because `none` and the HMAC
-/// algorithms would let no one, or anyone who knows the client secret, sign tokens.
+/// algorithms would let no one, or anyone who has the client secret, sign tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Algorithm {
     Rs256,
