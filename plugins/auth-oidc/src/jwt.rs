@@ -226,4 +226,77 @@ mod tests {
 
         assert!(error.contains("\"none\""), "{error}");
     }
+
+    // A 2048-bit RSA key and tokens that Node.js's `crypto.sign` signed with it: RS256
+    // (PKCS #1 v1.5) and PS256 (PSS, 32-byte salt), both with the claims {"sub": "ada"}.
+    const TEST_KEY_N: &str = concat!(
+        "yTMk6f4EbbT9pY6IZ0uTNdEdPzO3zm6v-N74gzHZKPS5Ylor6_epsTO7LvTwaglJKPZndsy2Whjcc_lm",
+        "qCz_dqoeOdUD_R18KNHsuAm8CRPbdTJPV4FUOM6sUhQHG3P8OmlosnCmbnt2uznkdbbdtcK8PjhqnJ77",
+        "ODEs0OTGHkD5A9L8MGryW28rqvlnml8eDxLH_y_plRXHOFQsVsPgEfsu6ECf2GS68UusgtuLYM4cahXJ",
+        "Cwe6oq6ftp23j6h7sSHZw9UA5LdEmwlnUia0uQW0S7Jb_PzE6pkjLq8uT2CU7lT75I2oLUpkvccGVaGD",
+        "SI3vkO_x8d1Ulvg6ICAH5Q",
+    );
+    const RS256_TOKEN: &str = concat!(
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3Qta2V5In0.eyJzdWIiOiJhZGEifQ.E9Ga5Q7PoCLXKyAh8",
+        "ujrWkuRlC6-fJmHATmQCBJuhEa7Mxs3ausmKXEENnMA5OYGsXwZMJz8IHragu687aAW6nUIajzd2B5qJ",
+        "LzleJOnQVfbpYMCR8taNRE0NYtJgmUVkvkE-7GhyT0daWrDjp_74AveXbrgUCjmsxUfhOlI_ju5_bq7o",
+        "73oaDY4teRTxgi6PdyEgj3ZKEIE0HPiyXFcu7UoFhWWzMFR2z6Hi3fHr1hWDLoE8uqwLytXLkJNBIclW",
+        "cdHaEWHDHk2NPXgQH98m27oBpmDJlqQkU78azzoaAxjUjf3WYtyC_rxd8hNIs0NcGj8rE3U36UL9HOmF",
+        "BNYiQ",
+    );
+    const PS256_TOKEN: &str = concat!(
+        "eyJhbGciOiJQUzI1NiIsImtpZCI6InRlc3Qta2V5In0.eyJzdWIiOiJhZGEifQ.wBfwJLSy4ZGSfa1TB",
+        "ar64KBXW3Asfg4vAoIKfn_RUXjclVM0fgQx0G0xyFivkc9a-9agFjj7g1ZwaPYGS8AmZBadzT3o0Lesu",
+        "rGYSFprFsD-i9NSy6fSMiWulV1tqD2zakA39W0PjsKyKGdxc9u3t05H60C8oMAOij-S6BGItZGqGX6dN",
+        "lrfYNPHJhYz96h4EH32qOZKw1uGK9U4vXBwR_oj5evKz0CqesrO841TfROCoZkC_ovtkQAY5q2KXaxWD",
+        "Hr0zhGAw_QZNiHbR46f3bAiRhdjqlGCKhgwCBZyAJgYQ0gCoK6FwEktW5mHbgjgz9fnkWxQtmOUOo3Pi",
+        "K1QIA",
+    );
+
+    fn test_key() -> Jwk {
+        Jwk {
+            kty: "RSA".to_owned(),
+            kid: Some("test-key".to_owned()),
+            alg: None,
+            key_use: Some("sig".to_owned()),
+            n: Some(TEST_KEY_N.to_owned()),
+            e: Some("AQAB".to_owned()),
+        }
+    }
+
+    #[test]
+    fn rs256_and_ps256_signatures_verified() {
+        for token in [RS256_TOKEN, PS256_TOKEN] {
+            let jwt = Jwt::parse(token).expect("well-formed token");
+
+            assert_eq!(
+                jwt.verify_signature(&test_key()),
+                Ok(()),
+                "{}",
+                jwt.header.alg
+            );
+        }
+    }
+
+    #[test]
+    fn changed_claims_fail_signature() {
+        let (header, rest) = RS256_TOKEN.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let claims = encode(&serde_json::json!({"sub": "eve"}));
+        let jwt = Jwt::parse(&format!("{header}.{claims}.{signature}")).expect("well-formed");
+
+        assert!(jwt.verify_signature(&test_key()).is_err());
+    }
+
+    #[test]
+    fn other_key_fails_signature() {
+        let mut other = test_key();
+        // Another odd modulus of the same size.
+        let mut modulus = URL_SAFE_NO_PAD.decode(TEST_KEY_N).unwrap();
+        modulus[100] ^= 0x10;
+        other.n = Some(URL_SAFE_NO_PAD.encode(modulus));
+        let jwt = Jwt::parse(RS256_TOKEN).expect("well-formed token");
+
+        assert!(jwt.verify_signature(&other).is_err());
+    }
 }

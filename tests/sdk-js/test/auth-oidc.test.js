@@ -239,7 +239,7 @@ describe('auth-oidc plugin against oidc-provider', () => {
 
   it('logs a user linked by createCredentials in to that user', async () => {
     const user = await kuzzle.security.createUser('grace-local', {
-      content: { name: 'Grace' },
+      content: { profileIds: ['default'], name: 'Grace' },
       credentials: { oidc: { subject: 'grace' } },
     });
     assert.equal(user._id, 'grace-local');
@@ -257,9 +257,16 @@ describe('auth-oidc plugin against oidc-provider', () => {
   });
 
   it('rejects credentials without a subject', async () => {
-    await assert.rejects(
-      kuzzle.security.createCredentials('oidc', adaKuid, { password: 'x' }),
-      (error) => error.status === 400 && error.id === 'security.credentials.rejected',
-    );
+    const before = await userIds();
+    const error = await kuzzle.security
+      .createUser('linus', {
+        content: { profileIds: ['default'] },
+        credentials: { oidc: { password: 'not-an-oidc-field' } },
+      })
+      .then(() => assert.fail('createUser should have failed'), (failure) => failure);
+    assert.equal(error.status, 400);
+    assert.equal(error.id, 'security.credentials.rejected');
+    assert.match(error.message, /password/);
+    assert.deepEqual(await userIds(), before);
   });
 });
