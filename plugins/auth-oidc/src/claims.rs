@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-/// What the claims of an ID token must match.
+/// Values that the claims of an ID token must match.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     /// The configured issuer, compared exactly.

@@ -10,7 +10,7 @@ use crate::pkce::{random_token, s256_challenge};
 use crate::settings::Settings;
 use crate::{mapping, provider, token};
 
-/// What a started login keeps until the callback, under its `state`.
+/// Secrets of a started login, kept under its `state` until the callback.
 #[derive(Debug, Deserialize)]
 struct PendingLogin {
     verifier: String,

@@ -18,9 +18,9 @@ const CACHE_TTL_MS: u64 = 10 * 60 * 1000;
 pub struct Metadata {
     /// Issuer identifier; must equal the configured `issuer`.
     pub issuer: String,
-    /// Where the browser goes to log in.
+    /// Authorization endpoint, the provider's login page for the browser.
     pub authorization_endpoint: String,
-    /// Where the plugin exchanges the code for tokens.
+    /// Token endpoint, which exchanges the code for tokens.
     pub token_endpoint: String,
     /// The provider's key set.
     pub jwks_uri: String,
@@ -165,7 +165,7 @@ fn get(url: &str, timeout_ms: u32) -> Result<String, ApiError> {
         .map_err(|_| provider_error(format!("GET {url} returned a body that is not UTF-8.")))
 }
 
-/// A 502 error for a provider that does not behave as OpenID Connect requires.
+/// Creates the 502 error of a provider that does not behave as OpenID Connect requires.
 pub fn provider_error(message: String) -> ApiError {
     ApiError::new(502, "plugin.oidc.provider_error", message)
 }

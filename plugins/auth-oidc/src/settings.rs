@@ -15,8 +15,7 @@ const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
 const DEFAULT_STATE_TTL_SECONDS: u64 = 600;
 const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
 
-/// How the plugin authenticates itself at the token endpoint (OpenID Connect Core 1.0, section
-/// 9).
+/// Client authentication method at the token endpoint (OpenID Connect Core 1.0, section 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
     /// HTTP Basic authentication with the client id and secret.

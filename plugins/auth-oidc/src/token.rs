@@ -15,7 +15,7 @@ use crate::settings::{ClientAuth, Settings};
 ///
 /// # Errors
 ///
-/// `Ok(Err(reason))` when the provider rejects the code (a 4xx answer, such as `invalid_grant`
+/// `Ok(Err(reason))` when the provider rejects the code (a 4xx response, such as `invalid_grant`
 /// for a used code), and a 502 `plugin.oidc.provider_error` for other failures.
 pub fn exchange_code(
     settings: &Settings,
