@@ -4,7 +4,7 @@
 //! `GET /_login/<strategy>` redirects the browser to the provider. The provider redirects it
 //! back to `redirectUri` (the same path) with `code` and `state`. The plugin then exchanges the
 //! code, checks the ID token's signature against the provider's key set and its claims, and
-//! returns the identity. The settings are described in `settings.rs` and `docs/strategies/oidc.md`.
+//! returns the identity. `settings.rs` and `docs/strategies/oidc.md` describe the settings.
 
 mod claims;
 mod credentials;
