@@ -53,7 +53,9 @@ pub fn start(settings: &Settings) -> Result<Verdict, ApiError> {
         .append_pair("code_challenge", &s256_challenge(&verifier))
         .append_pair("code_challenge_method", "S256");
 
-    Ok(Verdict::NextStep(NextStep::redirect(url.to_string())))
+    // The redirect carries a one-time state, so no cache may keep it.
+    let redirect = NextStep::redirect(url.to_string()).header("Cache-Control", "no-store");
+    Ok(Verdict::NextStep(redirect))
 }
 
 /// Finishes a login from the provider's callback arguments: `code` and `state`, or `error`.

@@ -117,6 +117,7 @@ describe('auth-oidc plugin against oidc-provider', () => {
   it('redirects to the provider with PKCE, state and nonce', async () => {
     const response = await fetch(loginUrl, { redirect: 'manual' });
     assert.equal(response.status, 302);
+    assert.equal(response.headers.get('cache-control'), 'no-store');
     const location = new URL(response.headers.get('location'));
     assert.equal(`${location.origin}${location.pathname}`, `${provider.issuer}/auth`);
     assert.equal(location.searchParams.get('response_type'), 'code');
