@@ -80,9 +80,11 @@ pub fn finish(settings: &Settings, callback: &Value) -> Result<Verdict, ApiError
         ));
     };
     let Some(pending) = pending else {
-        return Ok(Verdict::Rejected(format!(
-            "the callback state {state:?} is unknown, expired or already used"
-        )));
+        let reason = match state {
+            Some(_) => "the callback state is unknown, expired or already used",
+            None => "the callback has no state",
+        };
+        return Ok(Verdict::Rejected(reason.to_owned()));
     };
     let pending: PendingLogin = serde_json::from_str(&pending).map_err(|error| {
         ApiError::internal(format!("A stored login state is invalid: {error}."))

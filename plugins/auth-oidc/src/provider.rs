@@ -89,8 +89,9 @@ pub fn signing_key(
     }
 
     log::info(&format!(
-        "auth-oidc: no key for kid {:?} in the cached key set of {}; fetching it again",
-        header.kid, metadata.jwks_uri
+        "auth-oidc: no key for kid \"{}\" in the cached key set of {}, so it is fetched again",
+        header.kid.as_deref().unwrap_or(""),
+        metadata.jwks_uri
     ));
     let text = fetch_key_set(settings, metadata, &cache_key)?;
     Ok(match lookup(&text, header, &metadata.jwks_uri)? {
@@ -122,8 +123,9 @@ fn ambiguous() -> String {
 
 fn not_found(header: &Header) -> String {
     format!(
-        "the provider's key set has no {} key with kid {:?}",
-        header.alg, header.kid
+        "the provider's key set has no {} key with kid \"{}\"",
+        header.alg,
+        header.kid.as_deref().unwrap_or("")
     )
 }
 

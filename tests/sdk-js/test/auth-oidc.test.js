@@ -236,14 +236,18 @@ describe('auth-oidc plugin against oidc-provider', () => {
     const { status, body } = await complete(await callbackFor('ada'));
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.result._id, adaKuid);
+    // The plugin had the old key set cached, so the new kid made it fetch the set again.
+    const refetch = `no key for kid "${provider.signingKey.kid}" in the cached key set`;
+    assert.ok(server.output.join('').includes(refetch), 'the key set was not fetched again');
   });
 
   it('logs a user linked by createCredentials in to that user', async () => {
     const user = await kuzzle.security.createUser('grace-local', {
       content: { profileIds: ['default'], name: 'Grace' },
-      credentials: { oidc: { subject: 'grace' } },
     });
     assert.equal(user._id, 'grace-local');
+    await kuzzle.security.createCredentials('oidc', 'grace-local', { subject: 'grace' });
+    assert.equal(await kuzzle.security.hasCredentials('oidc', 'grace-local'), true);
 
     const info = await kuzzle.security.getCredentials('oidc', 'grace-local');
     assert.equal(info.subject, 'grace');
@@ -258,16 +262,13 @@ describe('auth-oidc plugin against oidc-provider', () => {
   });
 
   it('rejects credentials without a subject', async () => {
-    const before = await userIds();
+    await kuzzle.security.createUser('linus', { content: { profileIds: ['default'] } });
     const error = await kuzzle.security
-      .createUser('linus', {
-        content: { profileIds: ['default'] },
-        credentials: { oidc: { password: 'not-an-oidc-field' } },
-      })
-      .then(() => assert.fail('createUser should have failed'), (failure) => failure);
+      .createCredentials('oidc', 'linus', { password: 'not-an-oidc-field' })
+      .then(() => assert.fail('createCredentials should have failed'), (failure) => failure);
     assert.equal(error.status, 400);
     assert.equal(error.id, 'security.credentials.rejected');
     assert.match(error.message, /password/);
-    assert.deepEqual(await userIds(), before);
+    assert.equal(await kuzzle.security.hasCredentials('oidc', 'linus'), false);
   });
 });
