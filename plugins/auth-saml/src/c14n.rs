@@ -68,7 +68,12 @@ fn write_node(node: Node<'_, '_>, options: &Options<'_>, rendered: &Rendered, ou
     }
 }
 
-fn write_element(element: Node<'_, '_>, options: &Options<'_>, rendered: &Rendered, out: &mut String) {
+fn write_element(
+    element: Node<'_, '_>,
+    options: &Options<'_>,
+    rendered: &Rendered,
+    out: &mut String,
+) {
     let name = element_qname(element);
     let declarations = namespace_declarations(element, &name, options, rendered);
 
@@ -134,7 +139,10 @@ fn namespace_declarations(
                 None => continue,
             }
         };
-        let already = rendered.get(&prefix).map(String::as_str).unwrap_or_default();
+        let already = rendered
+            .get(&prefix)
+            .map(String::as_str)
+            .unwrap_or_default();
         if already != in_scope {
             declarations.insert(prefix, in_scope.to_owned());
         }
@@ -244,7 +252,8 @@ mod tests {
 
     #[test]
     fn declarations_not_repeated_in_children() {
-        let xml = r#"<p:a xmlns:p="urn:p"><p:b xmlns:p="urn:p"><p:c xmlns:p="urn:other"/></p:b></p:a>"#;
+        let xml =
+            r#"<p:a xmlns:p="urn:p"><p:b xmlns:p="urn:p"><p:c xmlns:p="urn:other"/></p:b></p:a>"#;
         assert_eq!(
             canonical(xml, &Options::default()),
             r#"<p:a xmlns:p="urn:p"><p:b><p:c xmlns:p="urn:other"></p:c></p:b></p:a>"#
@@ -258,10 +267,7 @@ mod tests {
             canonical(xml, &Options::default()),
             r#"<a xmlns="urn:a"><b xmlns=""><c></c></b></a>"#
         );
-        assert_eq!(
-            subtree(xml, "b", &Options::default()),
-            r#"<b><c></c></b>"#
-        );
+        assert_eq!(subtree(xml, "b", &Options::default()), r#"<b><c></c></b>"#);
     }
 
     #[test]

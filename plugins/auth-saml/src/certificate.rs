@@ -41,6 +41,11 @@ mod tests {
     #[test]
     fn garbage_rejected() {
         assert!(rsa_key_from_certificate("not a certificate").is_err());
-        assert!(rsa_key_from_certificate("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            rsa_key_from_certificate(
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"
+            )
+            .is_err()
+        );
     }
 }

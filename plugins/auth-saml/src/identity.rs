@@ -34,10 +34,10 @@ pub fn identity_of(settings: &Settings, assertion: &VerifiedAssertion) -> Result
     let mut profile_ids: Vec<String> = Vec::new();
     if let Some(name) = &settings.profiles_attribute {
         for value in values_of(assertion, name).unwrap_or_default() {
-            if let Some(profile) = settings.profiles_mapping.get(value) {
-                if !profile_ids.contains(profile) {
-                    profile_ids.push(profile.clone());
-                }
+            if let Some(profile) = settings.profiles_mapping.get(value)
+                && !profile_ids.contains(profile)
+            {
+                profile_ids.push(profile.clone());
             }
         }
     }

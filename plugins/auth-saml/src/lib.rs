@@ -15,6 +15,8 @@ mod identity;
 mod login;
 mod metadata;
 mod response;
+#[cfg(test)]
+mod response_tests;
 mod settings;
 mod signature;
 mod time;

@@ -32,7 +32,11 @@ pub fn verify(settings: &Settings, credentials: &Value) -> Result<Verdict, ApiEr
 fn start_login(settings: &Settings, credentials: &Value) -> Result<Verdict, ApiError> {
     let relay_state = relay_state_of(credentials)?;
     let id = format!("_{}", hex(&environment::random_bytes(REQUEST_ID_BYTES)));
-    let stored = store::put_new(&format!("{REQUEST_KEY}{id}"), "pending", settings.request_ttl_ms)?;
+    let stored = store::put_new(
+        &format!("{REQUEST_KEY}{id}"),
+        "pending",
+        settings.request_ttl_ms,
+    )?;
     if !stored {
         return Err(ApiError::internal(format!(
             "The new AuthnRequest id {id} is already pending: the host's random generator repeats."
@@ -120,7 +124,10 @@ fn decode_response(encoded: &str) -> Result<String, String> {
     if encoded.len() > MAX_RESPONSE_BYTES * 2 {
         return Err("SAMLResponse is too large".to_owned());
     }
-    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = STANDARD
         .decode(compact)
         .map_err(|error| format!("SAMLResponse is not valid base64: {error}"))?;

@@ -58,7 +58,10 @@ pub struct VerifiedAssertion {
 /// # Errors
 ///
 /// The reason for the rejection, for the server's log.
-pub fn verify_response(xml_text: &str, expected: &Expected<'_>) -> Result<VerifiedAssertion, String> {
+pub fn verify_response(
+    xml_text: &str,
+    expected: &Expected<'_>,
+) -> Result<VerifiedAssertion, String> {
     if xml_text.len() > MAX_RESPONSE_BYTES {
         return Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"));
     }
@@ -216,7 +219,10 @@ fn read_assertion(
         .filter(|id| !id.is_empty())
         .ok_or("the Assertion has no ID")?
         .to_owned();
-    check_issuer(xml::only_child(assertion, ASSERTION_NS, "Issuer")?, expected)?;
+    check_issuer(
+        xml::only_child(assertion, ASSERTION_NS, "Issuer")?,
+        expected,
+    )?;
 
     let conditions_end = check_conditions(assertion, expected)?;
     let subject = xml::only_child(assertion, ASSERTION_NS, "Subject")?;
@@ -236,23 +242,27 @@ fn read_assertion(
         name_id: name_id_value,
         name_id_format: name_id.attribute("Format").map(str::to_owned),
         attributes: read_attributes(assertion),
-        not_on_or_after_ms: conditions_end.map_or(confirmation_end, |end| end.min(confirmation_end)),
+        not_on_or_after_ms: conditions_end
+            .map_or(confirmation_end, |end| end.min(confirmation_end)),
     })
 }
 
 /// Checks `Conditions` (validity period and audience) and returns its `NotOnOrAfter`.
-fn check_conditions(assertion: Node<'_, '_>, expected: &Expected<'_>) -> Result<Option<i64>, String> {
+fn check_conditions(
+    assertion: Node<'_, '_>,
+    expected: &Expected<'_>,
+) -> Result<Option<i64>, String> {
     let conditions = xml::only_child(assertion, ASSERTION_NS, "Conditions")?;
-    if let Some(not_before) = time_attribute(conditions, "NotBefore")? {
-        if expected.now_ms + expected.clock_skew_ms < not_before {
-            return Err("the assertion is not valid yet (Conditions NotBefore)".to_owned());
-        }
+    if let Some(not_before) = time_attribute(conditions, "NotBefore")?
+        && expected.now_ms + expected.clock_skew_ms < not_before
+    {
+        return Err("the assertion is not valid yet (Conditions NotBefore)".to_owned());
     }
     let not_on_or_after = time_attribute(conditions, "NotOnOrAfter")?;
-    if let Some(end) = not_on_or_after {
-        if expected.now_ms - expected.clock_skew_ms >= end {
-            return Err("the assertion has expired (Conditions NotOnOrAfter)".to_owned());
-        }
+    if let Some(end) = not_on_or_after
+        && expected.now_ms - expected.clock_skew_ms >= end
+    {
+        return Err("the assertion has expired (Conditions NotOnOrAfter)".to_owned());
     }
 
     // Every AudienceRestriction must list this SP (SAML 2.0 core, section 2.5.1.4), and one at
@@ -313,10 +323,10 @@ fn check_confirmation_data(
     if expected.now_ms - expected.clock_skew_ms >= end {
         return Err("the assertion has expired (SubjectConfirmationData NotOnOrAfter)".to_owned());
     }
-    if let Some(not_before) = time_attribute(data, "NotBefore")? {
-        if expected.now_ms + expected.clock_skew_ms < not_before {
-            return Err("the SubjectConfirmationData is not valid yet".to_owned());
-        }
+    if let Some(not_before) = time_attribute(data, "NotBefore")?
+        && expected.now_ms + expected.clock_skew_ms < not_before
+    {
+        return Err("the SubjectConfirmationData is not valid yet".to_owned());
     }
 
     // Only SP-initiated logins are accepted, so the assertion must answer one of our requests.
@@ -324,14 +334,12 @@ fn check_confirmation_data(
         .attribute("InResponseTo")
         .filter(|id| !id.is_empty())
         .ok_or("the SubjectConfirmationData has no InResponseTo (IdP-initiated login)")?;
-    if let Some(response_value) = confirmation
+    let response_value = confirmation
         .ancestors()
         .find(|node| xml::is(*node, PROTOCOL_NS, "Response"))
-        .and_then(|response| response.attribute("InResponseTo"))
-    {
-        if response_value != in_response_to {
-            return Err("the Response and the assertion answer different requests".to_owned());
-        }
+        .and_then(|response| response.attribute("InResponseTo"));
+    if response_value.is_some_and(|value| value != in_response_to) {
+        return Err("the Response and the assertion answer different requests".to_owned());
     }
     Ok((in_response_to.to_owned(), end))
 }

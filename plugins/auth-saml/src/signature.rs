@@ -62,8 +62,11 @@ pub fn verify_enveloped(
     }
 
     let signed_info = xml::only_child(signature, DSIG_NS, "SignedInfo")?;
-    let signed_info_c14n =
-        canonicalization_of(xml::only_child(signed_info, DSIG_NS, "CanonicalizationMethod")?)?;
+    let signed_info_c14n = canonicalization_of(xml::only_child(
+        signed_info,
+        DSIG_NS,
+        "CanonicalizationMethod",
+    )?)?;
     let method = xml::only_child(signed_info, DSIG_NS, "SignatureMethod")?;
     if method.attribute("Algorithm") != Some(RSA_SHA256) {
         return Err(format!(

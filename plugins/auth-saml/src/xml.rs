@@ -38,12 +38,9 @@ pub fn only_child<'a, 'input>(
     local_name: &'static str,
 ) -> Result<Node<'a, 'input>, String> {
     let mut found = children(parent, namespace, local_name);
-    let first = found.next().ok_or_else(|| {
-        format!(
-            "{} has no {local_name} child",
-            parent.tag_name().name()
-        )
-    })?;
+    let first = found
+        .next()
+        .ok_or_else(|| format!("{} has no {local_name} child", parent.tag_name().name()))?;
     if found.next().is_some() {
         return Err(format!(
             "{} has more than one {local_name} child",
