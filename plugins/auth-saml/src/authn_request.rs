@@ -7,7 +7,7 @@ use crate::settings::Settings;
 use crate::time::format_utc;
 use crate::xml_escape::escape;
 
-/// Maximum length of a `RelayState`, in bytes (SAML 2.0 bindings, section 3.4.3).
+/// Maximum length of a `RelayState`, in bytes (SAML 2.0 bindings).
 pub const MAX_RELAY_STATE_BYTES: usize = 80;
 
 /// Builds the AuthnRequest XML with the id `id`, issued at `now_ms`.

@@ -14,7 +14,7 @@ use crate::settings::Settings;
 const REQUEST_KEY: &str = "request:";
 /// Store key prefix of assertion ids already used.
 const ASSERTION_KEY: &str = "assertion:";
-/// Random bytes in an AuthnRequest id (160 bits, as SAML 2.0 core section 1.3.4 advises).
+/// Random bytes in an AuthnRequest id (160 bits, the minimum SAML 2.0 core advises for unguessable ids).
 const REQUEST_ID_BYTES: u32 = 20;
 
 /// Runs the login step that `credentials` call for: a `SAMLResponse` is checked, a `metadata`
@@ -93,7 +93,7 @@ fn check_response(settings: &Settings, encoded: &str) -> Result<Verdict, String>
     };
     let assertion = verify_response(&xml, &expected)?;
 
-    // The request id is taken, not read, so a response answers one AuthnRequest only once.
+    // The request id is taken, not read, so only one response can complete an AuthnRequest.
     if store::take(&format!("{REQUEST_KEY}{}", assertion.in_response_to)).is_none() {
         return Err(format!(
             "InResponseTo {:?} is not a pending AuthnRequest (unknown, expired or already used)",

@@ -3,7 +3,7 @@
 use crate::settings::Settings;
 use crate::xml_escape::escape;
 
-/// Media type of SAML metadata (SAML 2.0 metadata, section 4.1.1).
+/// Media type of SAML metadata (SAML 2.0 metadata).
 pub const CONTENT_TYPE: &str = "application/samlmetadata+xml";
 
 /// Builds the SP's `EntityDescriptor`: entity id, ACS URL with the HTTP-POST binding, and the

@@ -18,7 +18,7 @@ const MAX_NODES: u32 = 10_000;
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
-/// What the response must match.
+/// The values a response must match.
 #[derive(Debug, Clone)]
 pub struct Expected<'a> {
     /// The SP entity id, the required `Audience`.
@@ -40,7 +40,7 @@ pub struct Expected<'a> {
 pub struct VerifiedAssertion {
     /// The assertion `ID`, used once.
     pub id: String,
-    /// The AuthnRequest ID this assertion answers.
+    /// The id of the AuthnRequest this assertion responds to.
     pub in_response_to: String,
     /// The `NameID` value.
     pub name_id: String,
@@ -178,7 +178,7 @@ fn check_response(response: Node<'_, '_>, expected: &Expected<'_>) -> Result<(),
         ));
     }
 
-    // SAML 2.0 bindings, section 3.5.5.2: a signed response must carry its Destination. Any
+    // The SAML 2.0 bindings require a Destination on a signed response. Any
     // Destination present must be this SP's ACS URL.
     let signed = signature::signature_children(response).next().is_some();
     match response.attribute("Destination") {
@@ -265,7 +265,7 @@ fn check_conditions(
         return Err("the assertion has expired (Conditions NotOnOrAfter)".to_owned());
     }
 
-    // Every AudienceRestriction must list this SP (SAML 2.0 core, section 2.5.1.4), and one at
+    // SAML 2.0 core requires every AudienceRestriction to list this SP, and one at
     // least must be present so an assertion for any audience is never accepted.
     let restrictions: Vec<Node> =
         xml::children(conditions, ASSERTION_NS, "AudienceRestriction").collect();
@@ -329,7 +329,7 @@ fn check_confirmation_data(
         return Err("the SubjectConfirmationData is not valid yet".to_owned());
     }
 
-    // Only SP-initiated logins are accepted, so the assertion must answer one of our requests.
+    // Only SP-initiated logins are accepted, so the assertion must respond to a request of this SP.
     let in_response_to = data
         .attribute("InResponseTo")
         .filter(|id| !id.is_empty())

@@ -164,7 +164,7 @@ fn check_digest(
     )?))?;
 
     // A same-document reference by ID (`#id`) selects the element without its comments, even
-    // with the `#WithComments` transform (XML-Signature 1.0, section 4.3.3.3).
+    // with the `#WithComments` transform, as XML-Signature 1.0 defines such references.
     let canonical = c14n::canonicalize(
         signed,
         &Options {
