@@ -49,7 +49,41 @@ pub fn redirect_url(idp_sso_url: &str, request_xml: &str, relay_state: Option<&s
 
 #[cfg(test)]
 mod tests {
+    use palisade_plugin_sdk::json;
+
     use super::*;
+
+    #[test]
+    fn request_names_sp_and_acs() {
+        let settings = Settings::parse(&json!({
+            "entityId": "http://127.0.0.1:7512/saml/sp",
+            "acsUrl": "http://127.0.0.1:7512/_login/saml",
+            "idpSsoUrl": "http://127.0.0.1:8080/sso?x=<1>",
+            "idpEntityId": "http://127.0.0.1/test-idp",
+            "idpCertificate": include_str!("../testdata/idp-certificate.pem"),
+        }))
+        .expect("valid settings");
+        let xml = authn_request_xml(&settings, "_abc", 1_796_421_600_000);
+        let document = roxmltree::Document::parse(&xml).expect("well-formed request");
+        let request = document.root_element();
+
+        assert_eq!(request.tag_name().name(), "AuthnRequest");
+        assert_eq!(request.attribute("ID"), Some("_abc"));
+        assert_eq!(
+            request.attribute("IssueInstant"),
+            Some("2026-12-04T22:00:00Z")
+        );
+        assert_eq!(
+            request.attribute("Destination"),
+            Some("http://127.0.0.1:8080/sso?x=<1>")
+        );
+        assert_eq!(
+            request.attribute("AssertionConsumerServiceURL"),
+            Some("http://127.0.0.1:7512/_login/saml")
+        );
+        let issuer = request.first_element_child().expect("an Issuer");
+        assert_eq!(issuer.text(), Some("http://127.0.0.1:7512/saml/sp"));
+    }
 
     #[test]
     fn redirect_url_inflates_to_request() {

@@ -28,3 +28,39 @@ pub fn entity_descriptor(settings: &Settings) -> String {
         acs = escape(&settings.acs_url),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_plugin_sdk::json;
+
+    use super::*;
+
+    #[test]
+    fn descriptor_names_entity_and_acs() {
+        let settings = Settings::parse(&json!({
+            "entityId": "http://127.0.0.1:7512/saml/sp?a=1&b=2",
+            "acsUrl": "http://127.0.0.1:7512/_login/saml",
+            "idpSsoUrl": "http://127.0.0.1:8080/sso",
+            "idpEntityId": "http://127.0.0.1/test-idp",
+            "idpCertificate": include_str!("../testdata/idp-certificate.pem"),
+        }))
+        .expect("valid settings");
+        let xml = entity_descriptor(&settings);
+        let document = roxmltree::Document::parse(&xml).expect("well-formed metadata");
+        let root = document.root_element();
+
+        assert_eq!(root.tag_name().name(), "EntityDescriptor");
+        assert_eq!(
+            root.attribute("entityID"),
+            Some("http://127.0.0.1:7512/saml/sp?a=1&b=2")
+        );
+        let acs = document
+            .descendants()
+            .find(|node| node.tag_name().name() == "AssertionConsumerService")
+            .expect("an ACS");
+        assert_eq!(
+            acs.attribute("Location"),
+            Some("http://127.0.0.1:7512/_login/saml")
+        );
+    }
+}

@@ -185,3 +185,92 @@ fn string_map(settings: &Value, key: &str) -> Result<BTreeMap<String, String>, A
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_plugin_sdk::json;
+
+    use super::*;
+
+    const CERTIFICATE: &str = include_str!("../testdata/idp-certificate.pem");
+
+    fn valid() -> Value {
+        json!({
+            "entityId": "http://127.0.0.1:7512/saml/sp",
+            "acsUrl": "http://127.0.0.1:7512/_login/saml",
+            "idpSsoUrl": "http://127.0.0.1:8080/sso",
+            "idpEntityId": "http://127.0.0.1/test-idp",
+            "idpCertificate": CERTIFICATE,
+        })
+    }
+
+    fn error_with(key: &str, value: Value) -> ApiError {
+        let mut settings = valid();
+        settings[key] = value;
+        Settings::parse(&settings).expect_err("invalid settings")
+    }
+
+    #[test]
+    fn defaults_applied() {
+        let settings = Settings::parse(&valid()).expect("valid settings");
+
+        assert_eq!(settings.strategy, "saml");
+        assert_eq!(settings.clock_skew_ms, 60_000);
+        assert_eq!(settings.request_ttl_ms, 600_000);
+        assert_eq!(settings.name_id_format, DEFAULT_NAME_ID_FORMAT);
+        assert_eq!(settings.subject_attribute, None);
+        assert!(settings.attributes.is_empty());
+    }
+
+    #[test]
+    fn mappings_read() {
+        let mut settings = valid();
+        settings["attributes"] = json!({"mail": "email"});
+        settings["profilesMapping"] = json!({"admins": "admin"});
+        settings["clockSkewSeconds"] = json!(5);
+        let settings = Settings::parse(&settings).expect("valid settings");
+
+        assert_eq!(settings.attributes["mail"], "email");
+        assert_eq!(settings.profiles_mapping["admins"], "admin");
+        assert_eq!(settings.clock_skew_ms, 5_000);
+    }
+
+    #[test]
+    fn missing_keys_named() {
+        for key in [
+            "entityId",
+            "acsUrl",
+            "idpSsoUrl",
+            "idpEntityId",
+            "idpCertificate",
+        ] {
+            let mut settings = valid();
+            settings.as_object_mut().expect("an object").remove(key);
+            let error = Settings::parse(&settings).expect_err("missing key");
+
+            assert_eq!(error.id, "plugin.config.invalid", "{key}");
+            assert!(error.message.contains(key), "{key}: {}", error.message);
+            assert_eq!(error.props, [key]);
+        }
+    }
+
+    #[test]
+    fn invalid_values_named() {
+        let cases = [
+            ("acsUrl", json!("ftp://127.0.0.1/acs")),
+            ("idpCertificate", json!("not a certificate")),
+            ("clockSkewSeconds", json!(601)),
+            ("clockSkewSeconds", json!(-1)),
+            ("requestTtlSeconds", json!(0)),
+            ("strategyName", json!("sa ml")),
+            ("attributes", json!({"mail": 1})),
+            ("profilesMapping", json!(["admin"])),
+        ];
+        for (key, value) in cases {
+            let error = error_with(key, value.clone());
+
+            assert_eq!(error.status, 400, "{key} = {value}");
+            assert_eq!(error.props, [key], "{key} = {value}");
+        }
+    }
+}
