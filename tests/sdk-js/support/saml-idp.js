@@ -35,8 +35,8 @@ function newId() {
 }
 
 /**
- * An enveloped signature template for the element with id `id`: xmlsec1 fills the digest, the
- * signature value and the certificate. `withComments` selects the `#WithComments`
+ * Returns an enveloped signature template for the element with id `id`. xmlsec1 fills in the
+ * digest, the signature value and the certificate. `withComments` selects the `#WithComments`
  * canonicalization of SignedInfo and puts a comment in it.
  */
 function signatureTemplate(id, { withComments = false } = {}) {
