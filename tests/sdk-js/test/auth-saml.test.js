@@ -8,7 +8,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const zlib = require('node:zlib');
-const { Kuzzle, Http } = require('kuzzle-sdk');
+const { Kuzzle, Http, WebSocket } = require('kuzzle-sdk');
 
 const { startServer } = require('../support/server');
 const { pluginsFolder, pluginCacheEnv } = require('../support/plugins');
@@ -164,6 +164,20 @@ describe('SAML strategy plugin', () => {
 
     const second = await startLogin();
     assert.notEqual(second.id, id, 'every login gets a new request id');
+  });
+
+  it('returns the redirect over WebSocket', async () => {
+    const kuzzle = new Kuzzle(new WebSocket('127.0.0.1', { port: server.port }));
+    await kuzzle.connect();
+    try {
+      const response = await kuzzle.query({
+        controller: 'auth', action: 'login', strategy: 'saml', body: {},
+      });
+      assert.equal(response.result.status, 302);
+      assert.ok(response.result.headers.Location.startsWith(`${IDP_SSO_URL}?SAMLRequest=`));
+    } finally {
+      kuzzle.disconnect();
+    }
   });
 
   it('logs in with a signed assertion and maps the attributes', async () => {
