@@ -12,6 +12,7 @@ const RESPONSE_SIGNED: &str = include_str!("../testdata/response-signed.xml");
 const BOTH_SIGNED: &str = include_str!("../testdata/both-signed.xml");
 const PRETTY_WITH_COMMENTS: &str = include_str!("../testdata/pretty-with-comments.xml");
 const COMMENT_IN_NAME_ID: &str = include_str!("../testdata/comment-in-name-id.xml");
+const DEFAULT_NAMESPACES: &str = include_str!("../testdata/default-namespaces.xml");
 const ATTACKER_SIGNED: &str = include_str!("../testdata/attacker-signed.xml");
 const STATUS_REQUESTER: &str = include_str!("../testdata/status-requester.xml");
 const UNSIGNED: &str = include_str!("../testdata/unsigned.xml");
@@ -82,6 +83,13 @@ fn both_signatures_accepted() {
 fn indented_xml_and_signed_info_comment_accepted() {
     let assertion = verify(PRETTY_WITH_COMMENTS).expect("valid response");
     assert_eq!(assertion.name_id, "ada@example.com");
+}
+
+#[test]
+fn default_namespace_declarations_accepted() {
+    let assertion = verify(DEFAULT_NAMESPACES).expect("valid response");
+    assert_eq!(assertion.name_id, "ada@example.com");
+    assert_eq!(assertion.attributes.len(), 2);
 }
 
 #[test]

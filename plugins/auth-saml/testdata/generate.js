@@ -23,6 +23,21 @@ const base = {
   attributes: { email: 'ada@example.com', groups: ['engineers', 'admins'] },
 };
 
+/**
+ * Rewrites the assertion of `xml` with default namespace declarations instead of prefixes, as
+ * some IdPs write it: `<Assertion xmlns="...assertion">` and `<Signature xmlns="...xmldsig#">`.
+ */
+function withDefaultNamespaces(xml) {
+  const start = xml.indexOf('<saml:Assertion');
+  const end = xml.indexOf('</saml:Assertion>') + '</saml:Assertion>'.length;
+  const assertion = xml.slice(start, end)
+    .replace('<saml:Assertion ', '<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion" ')
+    .replace(/<(\/?)saml:/g, '<$1')
+    .replace('<ds:Signature xmlns:ds=', '<Signature xmlns=')
+    .replace(/<(\/?)ds:/g, '<$1');
+  return xml.slice(0, start) + assertion + xml.slice(end);
+}
+
 const idp = new SamlIdp({ commonName: 'Fixture IdP' });
 const attacker = new SamlIdp({ commonName: 'Fixture attacker' });
 const fixtures = {
@@ -33,6 +48,7 @@ const fixtures = {
   'both-signed.xml': idp.signedResponse({ ...base, sign: 'both' }),
   'pretty-with-comments.xml': idp.signedResponse({ ...base, pretty: true, withComments: true }),
   'comment-in-name-id.xml': idp.signedResponse({ ...base, nameId: 'ada@example.com.evil.test' }),
+  'default-namespaces.xml': idp.sign(withDefaultNamespaces(idp.responseXml(base))),
   'attacker-signed.xml': attacker.signedResponse(base),
   'status-requester.xml': idp.signedResponse({
     ...base, sign: 'response', status: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
