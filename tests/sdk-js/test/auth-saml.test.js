@@ -131,12 +131,30 @@ describe('SAML strategy plugin', () => {
     return body.result.total;
   }
 
-  /** Posts `xml` and checks the 401 of a rejected login and that no user was created. */
-  async function assertRejected(xml) {
+  /** Waits up to 5 s for the server to log a rejected login whose reason contains `reason`. */
+  async function assertLoggedRejection(fromChunk, reason) {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const lines = server.output.slice(fromChunk).join('').split('\n');
+      if (lines.some((line) => line.includes('login rejected') && line.includes(reason))) {
+        return;
+      }
+      assert.ok(Date.now() < deadline, `no rejection logged with "${reason}":\n${lines.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * Posts `xml`, then checks the 401 of a rejected login, the `reason` in the server's log and
+   * that no user was created.
+   */
+  async function assertRejected(xml, reason) {
     const before = await userCount();
+    const logged = server.output.length;
     const { status, body } = await postResponse(xml);
     assert.equal(status, 401, JSON.stringify(body));
     assert.equal(body.error.id, 'plugin.strategy.missing_user');
+    await assertLoggedRejection(logged, reason);
     assert.equal(await userCount(), before, 'no user was created');
   }
 
@@ -241,7 +259,10 @@ describe('SAML strategy plugin', () => {
 
   it('rejects an unsigned response', async () => {
     const { id } = await startLogin();
-    await assertRejected(idp.signedResponse({ ...responseOptions(id), sign: 'none' }));
+    await assertRejected(
+      idp.signedResponse({ ...responseOptions(id), sign: 'none' }),
+      'neither the Response nor the Assertion is signed',
+    );
   });
 
   it('rejects a NameID changed after signing', async () => {
@@ -250,7 +271,7 @@ describe('SAML strategy plugin', () => {
     const signed = idp.signedResponse(options);
     const tampered = signed.replace(`>${options.nameId}<`, `>${newId()}@example.com<`);
     assert.notEqual(tampered, signed);
-    await assertRejected(tampered);
+    await assertRejected(tampered, 'the DigestValue does not match');
   });
 
   it('rejects an attribute changed after signing', async () => {
@@ -258,12 +279,15 @@ describe('SAML strategy plugin', () => {
     const signed = idp.signedResponse(responseOptions(id));
     const tampered = signed.replace('>Ada Lovelace<', '>Mallory<');
     assert.notEqual(tampered, signed);
-    await assertRejected(tampered);
+    await assertRejected(tampered, 'the DigestValue does not match');
   });
 
   it('rejects a response signed by another key', async () => {
     const { id } = await startLogin();
-    await assertRejected(attacker.signedResponse({ ...responseOptions(id), issuer: idp.entityId }));
+    await assertRejected(
+      attacker.signedResponse({ ...responseOptions(id), issuer: idp.entityId }),
+      'the SignatureValue does not match',
+    );
   });
 
   it('rejects an expired assertion', async () => {
@@ -271,7 +295,7 @@ describe('SAML strategy plugin', () => {
     const now = Date.now();
     await assertRejected(idp.signedResponse({
       ...responseOptions(id), now: now - 600_000, notBefore: now - 600_000, notOnOrAfter: now - 31_000,
-    }));
+    }), 'the assertion has expired');
   });
 
   it('accepts an assertion that expired within the clock skew', async () => {
@@ -287,7 +311,7 @@ describe('SAML strategy plugin', () => {
     const { id } = await startLogin();
     await assertRejected(idp.signedResponse({
       ...responseOptions(id), audience: 'http://127.0.0.1:9/other-sp',
-    }));
+    }), 'is not an Audience of the assertion');
   });
 
   it('rejects a replayed response', async () => {
@@ -296,14 +320,17 @@ describe('SAML strategy plugin', () => {
     const first = await postResponse(signed);
     assert.equal(first.status, 200, JSON.stringify(first.body));
 
+    const logged = server.output.length;
     const { status, body } = await postResponse(signed);
     assert.equal(status, 401, JSON.stringify(body));
     assert.equal(body.error.id, 'plugin.strategy.missing_user');
+    await assertLoggedRejection(logged, 'is not a pending AuthnRequest');
   });
 
   it('rejects an unknown InResponseTo', async () => {
     await startLogin();
-    await assertRejected(idp.signedResponse(responseOptions(newId())));
+    await assertRejected(
+      idp.signedResponse(responseOptions(newId())), 'is not a pending AuthnRequest');
   });
 
   it('rejects a second assertion for a used request', async () => {
@@ -311,7 +338,8 @@ describe('SAML strategy plugin', () => {
     const first = await postResponse(idp.signedResponse(responseOptions(id)));
     assert.equal(first.status, 200, JSON.stringify(first.body));
 
-    await assertRejected(idp.signedResponse(responseOptions(id)));
+    await assertRejected(
+      idp.signedResponse(responseOptions(id)), 'is not a pending AuthnRequest');
   });
 
   /** Returns the signed assertion of `xml` and a forged copy: new ID and NameID, no signature. */
@@ -328,7 +356,7 @@ describe('SAML strategy plugin', () => {
     const { id } = await startLogin();
     const xml = idp.signedResponse(responseOptions(id));
     const { signed, forged } = forge(xml);
-    await assertRejected(xml.replace(signed, `${forged}${signed}`));
+    await assertRejected(xml.replace(signed, `${forged}${signed}`), '2 Assertion elements');
   });
 
   it('rejects a signed assertion moved into the Response extensions', async () => {
@@ -338,7 +366,7 @@ describe('SAML strategy plugin', () => {
     const wrapped = xml
       .replace(signed, forged)
       .replace('<samlp:Status>', `<samlp:Extensions>${signed}</samlp:Extensions><samlp:Status>`);
-    await assertRejected(wrapped);
+    await assertRejected(wrapped, '2 Assertion elements');
   });
 
   it('rejects a signed assertion moved inside a forged one', async () => {
@@ -346,7 +374,7 @@ describe('SAML strategy plugin', () => {
     const xml = idp.signedResponse(responseOptions(id));
     const { signed, forged } = forge(xml);
     const wrapped = xml.replace(signed, forged.replace('<saml:Subject>', `${signed}<saml:Subject>`));
-    await assertRejected(wrapped);
+    await assertRejected(wrapped, '2 Assertion elements');
   });
 
   it('rejects a forged assertion inside a signed Response that wraps the original', async () => {
@@ -360,6 +388,6 @@ describe('SAML strategy plugin', () => {
       .replace(signed, forged)
       .replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '')
       .replace('<samlp:Status>', `<samlp:Extensions>${original}</samlp:Extensions><samlp:Status>`);
-    await assertRejected(outer);
+    await assertRejected(outer, 'two elements have the same ID');
   });
 });
