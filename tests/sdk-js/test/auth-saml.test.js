@@ -93,7 +93,7 @@ describe('SAML strategy plugin', () => {
     return { location, xml, id };
   }
 
-  /** The options of a valid response to the AuthnRequest `requestId`. */
+  /** Returns the options of a valid response to the AuthnRequest `requestId`. */
   function responseOptions(requestId, overrides = {}) {
     return {
       inResponseTo: requestId,
