@@ -9,7 +9,12 @@ mod outbound;
 mod services;
 mod set;
 mod settings;
+mod tcp;
+mod tls;
 mod watch;
+
+#[cfg(test)]
+mod network_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -138,11 +143,16 @@ impl PluginManager {
             Ok(settings) => settings,
             Err(error) => return self.record_error(&file, error),
         };
+        let tls = match tls::client_config(&settings.tls, &self.folder) {
+            Ok(tls) => tls,
+            Err(error) => return self.record_error(&file, error),
+        };
         let services = Arc::new(services::ServerServices {
             state: Arc::downgrade(state),
             runtime: tokio::runtime::Handle::current(),
             settings: settings.clone(),
             calls: Arc::clone(&self.calls),
+            tls,
         });
         let (host, owned_path, config) = (host.clone(), path.to_owned(), self.config.clone());
         let started = std::time::Instant::now();

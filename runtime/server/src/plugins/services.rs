@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use palisade_api::{ApiError, Protocol, Request, RequestContext, RunAs};
-use palisade_plugins::{HostServices, Identity, IncomingResponse, OutgoingRequest};
+use palisade_plugins::{
+    HostServices, Identity, IncomingResponse, OutgoingRequest, TcpConnection, TcpSecurity,
+};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use super::outbound;
 use super::settings::PluginSettings;
+use super::{outbound, tcp};
 use crate::state::ServerState;
 
 /// The users of the requests that plugins are handling right now, by request id. A plugin's
@@ -73,6 +75,8 @@ pub struct ServerServices {
     pub settings: PluginSettings,
     /// The requests plugins are handling.
     pub calls: Arc<CallRegistry>,
+    /// The TLS client configuration for HTTPS and TCP over TLS, built from `settings.tls`.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 impl HostServices for ServerServices {
@@ -106,7 +110,24 @@ impl HostServices for ServerServices {
         plugin: &str,
         request: &OutgoingRequest,
     ) -> Result<IncomingResponse, palisade_plugins::ApiError> {
-        outbound::send(&self.runtime, plugin, &self.settings.http, request)
+        outbound::send(
+            &self.runtime,
+            plugin,
+            &self.settings.http,
+            &self.tls,
+            request,
+        )
+    }
+
+    fn connect_tcp(
+        &self,
+        plugin: &str,
+        host: &str,
+        port: u16,
+        security: TcpSecurity,
+        timeout_ms: u32,
+    ) -> Result<Box<dyn TcpConnection>, palisade_plugins::ApiError> {
+        tcp::connect(self, plugin, host, port, security, timeout_ms)
     }
 }
 
