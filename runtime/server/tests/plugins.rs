@@ -77,7 +77,9 @@ fn start_with(plugins: &[(&str, Vec<u8>)], settings: &[(&str, &str)]) -> TestSer
         std::fs::write(folder.join(file), bytes).expect("write the plugin");
     }
     for (file, text) in settings {
-        std::fs::write(folder.join(file), text).expect("write the settings");
+        let path = folder.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("create the settings folder");
+        std::fs::write(path, text).expect("write the settings");
     }
     ServerBuilder::new(env!("CARGO_BIN_EXE_palisade"))
         .plugins_dir(folder)
@@ -342,6 +344,77 @@ async fn outbound_http_reaches_only_allowed_hosts() {
             .await["status"],
         200
     );
+}
+
+/// Starts an HTTPS server on 127.0.0.1 with a certificate that `ca` signed, which responds to
+/// every request with 200 `ok`. Returns its port.
+async fn start_https_server(ca: &palisade_test_harness::TestCa) -> u16 {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&ca.server_config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let Ok(mut stream) = acceptor.accept(stream).await else {
+                continue;
+            };
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn outbound_https_trusts_the_ca_file() {
+    let ca = palisade_test_harness::TestCa::new();
+    let port = start_https_server(&ca).await;
+    let url = format!("https://127.0.0.1:{port}/");
+    let fetch = |name: &str| {
+        component(
+            FETCH,
+            &[
+                ("\"echo\"", &format!("\"{name}\"")),
+                ("\"URL\"", &format!("\"{url}\"")),
+                ("URL_LENGTH", &url.len().to_string()),
+            ],
+        )
+    };
+    let allowed = format!("[http]\nallowedHosts = [\"127.0.0.1:{port}\"]\n");
+    let trusting = format!("{allowed}[tls]\ncaFile = \"certs/ca.pem\"\n");
+    let missing = format!("{allowed}[tls]\ncaFile = \"certs/missing.pem\"\n");
+    let server = start_with(
+        &[
+            ("safe.wasm", fetch("safe")),
+            ("bare.wasm", fetch("bare")),
+            ("lost.wasm", fetch("lost")),
+        ],
+        &[
+            ("certs/ca.pem", ca.ca_pem.as_str()),
+            ("safe.toml", trusting.as_str()),
+            ("bare.toml", allowed.as_str()),
+            ("lost.toml", missing.as_str()),
+        ],
+    );
+    let api = Api::new(&server);
+
+    assert_eq!(api.ok(say("safe"), None).await, "sent");
+    let untrusted = api.query(say("bare"), None).await;
+    assert_eq!(untrusted["status"], 502, "{untrusted}");
+    assert_eq!(error_id(&untrusted), "plugin.http.tls_failed");
+
+    let info = api
+        .ok(json!({"controller": "server", "action": "info"}), None)
+        .await;
+    let errors = &info["serverInfo"]["kuzzle"]["plugins"]["loadErrors"];
+    let load_error = errors["lost.wasm"]
+        .as_str()
+        .expect("lost.wasm is a load error");
+    assert!(load_error.contains("certs/missing.pem"), "{load_error}");
 }
 
 #[tokio::test]

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use palisade_plugins::{ApiError, HostServices, OutgoingRequest, TcpConnection, TcpSecurity};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::ServerConfig;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -22,41 +20,21 @@ use super::tls;
 
 const PLUGIN: &str = "net";
 
-/// A CA generated for one test, and the TLS configuration of a server on 127.0.0.1 whose
-/// certificate it signed.
-struct TestCa {
+/// A test CA, with its certificate written to `ca.pem` in a folder of its own, the plugins
+/// folder of these tests.
+struct CaFolder {
     folder: tempfile::TempDir,
     server: Arc<ServerConfig>,
 }
 
-impl TestCa {
+impl CaFolder {
     fn new() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "Palisade test CA");
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
-        let server_key = KeyPair::generate().unwrap();
-        let server_params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-        let server_certificate = server_params.signed_by(&server_key, &ca).unwrap();
-
+        let generated = palisade_test_harness::TestCa::new();
         let folder = tempfile::tempdir().unwrap();
-        std::fs::write(folder.path().join("ca.pem"), ca.pem()).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-        let chain = vec![CertificateDer::from(server_certificate.der().to_vec())];
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
+        std::fs::write(folder.path().join("ca.pem"), &generated.ca_pem).unwrap();
         Self {
             folder,
-            server: Arc::new(server),
+            server: generated.server_config,
         }
     }
 
@@ -80,8 +58,8 @@ fn settings(port: u16, trust_ca: bool, tcp_timeout_ms: u64) -> PluginSettings {
     toml::from_str(&text).unwrap()
 }
 
-/// The services of a plugin loaded from `folder`, built as the plugin manager builds them. No
-/// server state exists, which only `api.call` needs.
+/// Builds the services of a plugin loaded from `folder` as the plugin manager does, without
+/// server state, which only `api.call` needs.
 fn services(settings: PluginSettings, folder: &Path) -> Arc<ServerServices> {
     let tls = tls::client_config(&settings.tls, folder).unwrap();
     Arc::new(ServerServices {
@@ -106,7 +84,7 @@ fn connect(
     services.connect_tcp(PLUGIN, "127.0.0.1", port, security, 5_000)
 }
 
-/// Listens on 127.0.0.1 and runs `serve` for every connection; returns the port and the number
+/// Listens on 127.0.0.1 and runs `serve` for every connection. Returns the port and the count
 /// of accepted connections.
 async fn start_server<F, Fut>(serve: F) -> (u16, Arc<AtomicUsize>)
 where
@@ -136,7 +114,7 @@ async fn start_echo_server() -> (u16, Arc<AtomicUsize>) {
     start_server(echo).await
 }
 
-async fn start_tls_echo_server(ca: &TestCa) -> u16 {
+async fn start_tls_echo_server(ca: &CaFolder) -> u16 {
     let acceptor = TlsAcceptor::from(Arc::clone(&ca.server));
     let (port, _) = start_server(move |stream| {
         let acceptor = acceptor.clone();
@@ -150,9 +128,9 @@ async fn start_tls_echo_server(ca: &TestCa) -> u16 {
     port
 }
 
-/// A server that echoes plain lines until it reads `STARTTLS`, answers `OK`, then runs the TLS
-/// handshake and echoes over TLS, like LDAP's and SMTP's StartTLS.
-async fn start_starttls_server(ca: &TestCa) -> u16 {
+/// Starts a server that echoes plain lines until it reads `STARTTLS`, sends `OK`, then runs the
+/// TLS handshake and echoes over TLS, like LDAP's and SMTP's StartTLS.
+async fn start_starttls_server(ca: &CaFolder) -> u16 {
     let acceptor = TlsAcceptor::from(Arc::clone(&ca.server));
     let (port, _) = start_server(move |stream| {
         let acceptor = acceptor.clone();
@@ -280,7 +258,7 @@ fn allowed_hosts_need_a_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_connection_needs_trusted_ca() {
-    let ca = TestCa::new();
+    let ca = CaFolder::new();
     let port = start_tls_echo_server(&ca).await;
     let trusted = services(settings(port, true, 10_000), ca.folder());
     let untrusted = services(settings(port, false, 10_000), ca.folder());
@@ -299,7 +277,7 @@ async fn tls_connection_needs_trusted_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_upgrades_plain_connection() {
-    let ca = TestCa::new();
+    let ca = CaFolder::new();
     let port = start_starttls_server(&ca).await;
     let trusted = services(settings(port, true, 10_000), ca.folder());
     let untrusted = services(settings(port, false, 10_000), ca.folder());
@@ -356,7 +334,7 @@ async fn read_times_out_at_operator_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_handshake_times_out() {
-    // Accepts, then never answers the client's hello.
+    // Accepts, then never replies to the client's hello.
     let (port, _) = start_server(|stream| async move {
         tokio::time::sleep(Duration::from_secs(10)).await;
         drop(stream);
@@ -413,8 +391,8 @@ async fn huge_max_bytes_is_capped() {
     assert_error(empty_read, 400, "plugin.tcp.invalid_argument");
 }
 
-/// An HTTPS server that answers every request with 200 and `secure`.
-async fn start_https_server(ca: &TestCa) -> u16 {
+/// Starts an HTTPS server that responds to every request with 200 and `secure <path>`.
+async fn start_https_server(ca: &CaFolder) -> u16 {
     let acceptor = TlsAcceptor::from(Arc::clone(&ca.server));
     let (port, _) = start_server(move |stream| {
         let acceptor = acceptor.clone();
@@ -450,7 +428,7 @@ fn get(url: String) -> OutgoingRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_get_needs_trusted_ca() {
-    let ca = TestCa::new();
+    let ca = CaFolder::new();
     let port = start_https_server(&ca).await;
     let trusted = services(settings(port, true, 10_000), ca.folder());
     let untrusted = services(settings(port, false, 10_000), ca.folder());
