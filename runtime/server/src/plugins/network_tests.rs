@@ -375,6 +375,42 @@ async fn closed_peer_reads_empty() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_peer_closing_reads_empty() {
+    let ca = CaFolder::new();
+    let acceptor = TlsAcceptor::from(Arc::clone(&ca.server));
+    // The first connection ends with a close_notify alert, the second without one.
+    let (port, _) = start_server(move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut secured) = acceptor.accept(stream).await else {
+                return;
+            };
+            let mut line = [0u8; 6];
+            let _ = tokio::io::AsyncReadExt::read_exact(&mut secured, &mut line).await;
+            let _ = secured.write_all(b"bye\n").await;
+            if &line == b"clean\n" {
+                let _ = secured.shutdown().await;
+            }
+        }
+    })
+    .await;
+    let services = services(settings(port, true, 10_000), ca.folder());
+
+    let outcomes = plugin_call(move || {
+        [&b"clean\n"[..], &b"abrupt"[..]].map(|greeting| {
+            let mut connection = connect(&services, port, TcpSecurity::Tls).unwrap();
+            let first = send_and_read(connection.as_mut(), greeting, 4);
+            (first, connection.read(64, 5_000))
+        })
+    })
+    .await;
+    for (first, second) in outcomes {
+        assert_eq!(first, b"bye\n");
+        assert_eq!(second.unwrap(), Vec::<u8>::new());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_max_bytes_is_capped() {
     let (port, _) = start_echo_server().await;
     let services = services(settings(port, false, 10_000), Path::new("."));
@@ -445,6 +481,22 @@ async fn https_get_needs_trusted_ca() {
     assert_eq!(response.body, b"secure /status");
     let error = assert_error(rejected, 502, "plugin.http.tls_failed");
     assert!(error.message.contains("tls.caFile"), "{}", error.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_times_out_without_reply() {
+    // Accepts, then never replies to the client's hello.
+    let (port, _) = start_server(|stream| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(stream);
+    })
+    .await;
+    let services = services(settings(port, false, 10_000), Path::new("."));
+    let mut request = get(format!("https://127.0.0.1:{port}/"));
+    request.timeout_ms = 300;
+
+    let outcome = plugin_call(move || services.send_http(PLUGIN, &request)).await;
+    assert_error(outcome, 504, "plugin.http.timeout");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,6 +43,12 @@ pub fn send(
     })?;
     let destination = Destination::of(&uri)?;
     if !destination.is_allowed(grant) {
+        tracing::warn!(
+            plugin,
+            host = %destination.host,
+            port = destination.port,
+            "http request rejected: not in http.allowedHosts"
+        );
         let mut error = not_granted(plugin, &format!("http.send to {}", destination.authority()));
         error.message = format!(
             "Plugin \"{plugin}\" may not send HTTP requests to {}: add \"{}\" to http.allowedHosts \

@@ -211,6 +211,10 @@ impl TcpConnection for ServerConnection {
                 buffer.truncate(length);
                 Ok(buffer)
             }
+            // Many servers close a TLS connection without a close_notify alert, which rustls
+            // reports as an unexpected EOF. The guest sees it as the end of the stream, like a
+            // plain connection's EOF.
+            Some(Err(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Vec::new()),
             Some(Err(error)) => Err(self.io_failed(&error)),
             None => Err(self.timed_out("reading", limit)),
         }
