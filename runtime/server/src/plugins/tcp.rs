@@ -212,8 +212,8 @@ impl TcpConnection for ServerConnection {
                 Ok(buffer)
             }
             // Many servers close a TLS connection without a close_notify alert, which rustls
-            // reports as an unexpected EOF. The guest sees it as the end of the stream, like a
-            // plain connection's EOF.
+            // reports as an unexpected EOF. The read returns an empty list for it, as for the EOF
+            // of a plain connection.
             Some(Err(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Vec::new()),
             Some(Err(error)) => Err(self.io_failed(&error)),
             None => Err(self.timed_out("reading", limit)),
