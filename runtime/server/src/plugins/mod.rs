@@ -151,8 +151,8 @@ impl PluginManager {
             state: Arc::downgrade(state),
             runtime: tokio::runtime::Handle::current(),
             settings: settings.clone(),
-            calls: Arc::clone(&self.calls),
             tls,
+            calls: Arc::clone(&self.calls),
         });
         let (host, owned_path, config) = (host.clone(), path.to_owned(), self.config.clone());
         let started = std::time::Instant::now();

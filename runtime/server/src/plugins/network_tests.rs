@@ -66,8 +66,8 @@ fn services(settings: PluginSettings, folder: &Path) -> Arc<ServerServices> {
         state: Weak::new(),
         runtime: tokio::runtime::Handle::current(),
         settings,
-        calls: Arc::new(CallRegistry::default()),
         tls,
+        calls: Arc::new(CallRegistry::default()),
     })
 }
 

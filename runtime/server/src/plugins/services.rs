@@ -4,14 +4,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use palisade_api::{ApiError, Protocol, Request, RequestContext, RunAs};
-use palisade_plugins::{
-    HostServices, Identity, IncomingResponse, OutgoingRequest, TcpConnection, TcpSecurity,
-};
+use palisade_plugins::{HostServices, Identity, IncomingResponse, OutgoingRequest};
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use super::outbound;
 use super::settings::PluginSettings;
-use super::{outbound, tcp};
+use super::tcp;
 use crate::state::ServerState;
 
 /// The users of the requests that plugins are handling right now, by request id. A plugin's
@@ -73,10 +72,10 @@ pub struct ServerServices {
     pub runtime: tokio::runtime::Handle,
     /// The capabilities and settings the operator granted the plugin.
     pub settings: PluginSettings,
-    /// The requests plugins are handling.
-    pub calls: Arc<CallRegistry>,
     /// The TLS client configuration for HTTPS and TCP over TLS, built from `settings.tls`.
     pub tls: Arc<rustls::ClientConfig>,
+    /// The requests plugins are handling.
+    pub calls: Arc<CallRegistry>,
 }
 
 impl HostServices for ServerServices {
@@ -105,6 +104,17 @@ impl HostServices for ServerServices {
         Value::Object(self.settings.settings.clone()).to_string()
     }
 
+    fn connect_tcp(
+        &self,
+        plugin: &str,
+        host: &str,
+        port: u16,
+        security: palisade_plugins::TcpSecurity,
+        timeout_ms: u32,
+    ) -> Result<Box<dyn palisade_plugins::TcpConnection>, palisade_plugins::ApiError> {
+        tcp::connect(self, plugin, host, port, security, timeout_ms)
+    }
+
     fn send_http(
         &self,
         plugin: &str,
@@ -117,17 +127,6 @@ impl HostServices for ServerServices {
             &self.tls,
             request,
         )
-    }
-
-    fn connect_tcp(
-        &self,
-        plugin: &str,
-        host: &str,
-        port: u16,
-        security: TcpSecurity,
-        timeout_ms: u32,
-    ) -> Result<Box<dyn TcpConnection>, palisade_plugins::ApiError> {
-        tcp::connect(self, plugin, host, port, security, timeout_ms)
     }
 }
 
