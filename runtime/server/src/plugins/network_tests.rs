@@ -427,7 +427,8 @@ async fn huge_max_bytes_is_capped() {
     assert_error(empty_read, 400, "plugin.tcp.invalid_argument");
 }
 
-/// Starts an HTTPS server that responds to every request with 200 and `secure <path>`.
+/// Starts an HTTPS server that responds to every request with 200 and `secure <path> <host>`,
+/// from the request's path and `Host` header.
 async fn start_https_server(ca: &CaFolder) -> u16 {
     let acceptor = TlsAcceptor::from(Arc::clone(&ca.server));
     let (port, _) = start_server(move |stream| {
@@ -437,7 +438,10 @@ async fn start_https_server(ca: &CaFolder) -> u16 {
                 return;
             };
             let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
-                let body = format!("secure {}", request.uri().path());
+                let host = request.headers()[hyper::header::HOST]
+                    .to_str()
+                    .unwrap_or("");
+                let body = format!("secure {} {host}", request.uri().path());
                 Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
                     bytes::Bytes::from(body),
                 )))
@@ -478,7 +482,8 @@ async fn https_get_needs_trusted_ca() {
     .await;
     let response = response.unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(response.body, b"secure /status");
+    let expected = format!("secure /status 127.0.0.1:{port}");
+    assert_eq!(String::from_utf8_lossy(&response.body), expected);
     let error = assert_error(rejected, 502, "plugin.http.tls_failed");
     assert!(error.message.contains("tls.caFile"), "{}", error.message);
 }

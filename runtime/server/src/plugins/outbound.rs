@@ -103,6 +103,16 @@ impl Destination {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// Returns the `Host` header: the host, with the port only when it is not the scheme's
+    /// default, which is the form browsers send.
+    fn host_header(&self) -> String {
+        let default_port = if self.https { 443 } else { 80 };
+        if self.port == default_port {
+            return self.host.clone();
+        }
+        self.authority()
+    }
+
     fn unreachable(&self, error: String) -> ApiError {
         guest_error(
             502,
@@ -159,7 +169,7 @@ async fn exchange(
     let mut builder = hyper::Request::builder()
         .method(request.method.as_str())
         .uri(path)
-        .header(hyper::header::HOST, destination.authority());
+        .header(hyper::header::HOST, destination.host_header());
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -217,5 +227,24 @@ pub(super) fn guest_error(status: u16, id: &str, message: String) -> ApiError {
         id: id.to_owned(),
         message,
         props: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_header_omits_default_port() {
+        let cases = [
+            ("https://id.example.com/token", "id.example.com"),
+            ("https://id.example.com:8443/token", "id.example.com:8443"),
+            ("http://127.0.0.1/", "127.0.0.1"),
+            ("http://127.0.0.1:443/", "127.0.0.1:443"),
+        ];
+        for (url, expected) in cases {
+            let destination = Destination::of(&url.parse().unwrap()).unwrap();
+            assert_eq!(destination.host_header(), expected, "{url}");
+        }
     }
 }
