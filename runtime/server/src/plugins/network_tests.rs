@@ -68,6 +68,7 @@ fn services(settings: PluginSettings, folder: &Path) -> Arc<ServerServices> {
         settings,
         tls,
         calls: Arc::new(CallRegistry::default()),
+        store: Arc::default(),
     })
 }
 
