@@ -53,9 +53,10 @@ impl Plugin for AuthSaml {
             ));
         }
         let settings = Settings::for_calls()?;
-        // NOTE: plugin actions can only return JSON, so the XML arrives as the string `result`
-        // of the usual envelope. `GET /_login/<strategy>?metadata` returns the raw XML.
-        Ok(Response::ok(metadata::entity_descriptor(&settings)))
+        // A string result with a non-JSON Content-Type goes out as the raw body over HTTP; over
+        // WebSocket the XML is the string `result` of the envelope.
+        Ok(Response::ok(metadata::entity_descriptor(&settings))
+            .header("Content-Type", "application/samlmetadata+xml"))
     }
 
     fn verify(strategy: &str, credentials: Value, _request: Request) -> Result<Verdict, ApiError> {

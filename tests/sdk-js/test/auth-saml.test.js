@@ -223,11 +223,12 @@ describe('SAML strategy plugin', () => {
 
   it('serves the SP metadata', async () => {
     const response = await fetch(`${baseUrl}/_/saml/metadata`);
-    const body = await response.json();
-    assert.equal(response.status, 200, JSON.stringify(body));
-    assert.match(body.result, /<md:EntityDescriptor [^>]*entityID="([^"]+)"/);
-    assert.ok(body.result.includes(`entityID="${entityId}"`), body.result);
-    assert.ok(body.result.includes(`Location="${acsUrl}"`), body.result);
+    const action = await response.text();
+    assert.equal(response.status, 200, action);
+    assert.equal(response.headers.get('content-type'), 'application/samlmetadata+xml');
+    assert.match(action, /<md:EntityDescriptor [^>]*entityID="([^"]+)"/);
+    assert.ok(action.includes(`entityID="${entityId}"`), action);
+    assert.ok(action.includes(`Location="${acsUrl}"`), action);
 
     const raw = await fetch(`${acsUrl}?metadata`);
     assert.equal(raw.status, 200);
