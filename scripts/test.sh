@@ -29,6 +29,13 @@ node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/exa
 echo "==> cargo test"
 cargo test --workspace --locked
 
+# Rust plugins stay out of the workspace (they target WebAssembly), so their unit tests run on
+# the build machine's target here, one crate at a time.
+for manifest in "$root"/plugins/*/Cargo.toml; do
+  echo "==> cargo test (${manifest#"$root"/})"
+  cargo test --manifest-path "$manifest" --locked
+done
+
 echo "==> kuzzle-sdk tests"
 export PALISADE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/palisade"
 (cd tests/sdk-js && npm test)
