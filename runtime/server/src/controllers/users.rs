@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use palisade_api::{ApiError, ApiResult, ErrorId, Request};
-use palisade_security::local::LOCAL_STRATEGY;
 use palisade_security::{SecurityError, User, UserRights};
 use palisade_storage::SearchRequest;
 use serde_json::{Map, Value, json};
@@ -107,47 +106,60 @@ fn new_kuid(request: &Request) -> Result<String, ApiError> {
         .map_or_else(User::generate_id, str::to_owned))
 }
 
-/// Returns the `local` credentials of a create body, checking that every strategy is known.
-fn local_credentials(body: &Map<String, Value>) -> Result<Option<Value>, ApiError> {
-    let Some(credentials) = body.get("credentials").filter(|value| !value.is_null()) else {
-        return Ok(None);
+/// Returns the credentials of a create body, by strategy, checking that every strategy is
+/// known: `local` first, then the plugins' strategies in the body's order.
+fn credentials_of(
+    state: &ServerState,
+    body: &Map<String, Value>,
+) -> Result<Vec<(credentials::Strategy, Value)>, ApiError> {
+    let Some(given) = body.get("credentials").filter(|value| !value.is_null()) else {
+        return Ok(Vec::new());
     };
-    let Some(credentials) = credentials.as_object() else {
+    let Some(given) = given.as_object() else {
         return Err(ApiError::invalid_type("body.credentials", "object"));
     };
-    if let Some(strategy) = credentials.keys().find(|name| *name != LOCAL_STRATEGY) {
-        return Err(from_security(SecurityError::UnknownStrategy {
-            strategy: strategy.clone(),
-        }));
+    let mut found = Vec::with_capacity(given.len());
+    for (name, value) in given {
+        found.push((credentials::find(state, name)?, value.clone()));
     }
-    Ok(credentials.get(LOCAL_STRATEGY).cloned())
+    found.sort_by_key(|(strategy, _)| !matches!(strategy, credentials::Strategy::Local));
+    Ok(found)
 }
 
 /// Creates a user with optional credentials. The credentials are validated first, and the user
-/// is removed again when storing them fails, so no user is left half-created.
+/// is removed again, with the credentials already stored, when storing one of them fails, so
+/// no user is left half-created.
 async fn create_with_credentials(
     state: &ServerState,
     user: &User,
-    credentials: Option<Value>,
+    given: Vec<(credentials::Strategy, Value)>,
 ) -> Result<(), ApiError> {
-    let local = &state.security.local;
-    if let Some(credentials) = &credentials {
-        local
-            .validate(&user.id, credentials, false)
-            .await
-            .map_err(from_security)?;
+    for (strategy, value) in &given {
+        credentials::validate(state, strategy, &user.id, value).await?;
     }
     let security = &state.security.security;
     security.create_user(user).await.map_err(from_security)?;
-    if let Some(credentials) = credentials
-        && let Err(error) = credentials::create_local(state, &user.id, &credentials).await
-    {
-        if let Err(cleanup) = security.delete_user(&user.id).await {
-            tracing::warn!(kuid = %user.id, error = %cleanup, "cannot remove a half-created user");
+
+    for (strategy, value) in &given {
+        if let Err(error) = credentials::create(state, strategy, &user.id, value).await {
+            remove_half_created(state, &user.id).await;
+            return Err(error);
         }
-        return Err(error);
     }
     Ok(())
+}
+
+/// Removes a user whose credentials could not all be stored, with those that were.
+async fn remove_half_created(state: &ServerState, kuid: &str) {
+    let layer = &state.security;
+    let cleanup = async {
+        layer.security.delete_user(kuid).await?;
+        layer.local.delete(kuid).await?;
+        layer.strategy_credentials.delete_user(kuid).await
+    };
+    if let Err(error) = cleanup.await {
+        tracing::warn!(kuid, %error, "cannot remove a half-created user");
+    }
 }
 
 fn content_of(body: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
@@ -163,7 +175,7 @@ pub async fn create_user(state: &ServerState, request: &Request) -> ApiResult {
     let body = request.body_object()?;
     let kuid = new_kuid(request)?;
     let user = new_user(&kuid, &content_of(body)?, current_kuid(request))?;
-    create_with_credentials(state, &user, local_credentials(body)?).await?;
+    create_with_credentials(state, &user, credentials_of(state, body)?).await?;
     Ok(user_json(&user).into())
 }
 
@@ -184,7 +196,7 @@ pub async fn create_restricted_user(state: &ServerState, request: &Request) -> A
     );
     let kuid = new_kuid(request)?;
     let user = new_user(&kuid, &content, current_kuid(request))?;
-    create_with_credentials(state, &user, local_credentials(body)?).await?;
+    create_with_credentials(state, &user, credentials_of(state, body)?).await?;
     Ok(user_json(&user).into())
 }
 
@@ -220,7 +232,7 @@ pub async fn create_first_admin(state: &ServerState, request: &Request) -> ApiRe
     content.insert("profileIds".into(), json!(["admin"]));
     let kuid = new_kuid(request)?;
     let user = new_user(&kuid, &content, current_kuid(request))?;
-    create_with_credentials(state, &user, local_credentials(body)?).await?;
+    create_with_credentials(state, &user, credentials_of(state, body)?).await?;
 
     if request.boolean("reset")? {
         security
@@ -328,7 +340,7 @@ pub async fn upsert_user(state: &ServerState, request: &Request) -> ApiResult {
         }
         Err(SecurityError::UserNotFound { .. }) => {
             let user = new_user(kuid, &content, current_kuid(request))?;
-            create_with_credentials(state, &user, local_credentials(body)?).await?;
+            create_with_credentials(state, &user, credentials_of(state, body)?).await?;
             Ok(user_json(&user).into())
         }
         Err(error) => Err(from_security(error)),
