@@ -163,7 +163,7 @@ impl<T: Transport> Client<T> {
     ///
     /// # Errors
     ///
-    /// A 502 `plugin.ldap.start_tls_failed` error when the server refuses, or the host's
+    /// A 502 `plugin.ldap.start_tls_failed` error when the server rejects it, or the host's
     /// error when the handshake or certificate check fails.
     pub fn start_tls(&mut self) -> Result<(), ApiError> {
         let id = self.send(protocol::start_tls_request)?;
@@ -181,7 +181,7 @@ impl<T: Transport> Client<T> {
                 502,
                 "plugin.ldap.start_tls_failed",
                 format!(
-                    "The LDAP server {} refused StartTLS with result code {} ({}). Enable TLS \
+                    "The LDAP server {} rejected StartTLS with result code {} ({}). Enable TLS \
                      on the server or use an ldaps:// URL.",
                     self.server, result.code, result.diagnostic
                 ),

@@ -9,7 +9,7 @@ use crate::filter;
 use crate::protocol::{Entry, LdapResult, Scope, SearchRequest, result_code};
 use crate::settings::{GroupSource, Settings, UserLookup, UserSearch};
 
-/// The most groups a group search returns before the login fails.
+/// The maximum number of groups that a group search may return.
 const MAX_GROUPS: i32 = 1000;
 
 /// A username and password from `auth:login`.

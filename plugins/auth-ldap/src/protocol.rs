@@ -34,7 +34,7 @@ pub mod result_code {
     pub const INVALID_CREDENTIALS: i32 = 49;
     /// The account may not bind, as with an expired or locked account on some servers.
     pub const INSUFFICIENT_ACCESS_RIGHTS: i32 = 50;
-    /// The server refuses the operation, as OpenLDAP does for unauthenticated binds by default.
+    /// The server rejects the operation, as OpenLDAP does for unauthenticated binds by default.
     pub const UNWILLING_TO_PERFORM: i32 = 53;
 }
 
@@ -54,7 +54,7 @@ pub enum Scope {
 pub struct SearchRequest<'a> {
     /// DN where the search starts.
     pub base: &'a str,
-    /// How deep it goes.
+    /// The search depth.
     pub scope: Scope,
     /// The filter, already BER-encoded by [`filter::encode`](crate::filter::encode).
     pub filter: &'a [u8],

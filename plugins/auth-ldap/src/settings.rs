@@ -17,7 +17,7 @@ pub const MAX_TIMEOUT_MS: u32 = 60_000;
 /// The group search filter when `groupSearchFilter` is not set.
 pub const DEFAULT_GROUP_FILTER: &str = "(member={dn})";
 
-/// How the plugin finds the DN of the user who logs in.
+/// The method that finds the DN of the user who logs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserLookup {
     /// Binds directly as the template with `{username}` replaced by the escaped username.
@@ -41,7 +41,7 @@ pub struct UserSearch {
     pub service_password: String,
 }
 
-/// Where the user's groups come from.
+/// The source of the user's groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupSource {
     /// The values of an attribute of the user's entry, `memberOf` by default.
@@ -64,9 +64,9 @@ pub struct Settings {
     pub url: ServerUrl,
     /// Whether a plain connection is upgraded with StartTLS before the first bind.
     pub start_tls: bool,
-    /// How the user's DN is found.
+    /// The method that finds the user's DN.
     pub lookup: UserLookup,
-    /// Where the groups come from.
+    /// The source of the groups.
     pub groups: GroupSource,
     /// Group DN (normalized with [`normalize_dn`]) and the profile ids it grants.
     pub group_profiles: Vec<(String, Vec<String>)>,
@@ -111,8 +111,7 @@ impl Settings {
         })
     }
 
-    /// Reads the settings during a call. `init` accepted the same object, so this fails only
-    /// if the host changed it without a reload.
+    /// Reads the settings during a call, from the object that the host gave `init`.
     ///
     /// # Errors
     ///

@@ -34,7 +34,7 @@ impl Transport for HostTransport {
 ///
 /// The host's 403, 502 or 504 error when the server is not allowed, unreachable, slow, or fails
 /// the TLS handshake or certificate check; a 502 `plugin.ldap.start_tls_failed` when the server
-/// refuses StartTLS.
+/// rejects StartTLS.
 pub fn connect(settings: &Settings) -> Result<Client<HostTransport>, ApiError> {
     let url = &settings.url;
     let security = if url.ldaps {
