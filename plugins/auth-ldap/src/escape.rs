@@ -42,37 +42,74 @@ pub fn escape_filter_value(value: &str) -> String {
     out
 }
 
-/// Normalizes a DN for comparison: spaces around `,`, `+` and `=` removed and ASCII letters
-/// lowercased, as the attribute types of group DNs (`cn`, `ou`, `dc`) match case-insensitively.
+/// Normalizes a DN for comparison: spaces around `,`, `+` and `=` removed, ASCII letters
+/// lowercased, as the attribute types of group DNs (`cn`, `ou`, `dc`) match case-insensitively,
+/// and each escape written one way. Servers may return `\2C` where the configuration has `\,`:
+/// both become `\,`, and an escaped character that needs no escape loses its backslash.
 ///
 /// NOTE: values are compared case-insensitively too, which matches the usual naming attributes
-/// but not a case-sensitive one. Hex-escaped and backslash-escaped forms of the same character
-/// still compare as different.
+/// but not a case-sensitive one.
 pub fn normalize_dn(dn: &str) -> String {
-    let mut out = String::with_capacity(dn.len());
-    let mut characters = dn.trim().chars().peekable();
+    let input = dn.trim().as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(input.len());
+    let mut index = 0;
 
-    while let Some(character) = characters.next() {
-        match character {
-            '\\' => {
-                out.push('\\');
-                if let Some(escaped) = characters.next() {
-                    out.push(escaped.to_ascii_lowercase());
+    while index < input.len() {
+        let byte = input[index];
+        match byte {
+            b'\\' => {
+                let (escaped, length) = unescape(&input[index + 1..]);
+                if let Some(escaped) = escaped {
+                    push_escaped(&mut out, escaped);
                 }
+                index += 1 + length;
             }
-            ',' | '+' | '=' => {
-                while out.ends_with(' ') && !out.ends_with("\\ ") {
+            b',' | b'+' | b'=' => {
+                while out.ends_with(b" ") && !out.ends_with(b"\\ ") {
                     out.pop();
                 }
-                out.push(character);
-                while characters.peek() == Some(&' ') {
-                    characters.next();
+                out.push(byte);
+                index += 1;
+                while input.get(index) == Some(&b' ') {
+                    index += 1;
                 }
             }
-            _ => out.push(character.to_ascii_lowercase()),
+            _ => {
+                out.push(byte.to_ascii_lowercase());
+                index += 1;
+            }
         }
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decodes the escape after a backslash: two hexadecimal digits or one character. Returns the
+/// byte, if any, and the number of bytes read.
+fn unescape(rest: &[u8]) -> (Option<u8>, usize) {
+    let hex = rest
+        .get(..2)
+        .filter(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+        .and_then(|pair| std::str::from_utf8(pair).ok())
+        .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+    match (hex, rest.first()) {
+        (Some(byte), _) => (Some(byte), 2),
+        (None, Some(&byte)) => (Some(byte), 1),
+        (None, None) => (None, 0),
+    }
+}
+
+/// Writes an escaped byte: with a backslash when it is special in a DN value (RFC 4514), lowercased
+/// and bare otherwise.
+fn push_escaped(out: &mut Vec<u8>, byte: u8) {
+    if matches!(
+        byte,
+        b'"' | b'+' | b',' | b';' | b'<' | b'>' | b'\\' | b'=' | b' ' | b'#'
+    ) {
+        out.push(b'\\');
+        out.push(byte);
+    } else {
+        out.push(byte.to_ascii_lowercase());
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +163,16 @@ mod tests {
     fn dn_normalization_keeps_escapes() {
         assert_eq!(normalize_dn("cn=a\\,b,dc=org"), "cn=a\\,b,dc=org");
         assert_eq!(normalize_dn("cn=a\\ ,dc=org"), "cn=a\\ ,dc=org");
+    }
+
+    #[test]
+    fn dn_normalization_unifies_hex_escapes() {
+        assert_eq!(
+            normalize_dn("uid=dan\\2C jr,dc=org"),
+            "uid=dan\\, jr,dc=org"
+        );
+        assert_eq!(normalize_dn("uid=dan\\, jr,dc=org"), "uid=dan\\, jr,dc=org");
+        assert_eq!(normalize_dn("cn=\\41b,dc=org"), "cn=ab,dc=org");
+        assert_eq!(normalize_dn("cn=caf\\C3\\A9,dc=org"), "cn=café,dc=org");
     }
 }
