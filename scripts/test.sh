@@ -27,6 +27,15 @@ node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/exa
 echo "==> cargo test"
 cargo test --workspace --locked
 
+# Rust plugins stay out of the workspace because they build for WebAssembly, but their unit tests
+# and lints run on the host.
+for manifest in "$root"/plugins/*/Cargo.toml; do
+  echo "==> cargo fmt, clippy and test for ${manifest#"$root"/}"
+  cargo fmt --manifest-path "$manifest" --check
+  cargo clippy --manifest-path "$manifest" --all-targets --locked -- -D warnings
+  cargo test --manifest-path "$manifest" --locked
+done
+
 echo "==> kuzzle-sdk tests"
 export PALISADE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/palisade"
 (cd tests/sdk-js && npm test)
