@@ -96,8 +96,8 @@ fn settings_for(strategy: &str) -> Result<Settings, ApiError> {
     Ok(settings)
 }
 
-/// Reads `{username, password}`: `None` when either is missing or the username is empty, an
-/// error when either is not a string.
+/// Reads `{username, password}`: `None` when either is missing or the username is empty or
+/// longer than [`credentials::MAX_USERNAME_BYTES`], an error when either is not a string.
 fn attempt(credentials: &Value) -> Result<Option<Attempt<'_>>, ApiError> {
     let field = |name: &str| match credentials.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -108,7 +108,9 @@ fn attempt(credentials: &Value) -> Result<Option<Attempt<'_>>, ApiError> {
     let password = field("password")?;
 
     match (username, password) {
-        (Some(username), Some(password)) if !username.is_empty() => {
+        (Some(username), Some(password))
+            if !username.is_empty() && username.len() <= credentials::MAX_USERNAME_BYTES =>
+        {
             Ok(Some(Attempt { username, password }))
         }
         _ => Ok(None),
