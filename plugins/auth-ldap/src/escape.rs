@@ -25,8 +25,8 @@ pub fn escape_dn_value(value: &str) -> String {
 }
 
 /// Escapes `value` for use as an assertion value in a search filter string (RFC 4515
-/// section 3): `*`, `(`, `)`, `\` and NUL become `\2a`, `\28`, `\29`, `\5c` and `\00`, so the
-/// value can never add a wildcard or another filter component.
+/// section 3). `*`, `(`, `)`, `\` and NUL become `\2a`, `\28`, `\29`, `\5c` and `\00`, so the
+/// value cannot add a wildcard or another filter component.
 pub fn escape_filter_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
     for character in value.chars() {

@@ -1,6 +1,6 @@
 //! LDAP authentication strategy: checks a username and password against an LDAP directory with
-//! a simple bind, either directly as a DN built from a template or as the entry that a service
-//! account finds, and maps the user's groups to profiles.
+//! a simple bind, and maps the user's groups to profiles. The bind DN comes from a template or
+//! from the entry that a service account finds.
 //!
 //! The plugin speaks LDAPv3 (RFC 4511) itself over the host's `tcp` connections, with TLS from
 //! the start (`ldaps://`) or through StartTLS. `docs/strategies/ldap.md` describes the settings.
