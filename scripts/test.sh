@@ -20,6 +20,8 @@ cargo build --workspace --bins --locked
 echo "==> build the plugins from source"
 export PALISADE_PLUGINS_BUILD_DIR="${CARGO_TARGET_DIR:-$root/target}/plugins"
 "$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR"
+# Test-only guests, such as the strategy over a fixed account list that the server tests use.
+"$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR" "$root"/tests/plugins/*/
 # The TypeScript SDK's README example, which the host tests run.
 node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/examples/greeting.ts" \
   -o "$PALISADE_PLUGINS_BUILD_DIR/js-sdk-example.wasm"

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod rights;
 pub mod service;
 pub mod store;
+pub mod strategy_credentials;
 pub mod token;
 
 pub use cache::{Invalidation, InvalidationBus, LocalBus, SecurityCache};
@@ -32,6 +33,7 @@ pub use rate_limit::{LoginLimiter, RateLimiter};
 pub use rights::{RightEntry, Target, UserRights};
 pub use service::Security;
 pub use store::{Collection, MemoryStore, SecurityStore, StoredDocument};
+pub use strategy_credentials::{StrategyCredentials, StrategyCredentialsStore};
 pub use token::{
     ApiKey, AuthToken, CheckTokenResult, ExpiresIn, TokenConfig, TokenKind, TokenManager,
 };

@@ -20,6 +20,8 @@ pub enum Collection {
     Users,
     /// Local strategy credentials, by username.
     Credentials,
+    /// Credentials of the strategies that plugins provide, by a digest of strategy and subject.
+    StrategyCredentials,
     /// API keys, by API key id. Only the SHA-256 fingerprint of the token is stored.
     ApiKeys,
     /// The token registry: active authentication tokens, by SHA-256 fingerprint of the token.
@@ -36,6 +38,7 @@ impl Collection {
             Self::Profiles => "profiles",
             Self::Users => "users",
             Self::Credentials => "credentials-local",
+            Self::StrategyCredentials => "credentials-plugins",
             Self::ApiKeys => "api-keys",
             Self::Tokens => "tokens",
             Self::Config => "config",

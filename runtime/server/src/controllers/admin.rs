@@ -127,6 +127,7 @@ async fn reset_security(state: &ServerState) -> ApiResult {
         Collection::Profiles,
         Collection::Roles,
         Collection::Credentials,
+        Collection::StrategyCredentials,
         Collection::Tokens,
         Collection::ApiKeys,
     ];
@@ -298,7 +299,7 @@ async fn load_user(
         .get("credentials")
         .and_then(|credentials| credentials.get("local"))
     {
-        credentials::create(state, kuid, local).await?;
+        credentials::create_local(state, kuid, local).await?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Controller, api_keys, cookie, credentials, users};
 use crate::errors::from_security;
+use crate::plugins::{LoginOutcome, PluginStrategy};
 use crate::security::expires_in_arg;
 use crate::state::ServerState;
 
@@ -54,46 +55,56 @@ impl Controller for AuthController {
             "createApiKey" => api_keys::create(state, logged_in(request, action)?, request).await,
             "createMyCredentials" => {
                 let kuid = logged_in(request, action)?;
-                credentials::strategy(request)?;
+                let strategy = credentials::strategy(state, request)?;
                 let body = credentials::body(request)?;
-                Ok(credentials::create(state, kuid, &body).await?.into())
+                Ok(credentials::create(state, &strategy, kuid, &body)
+                    .await?
+                    .into())
             }
             "createToken" => create_token(state, request).await,
             "credentialsExist" => {
-                credentials::strategy(request)?;
-                credentials::exists(state, current_kuid(request)).await
+                let strategy = credentials::strategy(state, request)?;
+                credentials::exists(state, &strategy, current_kuid(request)).await
             }
             "deleteApiKey" => api_keys::delete(state, logged_in(request, action)?, request).await,
             "deleteMyCredentials" => {
                 let kuid = logged_in(request, action)?;
-                credentials::strategy(request)?;
-                credentials::delete(state, kuid).await
+                let strategy = credentials::strategy(state, request)?;
+                credentials::delete(state, &strategy, kuid).await
             }
             "getCurrentUser" => get_current_user(state, request).await,
             "getMyCredentials" => {
-                credentials::strategy(request)?;
-                credentials::get(state, current_kuid(request)).await
+                let strategy = credentials::strategy(state, request)?;
+                credentials::get(state, &strategy, current_kuid(request)).await
             }
             "getMyRights" => {
                 let rights = users::rights_of(state, current_kuid(request)).await?;
                 Ok(rights.list_result().into())
             }
-            "getStrategies" => Ok(json!([LOCAL_STRATEGY]).into()),
+            "getStrategies" => {
+                let names: Vec<String> = credentials::all(state)
+                    .iter()
+                    .map(|strategy| strategy.name().to_owned())
+                    .collect();
+                Ok(json!(names).into())
+            }
             "login" => login(state, request).await,
             "logout" => logout(state, request).await,
             "refreshToken" => refresh_token(state, request).await,
             "searchApiKeys" => api_keys::search(state, current_kuid(request), request).await,
             "updateMyCredentials" => {
                 let kuid = logged_in(request, action)?;
-                credentials::strategy(request)?;
+                let strategy = credentials::strategy(state, request)?;
                 let body = credentials::body(request)?;
-                Ok(credentials::update(state, kuid, &body).await?.into())
+                Ok(credentials::update(state, &strategy, kuid, &body)
+                    .await?
+                    .into())
             }
             "updateSelf" => update_self(state, request).await,
             "validateMyCredentials" => {
-                credentials::strategy(request)?;
+                let strategy = credentials::strategy(state, request)?;
                 let body = credentials::body(request)?;
-                credentials::validate(state, current_kuid(request), &body).await
+                credentials::validate(state, &strategy, current_kuid(request), &body).await
             }
             _ => Err(ApiError::action_not_found(self.name(), action)),
         }
@@ -170,7 +181,9 @@ fn link_connection(state: &ServerState, request: &Request, token: &AuthToken) {
 }
 
 async fn login(state: &ServerState, request: &Request) -> ApiResult {
-    credentials::strategy(request)?;
+    if let credentials::Strategy::Plugin(strategy) = credentials::strategy(state, request)? {
+        return plugin_login(state, request, &strategy).await;
+    }
     let credentials = request
         .body
         .as_ref()
@@ -193,6 +206,30 @@ async fn login(state: &ServerState, request: &Request) -> ApiResult {
         .map_err(from_security)?;
     link_connection(state, request, &token);
     tracing::info!(kuid = %kuid, strategy = LOCAL_STRATEGY, "user logged in");
+    token_response(state, request, &token)
+}
+
+/// Logs in through a plugin's strategy, which may answer with a step of a longer flow, such as
+/// a redirect to an identity provider, instead of a token.
+async fn plugin_login(
+    state: &ServerState,
+    request: &Request,
+    strategy: &PluginStrategy,
+) -> ApiResult {
+    let expires_in = expires_in_arg(request)?;
+    let kuid = match strategy.login(state, request).await? {
+        LoginOutcome::LoggedIn { kuid } => kuid,
+        LoginOutcome::NextStep(response) => return Ok(response),
+    };
+
+    let token = state
+        .security
+        .tokens
+        .login_token(&kuid, expires_in)
+        .await
+        .map_err(from_security)?;
+    link_connection(state, request, &token);
+    tracing::info!(kuid = %kuid, strategy = %strategy.name, "user logged in");
     token_response(state, request, &token)
 }
 

@@ -3,8 +3,6 @@
 
 use async_trait::async_trait;
 use palisade_api::{ApiError, ApiResult, Request};
-use palisade_security::local::CREDENTIAL_FIELDS;
-use palisade_security::local::LOCAL_STRATEGY;
 use serde_json::{Value, json};
 
 use super::roles::{self, Kind};
@@ -188,9 +186,15 @@ async fn handle_credentials_action(
     request: &Request,
 ) -> Option<ApiResult> {
     let outcome = match action {
-        "getAllCredentialFields" => Ok(json!({LOCAL_STRATEGY: CREDENTIAL_FIELDS}).into()),
+        "getAllCredentialFields" => {
+            let fields: serde_json::Map<String, Value> = credentials::all(state)
+                .iter()
+                .map(|strategy| (strategy.name().to_owned(), json!(strategy.fields())))
+                .collect();
+            Ok(Value::Object(fields).into())
+        }
         "getCredentialFields" => {
-            credentials::strategy(request).map(|_| json!(CREDENTIAL_FIELDS).into())
+            credentials::strategy(state, request).map(|strategy| json!(strategy.fields()).into())
         }
         "getCredentialsById" => credentials_by_id(state, request).await,
         "searchUsersByCredentials" => search_by_credentials(state, request).await,
@@ -207,32 +211,47 @@ async fn handle_credentials_action(
 
 /// Runs the credentials actions on user `_id`.
 async fn user_credentials(state: &ServerState, action: &str, request: &Request) -> ApiResult {
-    credentials::strategy(request)?;
+    let strategy = credentials::strategy(state, request)?;
     let kuid = request.string("_id")?;
     users::require_user(state, kuid).await?;
     match action {
         "createCredentials" => {
             let body = credentials::body(request)?;
-            Ok(credentials::create(state, kuid, &body).await?.into())
+            Ok(credentials::create(state, &strategy, kuid, &body)
+                .await?
+                .into())
         }
         "updateCredentials" => {
             let body = credentials::body(request)?;
-            Ok(credentials::update(state, kuid, &body).await?.into())
+            Ok(credentials::update(state, &strategy, kuid, &body)
+                .await?
+                .into())
         }
         "validateCredentials" => {
             let body = credentials::body(request)?;
-            credentials::validate(state, kuid, &body).await
+            credentials::validate(state, &strategy, kuid, &body).await
         }
-        "deleteCredentials" => credentials::delete(state, kuid).await,
-        "getCredentials" => credentials::get(state, kuid).await,
-        _ => credentials::exists(state, kuid).await,
+        "deleteCredentials" => credentials::delete(state, &strategy, kuid).await,
+        "getCredentials" => credentials::get(state, &strategy, kuid).await,
+        _ => credentials::exists(state, &strategy, kuid).await,
     }
 }
 
 /// `searchUsersByCredentials`: `strategy`, `body.query` on the `username` and `kuid` fields,
 /// `from`, `size`. Returns `{hits: [{kuid, username}], total}`, never the password hash.
 async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiResult {
-    credentials::strategy(request)?;
+    if let credentials::Strategy::Plugin(strategy) = credentials::strategy(state, request)? {
+        // TODO(strategy-search): search the subjects of plugin strategies too.
+        return Err(ApiError::new(
+            palisade_api::ErrorId::ApiAssertInvalidArgument,
+            format!(
+                "searchUsersByCredentials supports the local strategy only, not \"{}\": use \
+                 getCredentialsById with the user's subject instead.",
+                strategy.name
+            ),
+        )
+        .with_props(["strategy", "local"]));
+    }
     let query = request
         .body
         .as_ref()
@@ -263,10 +282,24 @@ async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiRes
     Ok(json!({"hits": hits, "total": found.total}).into())
 }
 
-/// `getCredentialsById`: the `local` credentials whose username is `_id`.
+/// `getCredentialsById`: the credentials whose username (`local`) or subject (plugin
+/// strategies) is `_id`.
 async fn credentials_by_id(state: &ServerState, request: &Request) -> ApiResult {
-    credentials::strategy(request)?;
+    let strategy = credentials::strategy(state, request)?;
     let username = request.string("_id")?;
+    if let credentials::Strategy::Plugin(strategy) = strategy {
+        let Some(kuid) = strategy.kuid_of(state, username).await? else {
+            return Err(ApiError::new(
+                palisade_api::ErrorId::ServicesStorageNotFound,
+                format!(
+                    "No {} credentials have the subject `{username}`.",
+                    strategy.name
+                ),
+            )
+            .with_props([username]));
+        };
+        return strategy.get(state, &kuid).await.map(Into::into);
+    }
     let kuid = state
         .security
         .local

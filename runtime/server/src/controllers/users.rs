@@ -140,7 +140,7 @@ async fn create_with_credentials(
     let security = &state.security.security;
     security.create_user(user).await.map_err(from_security)?;
     if let Some(credentials) = credentials
-        && let Err(error) = credentials::create(state, &user.id, &credentials).await
+        && let Err(error) = credentials::create_local(state, &user.id, &credentials).await
     {
         if let Err(cleanup) = security.delete_user(&user.id).await {
             tracing::warn!(kuid = %user.id, error = %cleanup, "cannot remove a half-created user");
@@ -253,6 +253,11 @@ async fn delete_one(state: &ServerState, kuid: &str) -> Result<(), ApiError> {
         .await
         .map_err(from_security)?;
     layer.local.delete(kuid).await.map_err(from_security)?;
+    layer
+        .strategy_credentials
+        .delete_user(kuid)
+        .await
+        .map_err(from_security)?;
     layer.tokens.revoke_all(kuid).await.map_err(from_security)?;
     let api_keys = layer
         .tokens

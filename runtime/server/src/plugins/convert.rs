@@ -88,6 +88,7 @@ pub fn response(plugin: &str, returned: palisade_plugins::Response) -> Result<Re
         )
         .with_props([plugin])
     })?;
+    let raw = raw_body(&returned.headers, &result);
     let headers: Map<String, Value> = returned
         .headers
         .into_iter()
@@ -96,7 +97,27 @@ pub fn response(plugin: &str, returned: palisade_plugins::Response) -> Result<Re
     let mut response = Response::ok(result);
     response.status = returned.status;
     response.headers = headers;
+    response.raw = raw;
     Ok(response)
+}
+
+/// Returns the body to send as it is over HTTP: a string result with a `Content-Type` header
+/// other than JSON, such as XML metadata or an HTML page.
+fn raw_body(headers: &[(String, String)], result: &Value) -> Option<palisade_api::RawBody> {
+    let (_, content_type) = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))?;
+    let Value::String(text) = result else {
+        return None;
+    };
+    if content_type.to_ascii_lowercase().contains("json") {
+        return None;
+    }
+    Some(palisade_api::RawBody {
+        content_type: content_type.clone(),
+        content: text.clone().into_bytes(),
+        stream: None,
+    })
 }
 
 /// Turns an error a plugin returned into the client's error, status and id unchanged.

@@ -101,6 +101,19 @@ pub fn check_manifest(manifest: &Manifest) -> Result<(), String> {
             }
         }
     }
+    for strategy in &manifest.strategies {
+        let name_ok = !strategy.name.is_empty()
+            && strategy
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(format!(
+                "invalid strategy name \"{}\": use letters, digits, '-' and '_'",
+                strategy.name
+            ));
+        }
+    }
     for event in manifest.pipes.iter().chain(&manifest.hooks) {
         let event_ok = !event.is_empty()
             && event

@@ -9,6 +9,8 @@ mod outbound;
 mod services;
 mod set;
 mod settings;
+mod store;
+mod strategies;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use serde_json::{Value, json};
 
 pub use services::CallRegistry;
 pub use set::{LoadedPlugin, PluginSet, kebab_case};
+pub use strategies::{LoginOutcome, PluginStrategy};
 
 use crate::config::Config;
 use crate::state::ServerState;
@@ -46,6 +49,8 @@ pub struct PluginManager {
     /// Held while the folder is scanned, so two scans never race on one file.
     scanning: tokio::sync::Mutex<watch::FolderState>,
     calls: Arc<CallRegistry>,
+    /// The plugins' short-lived values, kept across reloads.
+    store: Arc<store::PluginStore>,
 }
 
 impl PluginManager {
@@ -73,6 +78,7 @@ impl PluginManager {
             errors: RwLock::new(BTreeMap::new()),
             scanning: tokio::sync::Mutex::new(watch::FolderState::default()),
             calls: Arc::default(),
+            store: Arc::default(),
         }
     }
 
@@ -143,6 +149,7 @@ impl PluginManager {
             runtime: tokio::runtime::Handle::current(),
             settings: settings.clone(),
             calls: Arc::clone(&self.calls),
+            store: Arc::clone(&self.store),
         });
         let (host, owned_path, config) = (host.clone(), path.to_owned(), self.config.clone());
         let started = std::time::Instant::now();
@@ -217,6 +224,8 @@ impl PluginManager {
                 ));
             }
         }
+
+        check_strategies(&plugin, &plugins)?;
 
         plugins.insert(plugin.name.clone(), Arc::clone(&plugin));
         *current = Arc::new(PluginSet::new(plugins, Arc::clone(&self.calls)));
@@ -345,6 +354,42 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(ApiError::internal)
+}
+
+/// Checks that a plugin's strategies clash with neither `local` nor another plugin's.
+fn check_strategies(
+    plugin: &LoadedPlugin,
+    others: &BTreeMap<String, Arc<LoadedPlugin>>,
+) -> Result<(), String> {
+    for strategy in &plugin.manifest.strategies {
+        if strategy.name == palisade_security::local::LOCAL_STRATEGY {
+            return Err(format!(
+                "strategy \"{}\" clashes with the built-in strategy of that name: rename it",
+                strategy.name
+            ));
+        }
+        let owner = others.values().find(|other| {
+            other
+                .manifest
+                .strategies
+                .iter()
+                .any(|declared| declared.name == strategy.name)
+        });
+        if let Some(owner) = owner {
+            return Err(format!(
+                "strategy \"{}\" is already provided by plugin \"{}\": rename one of them",
+                strategy.name, owner.name
+            ));
+        }
+        if !plugin.plugin.has_strategy() {
+            return Err(format!(
+                "the manifest declares strategy \"{}\" but the component does not export the \
+                 `strategy` interface: build it for the `strategy-plugin` world",
+                strategy.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn file_name(path: &Path) -> String {

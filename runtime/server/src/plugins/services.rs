@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::outbound;
 use super::settings::PluginSettings;
+use super::store::PluginStore;
 use crate::state::ServerState;
 
 /// The users of the requests that plugins are handling right now, by request id. A plugin's
@@ -73,9 +74,30 @@ pub struct ServerServices {
     pub settings: PluginSettings,
     /// The requests plugins are handling.
     pub calls: Arc<CallRegistry>,
+    /// The short-lived values of every plugin.
+    pub store: Arc<PluginStore>,
 }
 
 impl HostServices for ServerServices {
+    fn store_put_new(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, palisade_plugins::ApiError> {
+        let ttl = std::time::Duration::from_millis(ttl_ms);
+        self.store.put_new(plugin, key, value, ttl)
+    }
+
+    fn store_take(&self, plugin: &str, key: &str) -> Option<String> {
+        self.store.take(plugin, key)
+    }
+
+    fn store_get(&self, plugin: &str, key: &str) -> Option<String> {
+        self.store.get(plugin, key)
+    }
+
     fn call_api(
         &self,
         plugin: &str,

@@ -12,6 +12,7 @@ use palisade_plugins::{Manifest, Plugin};
 use super::events::EventName;
 use super::services::CallRegistry;
 use super::settings::PluginSettings;
+use super::strategies::PluginStrategy;
 use crate::routes::{Route, RouteTable, Router};
 
 /// A plugin that loaded and initialized, with what it declared.
@@ -57,6 +58,8 @@ pub struct PluginSet {
     hooks: Vec<Listener>,
     /// Custom HTTP routes of plugin actions.
     router: Option<Router>,
+    /// Authentication strategies by name.
+    strategies: BTreeMap<String, PluginStrategy>,
     /// The requests plugins are handling, shared by every set.
     calls: Arc<CallRegistry>,
 }
@@ -84,6 +87,13 @@ impl PluginSet {
                     })
                     .collect()
             };
+            for strategy in &plugin.manifest.strategies {
+                let provided = PluginStrategy {
+                    name: strategy.name.clone(),
+                    plugin: Arc::clone(plugin),
+                };
+                set.strategies.insert(strategy.name.clone(), provided);
+            }
             set.pipes.extend(listeners(&plugin.manifest.pipes));
             set.hooks.extend(listeners(&plugin.manifest.hooks));
         }
@@ -129,6 +139,16 @@ impl PluginSet {
                 (controller.name.as_str(), actions)
             })
         })
+    }
+
+    /// Returns the strategy named `name`, if a plugin provides it.
+    pub fn strategy(&self, name: &str) -> Option<&PluginStrategy> {
+        self.strategies.get(name)
+    }
+
+    /// Lists the plugins' strategies, by name.
+    pub fn strategies(&self) -> impl Iterator<Item = &PluginStrategy> {
+        self.strategies.values()
     }
 
     /// Returns the router of the plugins' custom HTTP routes.

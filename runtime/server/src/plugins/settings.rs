@@ -21,6 +21,8 @@ pub struct PluginSettings {
     pub identity: IdentityGrant,
     /// Outbound HTTP.
     pub http: HttpGrant,
+    /// Users created on their first login through one of the plugin's strategies.
+    pub provisioning: Provisioning,
     /// The JSON object passed to the plugin's `init`.
     pub settings: Map<String, Value>,
 }
@@ -49,6 +51,26 @@ impl Default for HttpGrant {
         Self {
             allowed_hosts: Vec::new(),
             timeout: 10_000,
+        }
+    }
+}
+
+/// Whether a login through the plugin's strategies creates the user it does not know yet, and
+/// with which profiles.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Provisioning {
+    /// Creates unknown users on their first login; without it, such a login gets a 401.
+    pub enabled: bool,
+    /// Profiles of a created user when the strategy maps none from the provider's data.
+    pub profiles: Vec<String>,
+}
+
+impl Default for Provisioning {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            profiles: vec!["default".to_owned()],
         }
     }
 }

@@ -13,7 +13,7 @@ use palisade_api::ApiError;
 use palisade_security::token::parse_duration;
 use palisade_security::{
     ExpiresIn, LocalStrategy, LoginLimiter, PasswordHasher, RateLimiter, Security, SecurityError,
-    SecurityStore, SystemClock, TokenConfig, TokenManager,
+    SecurityStore, StrategyCredentialsStore, SystemClock, TokenConfig, TokenManager,
 };
 use palisade_storage::DocumentStore;
 
@@ -37,6 +37,8 @@ pub struct SecurityLayer {
     pub tokens: Arc<TokenManager>,
     /// Credentials of the `local` strategy.
     pub local: LocalStrategy,
+    /// Credentials of the strategies that plugins provide.
+    pub strategy_credentials: StrategyCredentialsStore,
     /// Argon2id hashing, run with [`SecurityLayer::hash_password`] and
     /// [`SecurityLayer::verify_login`] on blocking threads.
     hasher: Arc<PasswordHasher>,
@@ -80,7 +82,8 @@ impl SecurityLayer {
         Ok(Self {
             security,
             tokens,
-            local: LocalStrategy::new(store),
+            local: LocalStrategy::new(store.clone()),
+            strategy_credentials: StrategyCredentialsStore::new(store),
             hasher: Arc::new(hasher),
             rate_limiter: RateLimiter::new(),
             login_limiter: LoginLimiter::new(config.limits.logins_per_second),

@@ -27,11 +27,12 @@ const SCROLL_PAGE: usize = 1000;
 const SCROLL_TTL: Duration = Duration::from_secs(30);
 
 /// Every collection the store uses.
-const COLLECTIONS: [Collection; 7] = [
+const COLLECTIONS: [Collection; 8] = [
     Collection::Roles,
     Collection::Profiles,
     Collection::Users,
     Collection::Credentials,
+    Collection::StrategyCredentials,
     Collection::ApiKeys,
     Collection::Tokens,
     Collection::Config,
@@ -58,6 +59,11 @@ fn mapping_of(collection: Collection) -> Value {
         Collection::Credentials => json!({
             "dynamic": false,
             "properties": {"kuid": keyword, "username": keyword}
+        }),
+        // The strategies' documents stay unindexed: they may hold what a provider returned.
+        Collection::StrategyCredentials => json!({
+            "dynamic": false,
+            "properties": {"strategy": keyword, "kuid": keyword, "subject": keyword}
         }),
         Collection::ApiKeys => json!({
             "dynamic": false,
