@@ -161,7 +161,7 @@ describe('LDAP strategy', () => {
     });
 
     it('lists the ldap strategy', async () => {
-      const strategies = await palisade.client.auth.getStrategies();
+      const strategies = await palisade.admin.auth.getStrategies();
       assert.ok(strategies.includes('ldap'), strategies.join(', '));
     });
 
@@ -214,7 +214,8 @@ describe('LDAP strategy', () => {
       await assertRejected(palisade, '*', 'alice-secret');
     });
 
-    it('rejects an empty password although slapd allows unauthenticated binds', async () => {
+    it('rejects an empty password', async () => {
+      // The test slapd accepts unauthenticated binds, so a bind with an empty password would log in.
       await assertRejected(palisade, 'alice', '');
       await assertRejected(palisade, 'bob', '');
     });
@@ -269,10 +270,12 @@ describe('LDAP strategy', () => {
 
     it('links an existing user to an LDAP account', async () => {
       const created = await palisade.admin.security.createUser('carol-local', {
-        content: { note: 'created by an administrator' },
-        credentials: { ldap: { username: 'carol' } },
+        content: { profileIds: ['default'], note: 'created by an administrator' },
       });
       assert.equal(created._id, 'carol-local');
+      const credentials = await palisade.admin.security.createCredentials('ldap', 'carol-local', { username: 'carol' });
+      assert.equal(credentials.username, 'carol');
+      assert.equal(credentials.dn, slapd.personDn('carol'));
 
       const user = await loginAndRead(palisade.client, 'carol', 'carol-secret');
       assert.equal(user._id, 'carol-local');
@@ -281,21 +284,21 @@ describe('LDAP strategy', () => {
     });
 
     it('rejects credentials for a username the directory does not have', async () => {
-      const error = await rejection(palisade.admin.security.createUser('ghost', {
-        content: {},
-        credentials: { ldap: { username: 'ghost' } },
-      }));
+      await palisade.admin.security.createUser('ghost', { content: { profileIds: ['default'] } });
+      const error = await rejection(palisade.admin.security.createCredentials('ldap', 'ghost', { username: 'ghost' }));
       assert.equal(error.status, 400);
       assert.equal(error.id, 'security.credentials.rejected');
+      assert.equal(await palisade.admin.security.hasCredentials('ldap', 'ghost'), false);
     });
 
     it('rejects credentials with a password', async () => {
-      const error = await rejection(palisade.admin.security.createUser('eve', {
-        content: {},
-        credentials: { ldap: { username: 'bob', password: 'bob-secret' } },
-      }));
+      await palisade.admin.security.createUser('eve', { content: { profileIds: ['default'] } });
+      const error = await rejection(
+        palisade.admin.security.createCredentials('ldap', 'eve', { username: 'bob', password: 'bob-secret' }),
+      );
       assert.equal(error.status, 400);
       assert.equal(error.id, 'security.credentials.rejected');
+      assert.equal(await palisade.admin.security.hasCredentials('ldap', 'eve'), false);
     });
   });
 
