@@ -8,7 +8,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Kuzzle, WebSocket } = require('kuzzle-sdk');
+const { Kuzzle, WebSocket, Http } = require('kuzzle-sdk');
 
 const { startServer } = require('../support/server');
 const { pluginsFolder, pluginCacheEnv } = require('../support/plugins');
@@ -187,6 +187,18 @@ describe('LDAP strategy', () => {
       const second = await loginAndRead(palisade.client, 'alice', 'alice-secret');
       assert.equal(second._id, first._id);
       assert.equal(await userCount(palisade.admin), count);
+    });
+
+    it('logs in over HTTP', async () => {
+      const http = new Kuzzle(new Http(palisade.server.host, { port: palisade.server.port }));
+      await http.connect();
+      try {
+        const user = await loginAndRead(http, 'bob', 'bob-secret');
+        assert.deepEqual(user.profileIds, ['staff']);
+        assert.equal(user.content.email, 'bob@example.org');
+      } finally {
+        http.disconnect();
+      }
     });
 
     it('escapes a username with a comma in the DN', async () => {
