@@ -30,7 +30,10 @@ email = "bob@example.org"
 "#;
 
 /// Returns the built test strategy, or `None` (after saying so) without a build folder.
-#[allow(clippy::print_stderr, reason = "a skipped test says so in the test output")]
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped test says so in the test output"
+)]
 fn built_strategy(test: &str) -> Option<PathBuf> {
     let Some(folder) = std::env::var_os(BUILD_DIR_VARIABLE) else {
         eprintln!("{test}: skipped, {BUILD_DIR_VARIABLE} is not set");
@@ -129,6 +132,21 @@ async fn first_login_provisions_user() {
         )
         .await;
     assert_eq!(strategies, json!(["static"]));
+
+    let search = |query: Value| {
+        json!({"controller": "security", "action": "searchUsersByCredentials",
+            "strategy": "static", "body": {"query": query}})
+    };
+    let found = api
+        .ok(search(json!({"term": {"subject": "ada"}})), Some(&admin))
+        .await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["hits"][0], json!({"kuid": kuid, "subject": "ada"}));
+    let everyone = api.ok(search(json!({"match_all": {}})), Some(&admin)).await;
+    assert_eq!(
+        everyone["total"], 2,
+        "ada and bob, not the local admin: {everyone}"
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use palisade_api::{ApiError, ApiResult, Request};
+use palisade_security::Collection;
 use serde_json::{Value, json};
 
 use super::roles::{self, Kind};
@@ -237,27 +238,28 @@ async fn user_credentials(state: &ServerState, action: &str, request: &Request) 
     }
 }
 
-/// `searchUsersByCredentials`: `strategy`, `body.query` on the `username` and `kuid` fields,
-/// `from`, `size`. Returns `{hits: [{kuid, username}], total}`, never the password hash.
+/// `searchUsersByCredentials`: `strategy`, `body.query`, `from`, `size`. For `local` the query
+/// reads the `username` and `kuid` fields and hits are `{kuid, username}`; for a plugin strategy
+/// it reads `subject` and `kuid` and hits are `{kuid, subject}`. Never a password hash or a
+/// strategy's stored document.
 async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiResult {
-    if let credentials::Strategy::Plugin(strategy) = credentials::strategy(state, request)? {
-        // TODO(strategy-search): search the subjects of plugin strategies too.
-        return Err(ApiError::new(
-            palisade_api::ErrorId::ApiAssertInvalidArgument,
-            format!(
-                "searchUsersByCredentials supports the local strategy only, not \"{}\": use \
-                 getCredentialsById with the user's subject instead.",
-                strategy.name
-            ),
-        )
-        .with_props(["strategy", "local"]));
-    }
+    let strategy = credentials::strategy(state, request)?;
     let query = request
         .body
         .as_ref()
         .and_then(|body| body.get("query"))
         .cloned()
         .unwrap_or_else(|| json!({"match_all": {}}));
+    let (collection, query, name_field) = match &strategy {
+        credentials::Strategy::Local => (Collection::Credentials, query, "username"),
+        credentials::Strategy::Plugin(strategy) => {
+            // Plugin strategies share one collection: keep this strategy's entries only.
+            let only_strategy = json!({"term": {"strategy": strategy.name}});
+            let filtered = json!({"bool": {"must": [query], "filter": [only_strategy]}});
+            (Collection::StrategyCredentials, filtered, "subject")
+        }
+    };
+
     let search = palisade_storage::SearchRequest {
         body: json!({"query": query}),
         from: api_keys::optional_count(request, "from")?,
@@ -266,18 +268,14 @@ async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiRes
     };
     let found = state
         .storage
-        .search(
-            SECURITY_INDEX,
-            palisade_security::Collection::Credentials.name(),
-            search,
-        )
+        .search(SECURITY_INDEX, collection.name(), search)
         .await
         .map_err(from_storage)?;
     let hits: Vec<Value> = found
         .hits
         .into_iter()
         .filter_map(|hit| hit.source)
-        .map(|source| json!({"kuid": source["kuid"], "username": source["username"]}))
+        .map(|source| json!({"kuid": source["kuid"], name_field: source[name_field]}))
         .collect();
     Ok(json!({"hits": hits, "total": found.total}).into())
 }
