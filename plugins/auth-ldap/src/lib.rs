@@ -46,8 +46,15 @@ impl Plugin for AuthLdap {
             return Ok(Verdict::Rejected("empty password".to_owned()));
         }
 
-        let client = transport::connect(&settings)?;
-        login::verify(&settings, client, &attempt)
+        // The client gets the error as it is; the operator gets it in the logs with the server.
+        transport::connect(&settings)
+            .and_then(|client| login::verify(&settings, client, &attempt))
+            .inspect_err(|error| {
+                log::warn(&format!(
+                    "LDAP login through {}:{} failed: {error}",
+                    settings.url.host, settings.url.port
+                ));
+            })
     }
 
     fn create_credentials(
