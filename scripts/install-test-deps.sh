@@ -1,10 +1,41 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the Rust toolchain: the npm packages of the
-# end-to-end tests (the official kuzzle-sdk), and OpenLDAP's `slapd` and `ldap-utils` for the
-# LDAP strategy's tests, which start their own slapd on 127.0.0.1. Safe to run again: it
-# reinstalls the npm packages from the lock files and skips Debian packages already installed.
+# Installs what the test suite needs beyond the Rust toolchain: the Debian tools that the SAML
+# tests sign with (xmlsec1, openssl), OpenLDAP's slapd and ldap-utils for the LDAP tests, and the
+# npm packages of the end-to-end tests (the official kuzzle-sdk). Safe to run again: it installs
+# only missing tools and reinstalls npm packages from the lock files.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+
+# Installs the Debian packages that provide the missing commands, named as `command:package`.
+install_debian_commands() {
+  local missing=() pair
+  for pair in "$@"; do
+    if ! command -v "${pair%%:*}" >/dev/null; then
+      missing+=("${pair#*:}")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "install-test-deps: install ${missing[*]} (the tests need them); apt-get is missing" >&2
+    exit 1
+  fi
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    sudo=(sudo)
+  fi
+  echo "==> apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# The SAML strategy tests sign responses with xmlsec1 and make their keys with openssl.
+install_debian_commands xmlsec1:xmlsec1 openssl:openssl
+
+# The LDAP strategy tests run their own slapd; the script keeps the system service stopped.
+"$root/scripts/install-slapd.sh"
 
 for command in node npm; do
   if ! command -v "$command" >/dev/null; then
@@ -19,5 +50,3 @@ while IFS= read -r lock; do
   echo "==> npm ci in ${folder#"$root"/}"
   (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
 done < <(find "$root" -name package-lock.json -not -path '*/node_modules/*' -not -path "$root/target/*" | sort)
-
-"$root/scripts/install-slapd.sh"

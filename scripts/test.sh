@@ -29,10 +29,10 @@ node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/exa
 echo "==> cargo test"
 cargo test --workspace --locked
 
-# Rust plugins stay out of the workspace because they build for WebAssembly, but their unit tests
-# and lints run on the host.
+# Rust plugins stay out of the workspace (they target WebAssembly), so their formatting, lints
+# and unit tests run on the build machine's target here, one crate at a time.
 for manifest in "$root"/plugins/*/Cargo.toml; do
-  echo "==> cargo fmt, clippy and test for ${manifest#"$root"/}"
+  echo "==> cargo fmt, clippy and test (${manifest#"$root"/})"
   cargo fmt --manifest-path "$manifest" --check
   cargo clippy --manifest-path "$manifest" --all-targets --locked -- -D warnings
   cargo test --manifest-path "$manifest" --locked

@@ -1,6 +1,6 @@
 //! WebAssembly plugins in a real server: controllers, hot reload under load, broken and deleted
-//! files, sandbox failures, rights of plugin API calls and outbound HTTP. The guests are WAT
-//! modules turned into components here, so these tests need no guest toolchain.
+//! files, sandbox failures, rights of plugin API calls, outbound HTTP, HTTPS and TCP. The guests
+//! are WAT modules turned into components here, so these tests need no guest toolchain.
 
 mod support;
 
@@ -17,6 +17,7 @@ use support::{Api, error_id};
 const COMMON: &str = include_str!("../../plugins/tests/guests/common.wat");
 const VERSION: &str = include_str!("guests/version.wat");
 const FETCH: &str = include_str!("guests/fetch.wat");
+const TCP_ECHO: &str = include_str!("guests/tcp_echo.wat");
 
 /// Builds a component from a test guest: `;;COMMON` is replaced by the shared part, then each
 /// `(from, to)` pair is applied to the text.
@@ -77,7 +78,9 @@ fn start_with(plugins: &[(&str, Vec<u8>)], settings: &[(&str, &str)]) -> TestSer
         std::fs::write(folder.join(file), bytes).expect("write the plugin");
     }
     for (file, text) in settings {
-        std::fs::write(folder.join(file), text).expect("write the settings");
+        let path = folder.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("create the settings folder");
+        std::fs::write(path, text).expect("write the settings");
     }
     ServerBuilder::new(env!("CARGO_BIN_EXE_palisade"))
         .plugins_dir(folder)
@@ -342,6 +345,149 @@ async fn outbound_http_reaches_only_allowed_hosts() {
             .await["status"],
         200
     );
+}
+
+/// Starts an HTTPS server on 127.0.0.1 with a certificate that `ca` signed, which responds to
+/// every request with 200 `ok`. Returns its port.
+async fn start_https_server(ca: &palisade_test_harness::TestCa) -> u16 {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&ca.server_config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let Ok(mut stream) = acceptor.accept(stream).await else {
+                continue;
+            };
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn outbound_https_trusts_the_ca_file() {
+    let ca = palisade_test_harness::TestCa::new();
+    let port = start_https_server(&ca).await;
+    let url = format!("https://127.0.0.1:{port}/");
+    let fetch = |name: &str| {
+        component(
+            FETCH,
+            &[
+                ("\"echo\"", &format!("\"{name}\"")),
+                ("\"URL\"", &format!("\"{url}\"")),
+                ("URL_LENGTH", &url.len().to_string()),
+            ],
+        )
+    };
+    let allowed = format!("[http]\nallowedHosts = [\"127.0.0.1:{port}\"]\n");
+    let trusting = format!("{allowed}[tls]\ncaFile = \"certs/ca.pem\"\n");
+    let missing = format!("{allowed}[tls]\ncaFile = \"certs/missing.pem\"\n");
+    let server = start_with(
+        &[
+            ("safe.wasm", fetch("safe")),
+            ("bare.wasm", fetch("bare")),
+            ("lost.wasm", fetch("lost")),
+        ],
+        &[
+            ("certs/ca.pem", ca.ca_pem.as_str()),
+            ("safe.toml", trusting.as_str()),
+            ("bare.toml", allowed.as_str()),
+            ("lost.toml", missing.as_str()),
+        ],
+    );
+    let api = Api::new(&server);
+
+    assert_eq!(api.ok(say("safe"), None).await, "sent");
+    let untrusted = api.query(say("bare"), None).await;
+    assert_eq!(untrusted["status"], 502, "{untrusted}");
+    assert_eq!(error_id(&untrusted), "plugin.http.tls_failed");
+
+    let info = api
+        .ok(json!({"controller": "server", "action": "info"}), None)
+        .await;
+    let errors = &info["serverInfo"]["kuzzle"]["plugins"]["loadErrors"];
+    let load_error = errors["lost.wasm"]
+        .as_str()
+        .expect("lost.wasm is a load error");
+    assert!(load_error.contains("certs/missing.pem"), "{load_error}");
+}
+
+/// Starts a server on 127.0.0.1 that sends back what it reads, over TLS with a certificate that
+/// `ca` signed when given. Returns its port.
+async fn start_echo_server(ca: Option<&palisade_test_harness::TestCa>) -> u16 {
+    let acceptor = ca.map(|ca| tokio_rustls::TlsAcceptor::from(Arc::clone(&ca.server_config)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Some(acceptor) = acceptor else {
+                    let (mut reader, mut writer) = stream.into_split();
+                    let _ = tokio::io::copy(&mut reader, &mut writer).await;
+                    return;
+                };
+                if let Ok(secured) = acceptor.accept(stream).await {
+                    let (mut reader, mut writer) = tokio::io::split(secured);
+                    let _ = tokio::io::copy(&mut reader, &mut writer).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn plugin_tcp_reaches_only_allowed_hosts() {
+    let ca = palisade_test_harness::TestCa::new();
+    let plain_port = start_echo_server(None).await;
+    let tls_port = start_echo_server(Some(&ca)).await;
+    let echo = |name: &str, port: u16, security: u8| {
+        component(
+            TCP_ECHO,
+            &[
+                ("\"echo\"", &format!("\"{name}\"")),
+                ("PORT", &port.to_string()),
+                ("SECURITY", &security.to_string()),
+            ],
+        )
+    };
+    let plain_grant = format!("[tcp]\nallowedHosts = [\"127.0.0.1:{plain_port}\"]\n");
+    let tls_grant =
+        format!("[tcp]\nallowedHosts = [\"127.0.0.1:{tls_port}\"]\n[tls]\ncaFile = \"ca.pem\"\n");
+    let server = start_with(
+        &[
+            ("wire.wasm", echo("wire", plain_port, 0)),
+            ("seal.wasm", echo("seal", tls_port, 1)),
+            ("shut.wasm", echo("shut", plain_port, 0)),
+            ("bare.wasm", echo("bare", tls_port, 1)),
+        ],
+        &[
+            ("ca.pem", ca.ca_pem.as_str()),
+            ("wire.toml", plain_grant.as_str()),
+            ("seal.toml", tls_grant.as_str()),
+            (
+                "bare.toml",
+                &tls_grant.replace("[tls]\ncaFile = \"ca.pem\"\n", ""),
+            ),
+        ],
+    );
+    let api = Api::new(&server);
+
+    assert_eq!(api.ok(say("wire"), None).await, "ping");
+    assert_eq!(api.ok(say("seal"), None).await, "ping");
+    let rejected = api.query(say("shut"), None).await;
+    assert_eq!(rejected["status"], 403, "{rejected}");
+    assert_eq!(error_id(&rejected), "plugin.runtime.capability_not_granted");
+    let untrusted = api.query(say("bare"), None).await;
+    assert_eq!(untrusted["status"], 502, "{untrusted}");
+    assert_eq!(error_id(&untrusted), "plugin.tcp.tls_failed");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! when dropped.
 
 mod component;
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use component::wat_component;
+pub use tls::TestCa;
 
 /// The start-up log line that carries the bound address.
 const LISTENING_MARKER: &str = "palisade listening on http://";

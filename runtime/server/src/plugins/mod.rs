@@ -11,7 +11,12 @@ mod set;
 mod settings;
 mod store;
 mod strategies;
+mod tcp;
+mod tls;
 mod watch;
+
+#[cfg(test)]
+mod network_tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -144,10 +149,15 @@ impl PluginManager {
             Ok(settings) => settings,
             Err(error) => return self.record_error(&file, error),
         };
+        let tls = match tls::client_config(&settings.tls, &self.folder) {
+            Ok(tls) => tls,
+            Err(error) => return self.record_error(&file, error),
+        };
         let services = Arc::new(services::ServerServices {
             state: Arc::downgrade(state),
             runtime: tokio::runtime::Handle::current(),
             settings: settings.clone(),
+            tls,
             calls: Arc::clone(&self.calls),
             store: Arc::clone(&self.store),
         });

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::outbound;
 use super::settings::PluginSettings;
 use super::store::PluginStore;
+use super::tcp;
 use crate::state::ServerState;
 
 /// The users of the requests that plugins are handling right now, by request id. A plugin's
@@ -72,6 +73,8 @@ pub struct ServerServices {
     pub runtime: tokio::runtime::Handle,
     /// The capabilities and settings the operator granted the plugin.
     pub settings: PluginSettings,
+    /// The TLS client configuration for HTTPS and TCP over TLS, built from `settings.tls`.
+    pub tls: Arc<rustls::ClientConfig>,
     /// The requests plugins are handling.
     pub calls: Arc<CallRegistry>,
     /// The short-lived values of every plugin.
@@ -123,12 +126,29 @@ impl HostServices for ServerServices {
         Value::Object(self.settings.settings.clone()).to_string()
     }
 
+    fn connect_tcp(
+        &self,
+        plugin: &str,
+        host: &str,
+        port: u16,
+        security: palisade_plugins::TcpSecurity,
+        timeout_ms: u32,
+    ) -> Result<Box<dyn palisade_plugins::TcpConnection>, palisade_plugins::ApiError> {
+        tcp::connect(self, plugin, host, port, security, timeout_ms)
+    }
+
     fn send_http(
         &self,
         plugin: &str,
         request: &OutgoingRequest,
     ) -> Result<IncomingResponse, palisade_plugins::ApiError> {
-        outbound::send(&self.runtime, plugin, &self.settings.http, request)
+        outbound::send(
+            &self.runtime,
+            plugin,
+            &self.settings.http,
+            &self.tls,
+            request,
+        )
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::tcp::TcpGrant;
+use super::tls::TlsGrant;
 use crate::config::{ByteSize, PluginsSettings};
 
 /// The capabilities the operator grants one plugin, and the settings passed to its `init`.
@@ -21,6 +23,10 @@ pub struct PluginSettings {
     pub identity: IdentityGrant,
     /// Outbound HTTP.
     pub http: HttpGrant,
+    /// Outbound TCP connections.
+    pub tcp: TcpGrant,
+    /// Extra trusted root certificates for HTTPS and TCP over TLS.
+    pub tls: TlsGrant,
     /// Users created on their first login through one of the plugin's strategies.
     pub provisioning: Provisioning,
     /// The JSON object passed to the plugin's `init`.
