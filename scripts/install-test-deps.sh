@@ -34,7 +34,7 @@ install_debian_commands() {
 # The SAML strategy tests sign responses with xmlsec1 and make their keys with openssl.
 install_debian_commands xmlsec1:xmlsec1 openssl:openssl
 
-# The LDAP strategy tests run their own slapd; the script keeps the system service stopped.
+# The LDAP strategy tests run their own slapd, so this script keeps the system service stopped.
 "$root/scripts/install-slapd.sh"
 
 for command in node npm; do
