@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain: the Debian tools that the SAML
-# tests sign with (xmlsec1, openssl) and the npm packages of the end-to-end tests (the official
-# kuzzle-sdk). Safe to run again: it installs only missing tools and reinstalls npm packages from
-# the lock files.
+# tests sign with (xmlsec1, openssl), OpenLDAP's slapd and ldap-utils for the LDAP tests, and the
+# npm packages of the end-to-end tests (the official kuzzle-sdk). Safe to run again: it installs
+# only missing tools and reinstalls npm packages from the lock files.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -33,6 +33,9 @@ install_debian_commands() {
 
 # The SAML strategy tests sign responses with xmlsec1 and make their keys with openssl.
 install_debian_commands xmlsec1:xmlsec1 openssl:openssl
+
+# The LDAP strategy tests run their own slapd, so this script keeps the system service stopped.
+"$root/scripts/install-slapd.sh"
 
 for command in node npm; do
   if ! command -v "$command" >/dev/null; then

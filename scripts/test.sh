@@ -29,10 +29,12 @@ node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/exa
 echo "==> cargo test"
 cargo test --workspace --locked
 
-# Rust plugins stay out of the workspace (they target WebAssembly), so their unit tests run on
-# the build machine's target here, one crate at a time.
+# Rust plugins stay out of the workspace (they target WebAssembly), so their formatting, lints
+# and unit tests run on the build machine's target here, one crate at a time.
 for manifest in "$root"/plugins/*/Cargo.toml; do
-  echo "==> cargo test (${manifest#"$root"/})"
+  echo "==> cargo fmt, clippy and test (${manifest#"$root"/})"
+  cargo fmt --manifest-path "$manifest" --check
+  cargo clippy --manifest-path "$manifest" --all-targets --locked -- -D warnings
   cargo test --manifest-path "$manifest" --locked
 done
 
