@@ -241,6 +241,35 @@ async fn credentials_actions_link_subject() {
 }
 
 #[tokio::test]
+async fn create_user_with_strategy_credentials() {
+    let Some(wasm) = built_strategy("create_user_with_strategy_credentials") else {
+        return;
+    };
+    let server = start(&wasm, &provisioning(false));
+    let api = Api::new(&server);
+    let admin = api.create_first_admin().await;
+    let create = |kuid: &str, subject: &str| {
+        json!({"controller": "security", "action": "createUser", "_id": kuid,
+            "body": {"content": {"profileIds": ["default"]},
+                "credentials": {"static": {"subject": subject}}}})
+    };
+
+    let rejected = api.query(create("nina", "nobody"), Some(&admin)).await;
+    assert_eq!(rejected["status"], 400, "{rejected}");
+    let missing = api
+        .query(
+            json!({"controller": "security", "action": "getUser", "_id": "nina"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(missing["status"], 404, "no half-created user: {missing}");
+
+    api.ok(create("carol", "bob"), Some(&admin)).await;
+    let logged_in = api.ok(login("bob", "bob-password"), None).await;
+    assert_eq!(logged_in["_id"], "carol");
+}
+
+#[tokio::test]
 async fn redirect_flow_over_http() {
     let Some(wasm) = built_strategy("redirect_flow_over_http") else {
         return;
