@@ -14,7 +14,7 @@ pub struct Credentials {
     /// The user's id at the identity provider (an OpenID Connect `sub`, an LDAP username, a
     /// SAML `NameID`). Unique within the strategy.
     pub subject: String,
-    /// What else the strategy keeps for the user: a JSON object.
+    /// The strategy's other data about the user: a JSON object.
     pub document: Value,
 }
 

@@ -222,7 +222,7 @@ pub struct Plugin {
     name: Arc<str>,
     pre: PluginPre<InstanceState>,
     indices: PluginIndices,
-    /// Where the `strategy` functions are, when the component exports them.
+    /// The indices of the `strategy` functions, when the component exports them.
     strategy: Option<strategy::GuestIndices>,
     services: Arc<dyn HostServices>,
     /// Instances ready for the next call, shared by the clones of this plugin.

@@ -57,8 +57,8 @@ impl Connections {
     }
 }
 
-/// The error of an operation on a connection that an earlier call opened: the host closed it
-/// when that call returned.
+/// Builds the error of an operation on a connection that an earlier call opened, which the host
+/// closed when that call returned.
 fn closed_error() -> ApiError {
     ApiError {
         status: 400,

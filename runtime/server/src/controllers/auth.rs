@@ -209,7 +209,7 @@ async fn login(state: &ServerState, request: &Request) -> ApiResult {
     token_response(state, request, &token)
 }
 
-/// Logs in through a plugin's strategy, which may answer with a step of a longer flow, such as
+/// Logs in through a plugin's strategy. The strategy may return a step of a longer flow, such as
 /// a redirect to an identity provider, instead of a token.
 async fn plugin_login(
     state: &ServerState,

@@ -239,9 +239,9 @@ async fn user_credentials(state: &ServerState, action: &str, request: &Request) 
 }
 
 /// `searchUsersByCredentials`: `strategy`, `body.query`, `from`, `size`. For `local` the query
-/// reads the `username` and `kuid` fields and hits are `{kuid, username}`; for a plugin strategy
-/// it reads `subject` and `kuid` and hits are `{kuid, subject}`. Never a password hash or a
-/// strategy's stored document.
+/// reads the `username` and `kuid` fields and hits are `{kuid, username}`. For a plugin strategy
+/// it reads `subject` and `kuid` and hits are `{kuid, subject}`. Hits never carry a password
+/// hash or a strategy's stored document.
 async fn search_by_credentials(state: &ServerState, request: &Request) -> ApiResult {
     let strategy = credentials::strategy(state, request)?;
     let query = request

@@ -112,14 +112,14 @@ fn credentials_of(
     state: &ServerState,
     body: &Map<String, Value>,
 ) -> Result<Vec<(credentials::Strategy, Value)>, ApiError> {
-    let Some(given) = body.get("credentials").filter(|value| !value.is_null()) else {
+    let Some(requested) = body.get("credentials").filter(|value| !value.is_null()) else {
         return Ok(Vec::new());
     };
-    let Some(given) = given.as_object() else {
+    let Some(requested) = requested.as_object() else {
         return Err(ApiError::invalid_type("body.credentials", "object"));
     };
-    let mut found = Vec::with_capacity(given.len());
-    for (name, value) in given {
+    let mut found = Vec::with_capacity(requested.len());
+    for (name, value) in requested {
         found.push((credentials::find(state, name)?, value.clone()));
     }
     found.sort_by_key(|(strategy, _)| !matches!(strategy, credentials::Strategy::Local));
@@ -132,15 +132,15 @@ fn credentials_of(
 async fn create_with_credentials(
     state: &ServerState,
     user: &User,
-    given: Vec<(credentials::Strategy, Value)>,
+    credentials_by_strategy: Vec<(credentials::Strategy, Value)>,
 ) -> Result<(), ApiError> {
-    for (strategy, value) in &given {
+    for (strategy, value) in &credentials_by_strategy {
         credentials::validate(state, strategy, &user.id, value).await?;
     }
     let security = &state.security.security;
     security.create_user(user).await.map_err(from_security)?;
 
-    for (strategy, value) in &given {
+    for (strategy, value) in &credentials_by_strategy {
         if let Err(error) = credentials::create(state, strategy, &user.id, value).await {
             remove_half_created(state, &user.id).await;
             return Err(error);

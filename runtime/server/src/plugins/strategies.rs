@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use palisade_api::{ApiError, ErrorId, RawBody, Request, Response};
-use palisade_plugins::{NextStep, StoredCredentials, StrategyIdentity, Verdict};
+use palisade_plugins::ApiError as GuestError;
+use palisade_plugins::{
+    NextStep, Plugin, PluginError, StoredCredentials, StrategyIdentity, Verdict,
+};
 use palisade_security::{StrategyCredentials, User};
 use serde_json::{Map, Value, json};
 
@@ -92,9 +95,19 @@ impl PluginStrategy {
     ) -> Result<Verdict, ApiError> {
         let profile_ids = events::user_profiles(state, request).await;
         let record = convert::plugin_request(request, profile_ids);
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let credentials = credentials.to_string();
-        run_blocking(move || plugin.plugin.verify(&strategy, &credentials, &record))
+        self.call(move |plugin, strategy| plugin.verify(strategy, &credentials, &record))
+            .await
+    }
+
+    /// Runs one of the plugin's strategy functions with this strategy's name, off the async
+    /// code, and turns a failed call and the plugin's own error into API errors.
+    async fn call<T: Send + 'static>(
+        &self,
+        run: impl FnOnce(&Plugin, &str) -> Result<Result<T, GuestError>, PluginError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
+        run_blocking(move || run(&plugin.plugin, &strategy))
             .await?
             .map_err(|error| convert::host_error(&error))?
             .map_err(convert::guest_error)
@@ -192,16 +205,12 @@ impl PluginStrategy {
         kuid: &str,
         body: &Value,
     ) -> Result<Value, ApiError> {
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let (owned_kuid, credentials) = (kuid.to_owned(), body.to_string());
-        let stored = run_blocking(move || {
-            plugin
-                .plugin
-                .create_credentials(&strategy, &owned_kuid, &credentials)
-        })
-        .await?
-        .map_err(|error| convert::host_error(&error))?
-        .map_err(convert::guest_error)?;
+        let stored = self
+            .call(move |plugin, strategy| {
+                plugin.create_credentials(strategy, &owned_kuid, &credentials)
+            })
+            .await?;
 
         let credentials = to_credentials(kuid, &stored)?;
         let store = &state.security.strategy_credentials;
@@ -224,16 +233,12 @@ impl PluginStrategy {
         body: &Value,
     ) -> Result<Value, ApiError> {
         let current = self.require(state, kuid).await?;
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let (owned_kuid, credentials) = (kuid.to_owned(), body.to_string());
-        let stored = run_blocking(move || {
-            plugin
-                .plugin
-                .update_credentials(&strategy, &owned_kuid, &credentials, &current)
-        })
-        .await?
-        .map_err(|error| convert::host_error(&error))?
-        .map_err(convert::guest_error)?;
+        let stored = self
+            .call(move |plugin, strategy| {
+                plugin.update_credentials(strategy, &owned_kuid, &credentials, &current)
+            })
+            .await?;
 
         let credentials = to_credentials(kuid, &stored)?;
         let store = &state.security.strategy_credentials;
@@ -256,19 +261,11 @@ impl PluginStrategy {
         body: &Value,
     ) -> Result<(), ApiError> {
         let current = self.current(state, kuid).await?;
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let (owned_kuid, credentials) = (kuid.to_owned(), body.to_string());
-        run_blocking(move || {
-            plugin.plugin.validate_credentials(
-                &strategy,
-                &owned_kuid,
-                &credentials,
-                current.as_ref(),
-            )
+        self.call(move |plugin, strategy| {
+            plugin.validate_credentials(strategy, &owned_kuid, &credentials, current.as_ref())
         })
-        .await?
-        .map_err(|error| convert::host_error(&error))?
-        .map_err(convert::guest_error)
+        .await
     }
 
     /// Deletes the credentials of `kuid`, once the plugin agrees.
@@ -278,16 +275,11 @@ impl PluginStrategy {
     /// `security.credentials.rejected` when the user has none, or the plugin's error.
     pub async fn delete(&self, state: &ServerState, kuid: &str) -> Result<(), ApiError> {
         let current = self.require(state, kuid).await?;
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let owned_kuid = kuid.to_owned();
-        run_blocking(move || {
-            plugin
-                .plugin
-                .delete_credentials(&strategy, &owned_kuid, &current)
+        self.call(move |plugin, strategy| {
+            plugin.delete_credentials(strategy, &owned_kuid, &current)
         })
-        .await?
-        .map_err(|error| convert::host_error(&error))?
-        .map_err(convert::guest_error)?;
+        .await?;
 
         let store = &state.security.strategy_credentials;
         store
@@ -363,16 +355,10 @@ impl PluginStrategy {
     }
 
     async fn info(&self, kuid: &str, stored: StoredCredentials) -> Result<Value, ApiError> {
-        let (plugin, strategy) = (Arc::clone(&self.plugin), self.name.clone());
         let owned_kuid = kuid.to_owned();
-        let info = run_blocking(move || {
-            plugin
-                .plugin
-                .credentials_info(&strategy, &owned_kuid, &stored)
-        })
-        .await?
-        .map_err(|error| convert::host_error(&error))?
-        .map_err(convert::guest_error)?;
+        let info = self
+            .call(move |plugin, strategy| plugin.credentials_info(strategy, &owned_kuid, &stored))
+            .await?;
         Ok(Value::Object(parse_object(&info, "credentials info")?))
     }
 }

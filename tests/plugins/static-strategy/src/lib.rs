@@ -2,9 +2,9 @@
 //! plugin's settings, so the server's strategy tests need no identity provider.
 //!
 //! Settings: `accounts` maps a subject to `{password, profiles, email}`. A login body
-//! `{"subject", "password"}` is checked against it; `{"start": true}` returns a redirect to
-//! `/callback` with a one-time `state` kept in the host's store, and `{"state"}` completes that
-//! flow for the subject stored with it.
+//! `{"subject", "password"}` is checked against it. A body `{"start": true}` returns a redirect
+//! to `/callback` with a one-time `state` kept in the host's store, and `{"state"}` completes
+//! that flow for the subject stored with it.
 
 use palisade_plugin_sdk::strategy::{Credentials, Identity, NextStep, Verdict};
 use palisade_plugin_sdk::{
