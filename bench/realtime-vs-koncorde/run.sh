@@ -14,8 +14,8 @@ if [ ! -f "$root/runtime/realtime/tests/koncorde/node_modules/koncorde/package.j
 fi
 
 cd "$root"
-cargo build --release -j 2 -p palisade-bench --bin realtime_vs_koncorde
-bin="$root/target/release/realtime_vs_koncorde"
+cargo build --release -j 2 -p palisade-bench-realtime
+bin="${CARGO_TARGET_DIR:-$root/target}/release/realtime-vs-koncorde"
 
 "$bin" generate "$work/data"
 : > "$work/rust.jsonl"

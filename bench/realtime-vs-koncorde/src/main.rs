@@ -279,7 +279,7 @@ fn main() -> io::Result<()> {
             report(Path::new(rust), Path::new(node), &mut out)
         }
         _ => {
-            let usage = "usage: realtime_vs_koncorde generate DIR | run DIR KEYWORD | report RUST.jsonl NODE.jsonl";
+            let usage = "usage: realtime-vs-koncorde generate DIR | run DIR KEYWORD | report RUST.jsonl NODE.jsonl";
             Err(io::Error::new(io::ErrorKind::InvalidInput, usage))
         }
     }
