@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
@@ -68,8 +69,8 @@ impl Hit {
 /// string borrows it instead of copying it.
 #[derive(Debug, Default)]
 struct ScalarMap {
-    strings: HashMap<String, ConditionId>,
-    others: HashMap<Scalar, ConditionId>,
+    strings: HashMap<String, ConditionId, RandomState>,
+    others: HashMap<Scalar, ConditionId, RandomState>,
 }
 
 impl ScalarMap {
@@ -134,7 +135,7 @@ impl FieldIndex {
 /// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    fields: HashMap<String, FieldIndex>,
+    fields: HashMap<String, FieldIndex, RandomState>,
     matches: Vec<(ConditionId, Condition)>,
 }
 

@@ -13,6 +13,8 @@ mod slab;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
+
 use serde_json::{Map, Value};
 
 use self::index::{ConditionId, FieldIndexes, Hit};
@@ -23,13 +25,28 @@ use crate::json::FlatDocument;
 
 type SubfilterId = usize;
 
+/// Hash maps keyed by field names, values and ids. foldhash is several times faster than the
+/// standard SipHash on short keys, and its per-map random seed still spreads keys that a
+/// client chose to collide.
+type FastMap<K, V> = HashMap<K, V, RandomState>;
+
 #[derive(Debug)]
 struct ConditionEntry {
     condition: Arc<Condition>,
-    /// Subfilters that require the condition to be true.
+    /// Subfilters whose only plain condition is this one: a hit completes them.
+    sole_users: Vec<SubfilterId>,
+    /// Subfilters with other plain conditions besides this one.
     plain_users: Vec<SubfilterId>,
     /// Subfilters that require the condition to be false.
     negated_users: Vec<SubfilterId>,
+}
+
+impl ConditionEntry {
+    fn has_users(&self) -> bool {
+        !(self.sole_users.is_empty()
+            && self.plain_users.is_empty()
+            && self.negated_users.is_empty())
+    }
 }
 
 #[derive(Debug)]
@@ -37,7 +54,8 @@ struct SubfilterEntry {
     key: String,
     conditions: Vec<(ConditionId, bool)>,
     plain_count: usize,
-    filters: Vec<String>,
+    /// Ids of the filters using the subfilter, shared with `Engine::filters`.
+    filters: Vec<Arc<str>>,
 }
 
 /// Counts of stored objects, to check sharing and cleanup.
@@ -54,11 +72,11 @@ pub struct EngineStats {
 /// The filters of one `index/collection` and their indexes.
 #[derive(Debug, Default)]
 pub struct Engine {
-    filters: HashMap<String, Vec<SubfilterId>>,
+    filters: FastMap<Arc<str>, Vec<SubfilterId>>,
     subfilters: Slab<SubfilterEntry>,
-    subfilter_ids: HashMap<String, SubfilterId>,
+    subfilter_ids: FastMap<String, SubfilterId>,
     conditions: Slab<ConditionEntry>,
-    condition_ids: HashMap<String, ConditionId>,
+    condition_ids: FastMap<String, ConditionId>,
     /// Subfilters with no plain condition: they match unless a negation is falsified.
     negation_only: HashSet<SubfilterId>,
     indexes: FieldIndexes,
@@ -80,13 +98,14 @@ impl Engine {
         if self.filters.contains_key(filter_id) {
             return false;
         }
+        let filter_id: Arc<str> = Arc::from(filter_id);
         let mut subfilters = Vec::with_capacity(normalized.subfilters().len());
         for term in normalized.subfilters() {
             let id = self.insert_subfilter(term);
-            self.subfilters[id].filters.push(filter_id.to_owned());
+            self.subfilters[id].filters.push(Arc::clone(&filter_id));
             subfilters.push(id);
         }
-        self.filters.insert(filter_id.to_owned(), subfilters);
+        self.filters.insert(filter_id, subfilters);
         true
     }
 
@@ -95,10 +114,11 @@ impl Engine {
         if let Some(&id) = self.subfilter_ids.get(&key) {
             return id;
         }
+        let plain_count = term.iter().filter(|l| !l.negated).count();
         let id = self.subfilters.insert(SubfilterEntry {
             key: key.clone(),
             conditions: Vec::with_capacity(term.len()),
-            plain_count: term.iter().filter(|l| !l.negated).count(),
+            plain_count,
             filters: Vec::new(),
         });
         for literal in term {
@@ -106,6 +126,8 @@ impl Engine {
             let entry = &mut self.conditions[condition];
             if literal.negated {
                 entry.negated_users.push(id);
+            } else if plain_count == 1 {
+                entry.sole_users.push(id);
             } else {
                 entry.plain_users.push(id);
             }
@@ -126,6 +148,7 @@ impl Engine {
         }
         let id = self.conditions.insert(ConditionEntry {
             condition: Arc::clone(condition),
+            sole_users: Vec::new(),
             plain_users: Vec::new(),
             negated_users: Vec::new(),
         });
@@ -142,7 +165,7 @@ impl Engine {
         };
         for id in subfilters {
             let entry = &mut self.subfilters[id];
-            entry.filters.retain(|f| f != filter_id);
+            entry.filters.retain(|f| **f != *filter_id);
             if entry.filters.is_empty() {
                 self.remove_subfilter(id);
             }
@@ -158,11 +181,13 @@ impl Engine {
             let condition = &mut self.conditions[condition_id];
             let users = if negated {
                 &mut condition.negated_users
+            } else if entry.plain_count == 1 {
+                &mut condition.sole_users
             } else {
                 &mut condition.plain_users
             };
             users.retain(|user| *user != id);
-            if condition.plain_users.is_empty() && condition.negated_users.is_empty() {
+            if !condition.has_users() {
                 let condition = self
                     .conditions
                     .remove(condition_id)
@@ -192,8 +217,9 @@ impl Engine {
         }
     }
 
-    /// Returns the ids of the filters that match a flattened document, sorted.
-    pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<String> {
+    /// Returns the ids of the filters that match a flattened document, each once, in no
+    /// particular order.
+    pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<&str> {
         let mut hits: Vec<Hit> = Vec::new();
         for (field, value) in document.iter() {
             self.indexes.field_hits(field, value, &mut hits);
@@ -202,12 +228,13 @@ impl Engine {
         self.collect_matches(&hits)
     }
 
-    /// Returns the ids of the filters that match a document's source plus its `_id`, sorted.
+    /// Returns the ids of the filters that match a document's source plus its `_id`, each
+    /// once, in no particular order.
     ///
     /// Walks the source in place instead of building a flattened copy, except when `match`
     /// conditions need the whole flattened document or when a key contains a dot and could
     /// collide with a nested path.
-    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> Vec<String> {
+    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> Vec<&str> {
         if self.indexes.has_match_conditions() || has_dotted_key(source) {
             return self.matches(&FlatDocument::new(source, id));
         }
@@ -246,18 +273,21 @@ impl Engine {
         }
     }
 
-    fn collect_matches(&self, hits: &[Hit]) -> Vec<String> {
+    fn collect_matches(&self, hits: &[Hit]) -> Vec<&str> {
         if hits.is_empty() && self.negation_only.is_empty() {
             return Vec::new();
         }
 
-        // Subfilter ids, once per satisfied plain condition, sorted so that each run of one
-        // id has the length of its satisfied count.
+        // A hit completes the subfilters it is the only plain condition of. The others are
+        // listed once per satisfied plain condition, then sorted so that each run of one id
+        // has the length of its satisfied count.
+        let mut complete: Vec<SubfilterId> = Vec::new();
         let mut satisfied: Vec<SubfilterId> = Vec::new();
         let mut blocked: Vec<SubfilterId> = Vec::new();
         for hit in hits {
             let entry = &self.conditions[hit.condition];
             if hit.plain {
+                complete.extend_from_slice(&entry.sole_users);
                 satisfied.extend_from_slice(&entry.plain_users);
             }
             if hit.blocks_negation {
@@ -265,23 +295,27 @@ impl Engine {
             }
         }
         satisfied.sort_unstable();
-        blocked.sort_unstable();
-        blocked.dedup();
-
-        let mut complete: Vec<SubfilterId> = satisfied
+        let counted = satisfied
             .chunk_by(|a, b| a == b)
             .filter(|run| run.len() == self.subfilters[run[0]].plain_count)
-            .map(|run| run[0])
-            .collect();
+            .map(|run| run[0]);
+        complete.extend(counted);
         complete.extend(self.negation_only.iter().copied());
 
-        let mut matched: Vec<String> = complete
+        if !blocked.is_empty() {
+            blocked.sort_unstable();
+            blocked.dedup();
+            complete.retain(|id| blocked.binary_search(id).is_err());
+        }
+
+        // Every subfilter of a filter shares one `Arc<str>`, so equal ids have equal addresses
+        // and sorting by address finds the duplicates without comparing the strings.
+        let mut matched: Vec<&str> = complete
             .into_iter()
-            .filter(|id| blocked.binary_search(id).is_err())
-            .flat_map(|id| self.subfilters[id].filters.iter().cloned())
+            .flat_map(|id| self.subfilters[id].filters.iter().map(|f| &**f))
             .collect();
-        matched.sort_unstable();
-        matched.dedup();
+        matched.sort_unstable_by_key(|id| id.as_ptr());
+        matched.dedup_by_key(|id| id.as_ptr());
         matched
     }
 }
@@ -442,6 +476,24 @@ impl FilterEngine {
         source: &Value,
         id: Option<&str>,
     ) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .matching_ids(index, collection, source, id)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Same as [`FilterEngine::test`], but borrows the ids from the engine instead of copying
+    /// them, and returns them in no particular order.
+    pub fn matching_ids<'a>(
+        &'a self,
+        index: &str,
+        collection: &str,
+        source: &Value,
+        id: Option<&str>,
+    ) -> Vec<&'a str> {
         let Some(engine) = self.engine(index, collection) else {
             return Vec::new();
         };
