@@ -200,8 +200,9 @@ fn polygon_envelope(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
     // Great-circle edges bulge towards the poles, so sample each edge for its extreme latitudes.
     for (i, &a) in points.iter().enumerate() {
         let b = points[(i + 1) % points.len()];
+        let (u, v) = (to_unit(a), to_unit(b));
         for step in 0..=32 {
-            extend(interpolate(a, b, f64::from(step) / 32.0));
+            extend(interpolate(a, b, u, v, f64::from(step) / 32.0));
         }
     }
     let margin = 1e-6;
@@ -216,10 +217,10 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
-/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`. Its longitude is
-/// interpolated between the endpoints, so it never jumps by 360 degrees.
-fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
-    let (u, v) = (to_unit(a), to_unit(b));
+/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`, whose unit
+/// vectors are `u` and `v`. Its longitude is interpolated between the endpoints, so it never
+/// jumps by 360 degrees.
+fn interpolate(a: GeoPoint, b: GeoPoint, u: [f64; 3], v: [f64; 3], t: f64) -> GeoPoint {
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
     let norm = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
     if norm < 1e-12 {
