@@ -66,8 +66,24 @@ pub struct Polygon {
 struct Edge {
     start: GeoPoint,
     end: GeoPoint,
+    /// Sine and cosine of the latitude of `start`, which every point test needs.
+    start_latitude: LatitudeTrig,
     /// Azimuth of the edge at `start`, in radians clockwise from north.
     azimuth: f64,
+}
+
+/// Sine and cosine of a point's latitude, computed once for all the azimuths from or to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LatitudeTrig {
+    sin: f64,
+    cos: f64,
+}
+
+impl LatitudeTrig {
+    fn new(point: GeoPoint) -> Self {
+        let (sin, cos) = point.lat.to_radians().sin_cos();
+        Self { sin, cos }
+    }
 }
 
 impl Edge {
@@ -92,6 +108,7 @@ impl Polygon {
                 Edge {
                     start,
                     end,
+                    start_latitude: LatitudeTrig::new(start),
                     azimuth,
                 }
             })
@@ -236,6 +253,7 @@ fn interpolate(a: GeoPoint, b: GeoPoint, u: [f64; 3], v: [f64; 3], t: f64) -> Ge
 /// point on an edge is covered.
 fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
     let mut inside = false;
+    let point_latitude = LatitudeTrig::new(point);
 
     for edge in edges {
         let (west, east) = (edge.west_lon(), edge.east_lon());
@@ -257,16 +275,20 @@ fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
             return true;
         }
         // Positive when the point is to the right of the edge, seen from its start.
-        let mut turn = andoyer_azimuth(edge.start, point) - edge.azimuth;
-        while turn > PI {
-            turn -= 2.0 * PI;
-        }
-        while turn <= -PI {
-            turn += 2.0 * PI;
-        }
-        if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
-            return true;
-        }
+        let turn = match spherical_turn(edge, point, point_latitude) {
+            Some(turn) => turn,
+            None => {
+                let azimuth = andoyer_azimuth_trig(
+                    (edge.start, edge.start_latitude),
+                    (point, point_latitude),
+                );
+                let turn = wrap_angle(azimuth - edge.azimuth);
+                if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
+                    return true;
+                }
+                turn
+            }
+        };
         // Right of an eastward edge, or left of a westward one, is south of it.
         let eastward = edge.start.lon < edge.end.lon;
         let south = (turn > 0.0) == eastward;
@@ -278,17 +300,64 @@ fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
     inside
 }
 
+/// Returns an angle in radians wrapped into `(-PI, PI]`.
+fn wrap_angle(mut angle: f64) -> f64 {
+    while angle > PI {
+        angle -= 2.0 * PI;
+    }
+    while angle <= -PI {
+        angle += 2.0 * PI;
+    }
+    angle
+}
+
+/// Maximum flattening correction that [`andoyer_azimuth_trig`] subtracts from the spherical
+/// azimuth when both points are at most a quarter circle apart: `|u|` and `|v|` are at most
+/// `FLATTENING / 2`, and `d / sin d` is at most `PI / 2` for `d` up to `PI / 2`. The clamp at
+/// the end of that function only moves the azimuth back towards the spherical one.
+const MAX_AZIMUTH_CORRECTION: f64 = FLATTENING / 2.0 * (PI / 2.0 + 1.0);
+
+/// Returns the turn from an edge to a point computed with the spherical azimuth, which skips
+/// the four transcendental functions of the flattening terms. Returns it only when the
+/// correction cannot change its sign nor bring it within the on-edge tolerance of 0 or `PI`,
+/// so the caller decides exactly as with the Andoyer azimuth; otherwise returns `None`.
+fn spherical_turn(edge: &Edge, point: GeoPoint, point_latitude: LatitudeTrig) -> Option<f64> {
+    let (sin_lat1, cos_lat1) = (edge.start_latitude.sin, edge.start_latitude.cos);
+    let (sin_lat2, cos_lat2) = (point_latitude.sin, point_latitude.cos);
+    if cos_lat1.abs() < f64::EPSILON || cos_lat2.abs() < f64::EPSILON {
+        return None;
+    }
+    let (sin_dlon, cos_dlon) = (point.lon - edge.start.lon).to_radians().sin_cos();
+    let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
+    // A cosine in [0, 1) keeps the distance within (0, PI / 2], where the bound holds, and
+    // `sin d` far above the epsilon under which the exact azimuth takes another branch.
+    if !(0.0..1.0 - 1e-12).contains(&cos_d) {
+        return None;
+    }
+    let spherical = sin_dlon.atan2(cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon);
+    let turn = wrap_angle(spherical - edge.azimuth);
+    let margin = 2.0 * MAX_AZIMUTH_CORRECTION;
+    (turn.abs() > margin && turn.abs() < PI - margin).then_some(turn)
+}
+
 /// Forward azimuth from `a` to `b`, in radians clockwise from north, by Andoyer's first-order
 /// formula on the WGS84 ellipsoid: the spherical azimuth corrected by flattening terms.
 fn andoyer_azimuth(a: GeoPoint, b: GeoPoint) -> f64 {
+    andoyer_azimuth_trig((a, LatitudeTrig::new(a)), (b, LatitudeTrig::new(b)))
+}
+
+/// Same as [`andoyer_azimuth`], with the sines and cosines of both latitudes given.
+fn andoyer_azimuth_trig(
+    (a, a_latitude): (GeoPoint, LatitudeTrig),
+    (b, b_latitude): (GeoPoint, LatitudeTrig),
+) -> f64 {
     if a == b {
         return 0.0;
     }
-    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
     let dlon = (b.lon - a.lon).to_radians();
     let (sin_dlon, cos_dlon) = dlon.sin_cos();
-    let (sin_lat1, cos_lat1) = lat1.sin_cos();
-    let (sin_lat2, cos_lat2) = lat2.sin_cos();
+    let (sin_lat1, cos_lat1) = (a_latitude.sin, a_latitude.cos);
+    let (sin_lat2, cos_lat2) = (b_latitude.sin, b_latitude.cos);
 
     let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
     let d = cos_d.acos();
@@ -427,6 +496,52 @@ mod tests {
         assert!(
             square.contains(p(0.0, 5.0)),
             "a point on the equator edge is covered"
+        );
+    }
+
+    /// The spherical shortcut must decide every point as the Andoyer azimuth does. Points run
+    /// over a grid around edges of several lengths, latitudes and directions, including points
+    /// close to the edge line where the shortcut must give up.
+    #[test]
+    fn spherical_turn_agrees_with_andoyer() {
+        let starts = [p(0.0, 0.0), p(45.0, 3.0), p(-60.0, 170.0), p(80.0, -20.0)];
+        let offsets = [
+            (0.5, 0.4),
+            (-3.0, 7.0),
+            (20.0, -35.0),
+            (0.0, 60.0),
+            (-1e-7, 1e-7),
+        ];
+        let mut decided = 0;
+        for start in starts {
+            for (dlat, dlon) in offsets {
+                let end = p((start.lat + dlat).clamp(-89.0, 89.0), start.lon + dlon);
+                let edge = Polygon::new(vec![start, end, p(0.0, 90.0)]).edges[0].clone();
+                for i in -40..=40 {
+                    for j in -40..=40 {
+                        let scale = f64::from(i * i + j * j).sqrt() / 40.0;
+                        let point = p(
+                            (start.lat + f64::from(i) * dlat.abs().max(0.1) * scale / 20.0)
+                                .clamp(-89.9, 89.9),
+                            start.lon + f64::from(j) * dlon.abs().max(0.1) / 20.0,
+                        );
+                        let trig = LatitudeTrig::new(point);
+                        let Some(fast) = spherical_turn(&edge, point, trig) else {
+                            continue;
+                        };
+                        decided += 1;
+                        let azimuth = andoyer_azimuth(edge.start, point);
+                        let exact = wrap_angle(azimuth - edge.azimuth);
+                        assert_eq!(fast > 0.0, exact > 0.0, "{point:?} from {edge:?}");
+                        assert!(exact.abs() > 1e-15, "{point:?} from {edge:?}");
+                        assert!((exact.abs() - PI).abs() > 1e-15, "{point:?} from {edge:?}");
+                    }
+                }
+            }
+        }
+        assert!(
+            decided > 50_000,
+            "the shortcut decided only {decided} points"
         );
     }
 
