@@ -29,6 +29,8 @@ const KEYWORDS: &[&str] = &[
     "geoDistance",
     "geoDistanceRange",
     "geoPolygon",
+    // Last, so that adding it left the seeds, and so the data, of the others unchanged.
+    "regexp",
 ];
 
 /// Deterministic pseudo-random numbers (SplitMix64), so runs compare the same data.
@@ -74,6 +76,15 @@ fn filter(rng: &mut Rng, keyword: &str) -> Value {
             let low = rng.int(-10_000, 10_000);
             json!({"range": {"integer": {"gte": low, "lte": low + 100}}})
         }
+        "regexp" => {
+            // Half anchored prefixes, half case-insensitive suffixes.
+            let number = rng.below(2_000);
+            if rng.below(2) == 0 {
+                json!({"regexp": {"str": {"value": format!("^v{number}[0-9]$")}}})
+            } else {
+                json!({"regexp": {"str": {"value": format!("V{number}[0-9]$"), "flags": "i"}}})
+            }
+        }
         "geoBoundingBox" => {
             let (lat, lon) = rng.point();
             json!({"geoBoundingBox": {"point": {
@@ -105,7 +116,7 @@ fn filter(rng: &mut Rng, keyword: &str) -> Value {
 
 fn document(rng: &mut Rng, keyword: &str) -> Value {
     match keyword {
-        "equals" => json!({"str": format!("v{}", rng.below(20_000))}),
+        "equals" | "regexp" => json!({"str": format!("v{}", rng.below(20_000))}),
         "in" => json!({"str": format!("v{}", rng.below(50_000))}),
         "exists" => {
             let fields: serde_json::Map<String, Value> = (0..3)

@@ -1,6 +1,7 @@
 //! Per-field indexes from document values to the conditions they satisfy.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -114,7 +115,7 @@ struct FieldIndex {
     equals: ScalarMap,
     exists: ExistsIndex,
     ranges: RTree<RangeEntry>,
-    regexps: Vec<(ConditionId, regex::Regex)>,
+    regexps: Vec<(ConditionId, Arc<regex::Regex>)>,
     geo: RTree<GeoEntry>,
     selects: Vec<(ConditionId, Condition)>,
 }
@@ -322,7 +323,7 @@ fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
     }
 }
 
-fn regexp_hits(list: &[(ConditionId, regex::Regex)], value: &Value, hits: &mut Vec<Hit>) {
+fn regexp_hits(list: &[(ConditionId, Arc<regex::Regex>)], value: &Value, hits: &mut Vec<Hit>) {
     if list.is_empty() {
         return;
     }
