@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -67,24 +68,25 @@ impl Hit {
 }
 
 /// Conditions keyed by a scalar. Strings have their own map so that a lookup by a document's
-/// string borrows it instead of copying it.
+/// string borrows it instead of copying it. Its keys keep strings of up to 24 bytes inline, so
+/// comparing the key found by the hash reads no other memory.
 #[derive(Debug, Default)]
 struct ScalarMap {
-    strings: HashMap<String, ConditionId, RandomState>,
+    strings: HashMap<CompactString, ConditionId, RandomState>,
     others: HashMap<Scalar, ConditionId, RandomState>,
 }
 
 impl ScalarMap {
     fn insert(&mut self, key: Scalar, id: ConditionId) {
         match key {
-            Scalar::String(s) => self.strings.insert(s, id),
+            Scalar::String(s) => self.strings.insert(CompactString::from(s), id),
             other => self.others.insert(other, id),
         };
     }
 
     fn remove(&mut self, key: &Scalar) {
         match key {
-            Scalar::String(s) => self.strings.remove(s),
+            Scalar::String(s) => self.strings.remove(s.as_str()),
             other => self.others.remove(other),
         };
     }
@@ -136,7 +138,8 @@ impl FieldIndex {
 /// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    fields: HashMap<String, FieldIndex, RandomState>,
+    /// Inline keys, as in [`ScalarMap`].
+    fields: HashMap<CompactString, FieldIndex, RandomState>,
     matches: Vec<(ConditionId, Condition)>,
 }
 
@@ -177,7 +180,7 @@ impl FieldIndexes {
         let Some(field) = condition.field() else {
             return;
         };
-        let index = self.fields.entry(field.to_owned()).or_default();
+        let index = self.fields.entry(CompactString::from(field)).or_default();
         match kind {
             ConditionKind::Nothing | ConditionKind::Match { .. } => {}
             ConditionKind::Equals { value, .. } => index.equals.insert(value.clone(), id),

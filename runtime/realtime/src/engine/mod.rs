@@ -8,6 +8,7 @@
 //! plain condition are visited on every document.
 
 mod index;
+mod scratch;
 mod slab;
 
 use std::collections::{HashMap, HashSet};
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use self::index::{ConditionId, FieldIndexes, Hit};
+use self::scratch::{Scratch, with_scratch};
 use self::slab::Slab;
 use crate::error::Result;
 use crate::filter::{Condition, Literal, Normalized, ParseOptions};
@@ -33,8 +36,9 @@ type FastMap<K, V> = HashMap<K, V, RandomState>;
 #[derive(Debug)]
 struct ConditionEntry {
     condition: Arc<Condition>,
-    /// Subfilters whose only plain condition is this one: a hit completes them.
-    sole_users: Vec<SubfilterId>,
+    /// Subfilters whose only plain condition is this one: a hit completes them. Most
+    /// conditions have one, stored inline to save a memory access per hit.
+    sole_users: SmallVec<[SubfilterId; 1]>,
     /// Subfilters with other plain conditions besides this one.
     plain_users: Vec<SubfilterId>,
     /// Subfilters that require the condition to be false.
@@ -54,8 +58,9 @@ struct SubfilterEntry {
     key: String,
     conditions: Vec<(ConditionId, bool)>,
     plain_count: usize,
-    /// Ids of the filters using the subfilter, shared with `Engine::filters`.
-    filters: Vec<Arc<str>>,
+    /// Ids of the filters using the subfilter, shared with `Engine::filters`. Most
+    /// subfilters belong to one filter, whose id is stored inline.
+    filters: SmallVec<[Arc<str>; 1]>,
 }
 
 /// Counts of stored objects, to check sharing and cleanup.
@@ -119,7 +124,7 @@ impl Engine {
             key: key.clone(),
             conditions: Vec::with_capacity(term.len()),
             plain_count,
-            filters: Vec::new(),
+            filters: SmallVec::new(),
         });
         for literal in term {
             let condition = self.insert_condition(&literal.condition);
@@ -148,7 +153,7 @@ impl Engine {
         }
         let id = self.conditions.insert(ConditionEntry {
             condition: Arc::clone(condition),
-            sole_users: Vec::new(),
+            sole_users: SmallVec::new(),
             plain_users: Vec::new(),
             negated_users: Vec::new(),
         });
@@ -179,14 +184,13 @@ impl Engine {
         self.negation_only.remove(&id);
         for (condition_id, negated) in entry.conditions {
             let condition = &mut self.conditions[condition_id];
-            let users = if negated {
-                &mut condition.negated_users
+            if negated {
+                condition.negated_users.retain(|user| *user != id);
             } else if entry.plain_count == 1 {
-                &mut condition.sole_users
+                condition.sole_users.retain(|user| *user != id);
             } else {
-                &mut condition.plain_users
-            };
-            users.retain(|user| *user != id);
+                condition.plain_users.retain(|user| *user != id);
+            }
             if !condition.has_users() {
                 let condition = self
                     .conditions
@@ -220,12 +224,13 @@ impl Engine {
     /// Returns the ids of the filters that match a flattened document, each once, in no
     /// particular order.
     pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<&str> {
-        let mut hits: Vec<Hit> = Vec::new();
-        for (field, value) in document.iter() {
-            self.indexes.field_hits(field, value, &mut hits);
-        }
-        self.indexes.match_hits(document, &mut hits);
-        self.collect_matches(&hits)
+        with_scratch(|scratch| {
+            for (field, value) in document.iter() {
+                self.indexes.field_hits(field, value, &mut scratch.hits);
+            }
+            self.indexes.match_hits(document, &mut scratch.hits);
+            self.collect_matches(scratch)
+        })
     }
 
     /// Returns the ids of the filters that match a document's source plus its `_id`, each
@@ -238,15 +243,16 @@ impl Engine {
         if self.indexes.has_match_conditions() || has_dotted_key(source) {
             return self.matches(&FlatDocument::new(source, id));
         }
-        let mut hits: Vec<Hit> = Vec::new();
-        if let Value::Object(map) = source {
-            let mut path = String::new();
-            self.walk(map, &mut path, id.is_some(), &mut hits);
-        }
-        if let Some(id) = id {
-            self.indexes.field_hits("_id", id, &mut hits);
-        }
-        self.collect_matches(&hits)
+        with_scratch(|scratch| {
+            if let Value::Object(map) = source {
+                let mut path = String::new();
+                self.walk(map, &mut path, id.is_some(), &mut scratch.hits);
+            }
+            if let Some(id) = id {
+                self.indexes.field_hits("_id", id, &mut scratch.hits);
+            }
+            self.collect_matches(scratch)
+        })
     }
 
     fn walk(
@@ -258,6 +264,11 @@ impl Engine {
     ) {
         for (key, value) in map {
             if skip_id && path.is_empty() && key == "_id" {
+                continue;
+            }
+            if path.is_empty() && !value.is_object() {
+                // A top-level leaf is its own path, so flat documents never build one.
+                self.indexes.field_hits(key, value, hits);
                 continue;
             }
             let length = path.len();
@@ -273,7 +284,13 @@ impl Engine {
         }
     }
 
-    fn collect_matches(&self, hits: &[Hit]) -> Vec<&str> {
+    fn collect_matches(&self, scratch: &mut Scratch) -> Vec<&str> {
+        let Scratch {
+            hits,
+            complete,
+            satisfied,
+            blocked,
+        } = scratch;
         if hits.is_empty() && self.negation_only.is_empty() {
             return Vec::new();
         }
@@ -281,10 +298,7 @@ impl Engine {
         // A hit completes the subfilters it is the only plain condition of. The others are
         // listed once per satisfied plain condition, then sorted so that each run of one id
         // has the length of its satisfied count.
-        let mut complete: Vec<SubfilterId> = Vec::new();
-        let mut satisfied: Vec<SubfilterId> = Vec::new();
-        let mut blocked: Vec<SubfilterId> = Vec::new();
-        for hit in hits {
+        for hit in hits.iter() {
             let entry = &self.conditions[hit.condition];
             if hit.plain {
                 complete.extend_from_slice(&entry.sole_users);
@@ -307,13 +321,16 @@ impl Engine {
             blocked.dedup();
             complete.retain(|id| blocked.binary_search(id).is_err());
         }
+        if complete.is_empty() {
+            return Vec::new();
+        }
 
         // Every subfilter of a filter shares one `Arc<str>`, so equal ids have equal addresses
         // and sorting by address finds the duplicates without comparing the strings.
-        let mut matched: Vec<&str> = complete
-            .into_iter()
-            .flat_map(|id| self.subfilters[id].filters.iter().map(|f| &**f))
-            .collect();
+        let mut matched: Vec<&str> = Vec::with_capacity(complete.len());
+        for id in complete.iter() {
+            matched.extend(self.subfilters[*id].filters.iter().map(|f| &**f));
+        }
         matched.sort_unstable_by_key(|id| id.as_ptr());
         matched.dedup_by_key(|id| id.as_ptr());
         matched
@@ -370,7 +387,7 @@ pub struct NormalizedFilter {
 pub struct FilterEngine {
     config: EngineConfig,
     /// Engines by index, then collection.
-    engines: HashMap<String, HashMap<String, Engine>>,
+    engines: FastMap<String, FastMap<String, Engine>>,
 }
 
 /// Returns true when an object key at any depth contains a dot.
@@ -388,7 +405,7 @@ impl FilterEngine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             config,
-            engines: HashMap::new(),
+            engines: FastMap::default(),
         }
     }
 
