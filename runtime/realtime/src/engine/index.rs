@@ -10,7 +10,7 @@ use rstar::{AABB, RTree};
 use serde_json::Value;
 
 use crate::filter::{Bound, Condition, ConditionKind, in_range};
-use crate::geo::{GeoShape, parse_geopoint};
+use crate::geo::{PreparedPoint, PreparedShape, parse_geopoint};
 use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
 
 /// Condition id inside one engine.
@@ -33,7 +33,7 @@ struct RangeData {
 #[derive(Debug, Clone, PartialEq)]
 struct GeoData {
     id: ConditionId,
-    shape: GeoShape,
+    shape: PreparedShape,
 }
 
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
@@ -164,7 +164,7 @@ fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
     let (min, max) = shape.envelope();
     let data = GeoData {
         id,
-        shape: shape.clone(),
+        shape: PreparedShape::new(shape.clone()),
     };
     Some(GeoEntry::new(Rectangle::from_corners(min, max), data))
 }
@@ -357,8 +357,9 @@ fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Vec<Hit>) {
         hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
         return;
     };
-    for entry in tree.locate_all_at_point([point.lon, point.lat]) {
-        if entry.data.shape.contains(point) {
+    let point = PreparedPoint::new(point);
+    for entry in tree.locate_all_at_point([point.lon(), point.lat()]) {
+        if entry.data.shape.contains(&point) {
             hits.push(Hit::both(entry.data.id));
         }
     }

@@ -14,9 +14,9 @@ use super::GeoPoint;
 use crate::json::number_value;
 
 /// WGS84 equatorial radius in metres.
-const EQUATORIAL_RADIUS: f64 = 6_378_137.0;
+pub(super) const EQUATORIAL_RADIUS: f64 = 6_378_137.0;
 /// WGS84 flattening.
-const FLATTENING: f64 = 1.0 / 298.257_223_563;
+pub(super) const FLATTENING: f64 = 1.0 / 298.257_223_563;
 
 /// A shape that geographic conditions test points against. Coordinates are in degrees and
 /// distances in metres.
