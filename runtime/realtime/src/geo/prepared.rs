@@ -4,7 +4,7 @@
 use std::f64::consts::FRAC_PI_2;
 
 use super::GeoPoint;
-use super::shape::{EQUATORIAL_RADIUS, FLATTENING, GeoShape};
+use super::shape::{EQUATORIAL_RADIUS, FLATTENING, GeoShape, PointTrig};
 
 /// Upper bound of `|Andoyer distance - spherical distance| / spherical distance` for central
 /// angles `d` up to `PI / 2`.
@@ -63,22 +63,25 @@ enum Cuts {
     Ring(Option<RadiusCut>, RadiusCut),
 }
 
-/// A point with the sine and cosine of its latitude.
+/// A point with the sines and cosines of its coordinates, computed once per document.
 #[derive(Debug, Clone, Copy)]
 pub struct PreparedPoint {
     point: GeoPoint,
     sin_lat: f64,
     cos_lat: f64,
+    trig: PointTrig,
 }
 
 impl PreparedPoint {
-    /// Computes the latitude's sine and cosine.
+    /// Computes the sines and cosines.
     pub fn new(point: GeoPoint) -> Self {
-        let (sin_lat, cos_lat) = point.lat.to_radians().sin_cos();
+        let trig = PointTrig::new(point);
+        let (sin_lat, cos_lat) = trig.latitude();
         Self {
             point,
             sin_lat,
             cos_lat,
+            trig,
         }
     }
 
@@ -129,7 +132,7 @@ impl PreparedShape {
     /// Returns the same as [`GeoShape::contains`].
     pub fn contains(&self, point: &PreparedPoint) -> bool {
         self.decide(point)
-            .unwrap_or_else(|| self.shape.contains(point.point))
+            .unwrap_or_else(|| self.shape.contains_trig(&point.trig))
     }
 
     /// Decides a circle or ring test from the spherical distance, or returns `None` when the

@@ -68,11 +68,16 @@ struct Edge {
     end: GeoPoint,
     /// Sine and cosine of the latitude of `start`, which every point test needs.
     start_latitude: LatitudeTrig,
+    /// Sine and cosine of the longitude of `start`.
+    start_longitude: LatitudeTrig,
     /// Azimuth of the edge at `start`, in radians clockwise from north.
     azimuth: f64,
+    /// Sine and cosine of `azimuth`.
+    azimuth_sin: f64,
+    azimuth_cos: f64,
 }
 
-/// Sine and cosine of a point's latitude, computed once for all the azimuths from or to it.
+/// Sine and cosine of an angle given in degrees, computed once for all the tests that use it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct LatitudeTrig {
     sin: f64,
@@ -81,8 +86,36 @@ struct LatitudeTrig {
 
 impl LatitudeTrig {
     fn new(point: GeoPoint) -> Self {
-        let (sin, cos) = point.lat.to_radians().sin_cos();
+        Self::of_degrees(point.lat)
+    }
+
+    fn of_degrees(angle: f64) -> Self {
+        let (sin, cos) = angle.to_radians().sin_cos();
         Self { sin, cos }
+    }
+}
+
+/// A tested point with the sines and cosines of its latitude and longitude.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PointTrig {
+    point: GeoPoint,
+    latitude: LatitudeTrig,
+    longitude: LatitudeTrig,
+}
+
+impl PointTrig {
+    /// Computes the sines and cosines.
+    pub fn new(point: GeoPoint) -> Self {
+        Self {
+            point,
+            latitude: LatitudeTrig::new(point),
+            longitude: LatitudeTrig::of_degrees(point.lon),
+        }
+    }
+
+    /// Returns the sine and cosine of the latitude.
+    pub fn latitude(&self) -> (f64, f64) {
+        (self.latitude.sin, self.latitude.cos)
     }
 }
 
@@ -105,11 +138,15 @@ impl Polygon {
             .map(|(i, &start)| {
                 let end = points[(i + 1) % points.len()];
                 let azimuth = andoyer_azimuth(start, end);
+                let (azimuth_sin, azimuth_cos) = azimuth.sin_cos();
                 Edge {
                     start,
                     end,
                     start_latitude: LatitudeTrig::new(start),
+                    start_longitude: LatitudeTrig::of_degrees(start.lon),
                     azimuth,
+                    azimuth_sin,
+                    azimuth_cos,
                 }
             })
             .collect();
@@ -175,6 +212,12 @@ impl GeoShape {
 
     /// Returns true when the point is inside the shape or on its edge.
     pub fn contains(&self, point: GeoPoint) -> bool {
+        self.contains_trig(&PointTrig::new(point))
+    }
+
+    /// Same as [`GeoShape::contains`], with the point's sines and cosines given.
+    pub(crate) fn contains_trig(&self, trig: &PointTrig) -> bool {
+        let point = trig.point;
         let (min, max) = self.envelope();
         let in_envelope = point.lon >= min[0]
             && point.lon <= max[0]
@@ -190,7 +233,7 @@ impl GeoShape {
                 let distance = geodesic_distance(*center, point);
                 distance >= *from && distance <= *to
             }
-            Self::Polygon(polygon) => polygon_covers(&polygon.edges, point),
+            Self::Polygon(polygon) => polygon_covers(&polygon.edges, trig),
         }
     }
 }
@@ -251,9 +294,9 @@ fn interpolate(a: GeoPoint, b: GeoPoint, u: [f64; 3], v: [f64; 3], t: f64) -> Ge
 
 /// Crossing-number test: counts the edges that pass north of the point on its meridian. A
 /// point on an edge is covered.
-fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
+fn polygon_covers(edges: &[Edge], trig: &PointTrig) -> bool {
     let mut inside = false;
-    let point_latitude = LatitudeTrig::new(point);
+    let point = trig.point;
 
     for edge in edges {
         let (west, east) = (edge.west_lon(), edge.east_lon());
@@ -275,23 +318,21 @@ fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
             return true;
         }
         // Positive when the point is to the right of the edge, seen from its start.
-        let turn = match spherical_turn(edge, point, point_latitude) {
-            Some(turn) => turn,
+        let right = match spherical_side(edge, trig) {
+            Some(right) => right,
             None => {
-                let azimuth = andoyer_azimuth_trig(
-                    (edge.start, edge.start_latitude),
-                    (point, point_latitude),
-                );
+                let azimuth =
+                    andoyer_azimuth_trig((edge.start, edge.start_latitude), (point, trig.latitude));
                 let turn = wrap_angle(azimuth - edge.azimuth);
                 if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
                     return true;
                 }
-                turn
+                turn > 0.0
             }
         };
         // Right of an eastward edge, or left of a westward one, is south of it.
         let eastward = edge.start.lon < edge.end.lon;
-        let south = (turn > 0.0) == eastward;
+        let south = right == eastward;
         // Half-open on the east end so that a vertex shared by two edges counts once.
         if point.lon < east && south {
             inside = !inside;
@@ -317,27 +358,38 @@ fn wrap_angle(mut angle: f64) -> f64 {
 /// the end of that function only moves the azimuth back towards the spherical one.
 const MAX_AZIMUTH_CORRECTION: f64 = FLATTENING / 2.0 * (PI / 2.0 + 1.0);
 
-/// Returns the turn from an edge to a point computed with the spherical azimuth, which skips
-/// the four transcendental functions of the flattening terms. Returns it only when the
-/// correction cannot change its sign nor bring it within the on-edge tolerance of 0 or `PI`,
-/// so the caller decides exactly as with the Andoyer azimuth; otherwise returns `None`.
-fn spherical_turn(edge: &Edge, point: GeoPoint, point_latitude: LatitudeTrig) -> Option<f64> {
+/// Returns whether a point is to the right of an edge, seen from its start, from the
+/// spherical azimuth alone, without the trigonometric calls of the flattening terms. Returns
+/// it only when the turn from the edge's azimuth to the point's is farther than twice the
+/// maximum correction from 0 and `PI`, so the caller decides exactly as with the Andoyer
+/// azimuth, which the on-edge tolerance cannot reach there; otherwise returns `None`.
+fn spherical_side(edge: &Edge, trig: &PointTrig) -> Option<bool> {
     let (sin_lat1, cos_lat1) = (edge.start_latitude.sin, edge.start_latitude.cos);
-    let (sin_lat2, cos_lat2) = (point_latitude.sin, point_latitude.cos);
+    let (sin_lat2, cos_lat2) = (trig.latitude.sin, trig.latitude.cos);
     if cos_lat1.abs() < f64::EPSILON || cos_lat2.abs() < f64::EPSILON {
         return None;
     }
-    let (sin_dlon, cos_dlon) = (point.lon - edge.start.lon).to_radians().sin_cos();
+    // Sine and cosine of the longitude difference, from those of both longitudes.
+    let (sin_lon1, cos_lon1) = (edge.start_longitude.sin, edge.start_longitude.cos);
+    let (sin_lon2, cos_lon2) = (trig.longitude.sin, trig.longitude.cos);
+    let sin_dlon = sin_lon2 * cos_lon1 - cos_lon2 * sin_lon1;
+    let cos_dlon = cos_lon2 * cos_lon1 + sin_lon2 * sin_lon1;
+
     let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
     // A cosine in [0, 1) keeps the distance within (0, PI / 2], where the bound holds, and
     // `sin d` far above the epsilon under which the exact azimuth takes another branch.
     if !(0.0..1.0 - 1e-12).contains(&cos_d) {
         return None;
     }
-    let spherical = sin_dlon.atan2(cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon);
-    let turn = wrap_angle(spherical - edge.azimuth);
+
+    // The spherical azimuth is the angle of (x, y), so `cross` is the sine of the turn times
+    // the length of (x, y). Comparing sines with the margin itself, which is larger than its
+    // sine, keeps the turn within (margin, PI - margin) in absolute value.
+    let y = sin_dlon;
+    let x = cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon;
+    let cross = y * edge.azimuth_cos - x * edge.azimuth_sin;
     let margin = 2.0 * MAX_AZIMUTH_CORRECTION;
-    (turn.abs() > margin && turn.abs() < PI - margin).then_some(turn)
+    (cross * cross > (x * x + y * y) * margin * margin).then_some(cross > 0.0)
 }
 
 /// Forward azimuth from `a` to `b`, in radians clockwise from north, by Andoyer's first-order
@@ -503,7 +555,7 @@ mod tests {
     /// over a grid around edges of several lengths, latitudes and directions, including points
     /// close to the edge line where the shortcut must give up.
     #[test]
-    fn spherical_turn_agrees_with_andoyer() {
+    fn spherical_side_agrees_with_andoyer() {
         let starts = [p(0.0, 0.0), p(45.0, 3.0), p(-60.0, 170.0), p(80.0, -20.0)];
         let offsets = [
             (0.5, 0.4),
@@ -525,14 +577,13 @@ mod tests {
                                 .clamp(-89.9, 89.9),
                             start.lon + f64::from(j) * dlon.abs().max(0.1) / 20.0,
                         );
-                        let trig = LatitudeTrig::new(point);
-                        let Some(fast) = spherical_turn(&edge, point, trig) else {
+                        let Some(right) = spherical_side(&edge, &PointTrig::new(point)) else {
                             continue;
                         };
                         decided += 1;
                         let azimuth = andoyer_azimuth(edge.start, point);
                         let exact = wrap_angle(azimuth - edge.azimuth);
-                        assert_eq!(fast > 0.0, exact > 0.0, "{point:?} from {edge:?}");
+                        assert_eq!(right, exact > 0.0, "{point:?} from {edge:?}");
                         assert!(exact.abs() > 1e-15, "{point:?} from {edge:?}");
                         assert!((exact.abs() - PI).abs() > 1e-15, "{point:?} from {edge:?}");
                     }
