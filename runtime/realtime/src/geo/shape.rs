@@ -250,25 +250,41 @@ fn circle_envelope(center: GeoPoint, radius: f64) -> ([f64; 2], [f64; 2]) {
 }
 
 fn polygon_envelope(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
-    let mut min = [f64::INFINITY, f64::INFINITY];
-    let mut max = [f64::NEG_INFINITY, f64::NEG_INFINITY];
-    let mut extend = |p: GeoPoint| {
-        min = [min[0].min(p.lon), min[1].min(p.lat)];
-        max = [max[0].max(p.lon), max[1].max(p.lat)];
-    };
+    let (mut min_lon, mut max_lon) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut min_lat, mut max_lat) = (f64::INFINITY, f64::NEG_INFINITY);
 
     // Great-circle edges bulge towards the poles, so sample each edge for its extreme latitudes.
+    // A sample's latitude grows with the sine returned by `sample_sine`, so only the smallest
+    // and largest sines of an edge need `asin`.
     for (i, &a) in points.iter().enumerate() {
         let b = points[(i + 1) % points.len()];
         let (u, v) = (to_unit(a), to_unit(b));
+        let mut sines = (f64::INFINITY, f64::NEG_INFINITY);
         for step in 0..=32 {
-            extend(interpolate(a, b, u, v, f64::from(step) / 32.0));
+            let t = f64::from(step) / 32.0;
+            // Longitudes are interpolated between the endpoints, so they never jump by 360
+            // degrees.
+            let lon = match sample_sine(u, v, t) {
+                Some(sine) => {
+                    sines = (sines.0.min(sine), sines.1.max(sine));
+                    a.lon + (b.lon - a.lon) * t
+                }
+                None => {
+                    (min_lat, max_lat) = (min_lat.min(a.lat), max_lat.max(a.lat));
+                    a.lon
+                }
+            };
+            (min_lon, max_lon) = (min_lon.min(lon), max_lon.max(lon));
+        }
+        if sines.0 <= sines.1 {
+            min_lat = min_lat.min(sines.0.asin().to_degrees());
+            max_lat = max_lat.max(sines.1.asin().to_degrees());
         }
     }
     let margin = 1e-6;
     (
-        [min[0] - margin, min[1] - margin],
-        [max[0] + margin, max[1] + margin],
+        [min_lon - margin, min_lat - margin],
+        [max_lon + margin, max_lat + margin],
     )
 }
 
@@ -277,19 +293,16 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
-/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`, whose unit
-/// vectors are `u` and `v`. Its longitude is interpolated between the endpoints, so it never
-/// jumps by 360 degrees.
-fn interpolate(a: GeoPoint, b: GeoPoint, u: [f64; 3], v: [f64; 3], t: f64) -> GeoPoint {
+/// Returns the sine of the latitude of the point at fraction `t` of the great-circle arc
+/// between the unit vectors `u` and `v`, or `None` when the chord passes too close to the
+/// centre for a direction, where the arc's start stands in for the point.
+fn sample_sine(u: [f64; 3], v: [f64; 3], t: f64) -> Option<f64> {
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
     let norm = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
     if norm < 1e-12 {
-        return a;
+        return None;
     }
-    GeoPoint {
-        lat: (w[2] / norm).clamp(-1.0, 1.0).asin().to_degrees(),
-        lon: a.lon + (b.lon - a.lon) * t,
-    }
+    Some((w[2] / norm).clamp(-1.0, 1.0))
 }
 
 /// Crossing-number test: counts the edges that pass north of the point on its meridian. A
@@ -594,6 +607,45 @@ mod tests {
             decided > 50_000,
             "the shortcut decided only {decided} points"
         );
+    }
+
+    /// Reference: the envelope from the latitude of every sample, with `asin` on each.
+    fn envelope_of_all_samples(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
+        let mut min = [f64::INFINITY, f64::INFINITY];
+        let mut max = [f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for (i, &a) in points.iter().enumerate() {
+            let b = points[(i + 1) % points.len()];
+            let (u, v) = (to_unit(a), to_unit(b));
+            for step in 0..=32 {
+                let t = f64::from(step) / 32.0;
+                let (lat, lon) = match sample_sine(u, v, t) {
+                    Some(sine) => (sine.asin().to_degrees(), a.lon + (b.lon - a.lon) * t),
+                    None => (a.lat, a.lon),
+                };
+                min = [min[0].min(lon), min[1].min(lat)];
+                max = [max[0].max(lon), max[1].max(lat)];
+            }
+        }
+        (
+            [min[0] - 1e-6, min[1] - 1e-6],
+            [max[0] + 1e-6, max[1] + 1e-6],
+        )
+    }
+
+    #[test]
+    fn polygon_envelope_matches_every_sample() {
+        let polygons = [
+            vec![p(0.0, 0.0), p(0.0, 60.0), p(10.0, 60.0), p(10.0, 0.0)],
+            vec![p(45.1, 3.2), p(45.4, 3.9), p(44.8, 4.1)],
+            vec![p(-80.0, 170.0), p(-80.0, -170.0), p(-85.0, 0.0)],
+            vec![p(89.0, 0.0), p(89.0, 120.0), p(89.0, -120.0)],
+            vec![p(0.0, 0.0), p(0.0, 180.0), p(1.0, 90.0)],
+            vec![p(-30.0, -179.5), p(30.0, 179.5), p(0.0, 10.0)],
+        ];
+        for points in polygons {
+            let expected = envelope_of_all_samples(&points);
+            assert_eq!(polygon_envelope(&points), expected, "{points:?}");
+        }
     }
 
     #[test]
