@@ -111,14 +111,16 @@ struct ExistsIndex {
     members: ScalarMap,
 }
 
-/// The conditions on one field, by keyword.
+/// The conditions on one field, by keyword. The trees exist only while they hold entries,
+/// because an empty `RTree` already allocates its root, and most fields have no range or
+/// geo condition.
 #[derive(Debug, Default)]
 struct FieldIndex {
     equals: ScalarMap,
     exists: ExistsIndex,
-    ranges: RTree<RangeEntry>,
+    ranges: Option<RTree<RangeEntry>>,
     regexps: Vec<(ConditionId, Arc<regex::Regex>)>,
-    geo: RTree<GeoEntry>,
+    geo: Option<RTree<GeoEntry>>,
     selects: Vec<(ConditionId, Condition)>,
 }
 
@@ -127,9 +129,9 @@ impl FieldIndex {
         self.equals.is_empty()
             && self.exists.plain.is_none()
             && self.exists.members.is_empty()
-            && self.ranges.size() == 0
+            && self.ranges.is_none()
             && self.regexps.is_empty()
-            && self.geo.size() == 0
+            && self.geo.is_none()
             && self.selects.is_empty()
     }
 }
@@ -195,15 +197,13 @@ impl FieldIndexes {
                 }
             }
             ConditionKind::Range { .. } => {
-                index
-                    .ranges
-                    .insert(range_entry(id, kind).expect("range condition"));
+                let entry = range_entry(id, kind).expect("range condition");
+                index.ranges.get_or_insert_with(RTree::new).insert(entry);
             }
             ConditionKind::Regexp { regex, .. } => index.regexps.push((id, regex.clone())),
             ConditionKind::Geo { .. } => {
-                index
-                    .geo
-                    .insert(geo_entry(id, kind).expect("geo condition"));
+                let entry = geo_entry(id, kind).expect("geo condition");
+                index.geo.get_or_insert_with(RTree::new).insert(entry);
             }
             ConditionKind::Select { .. } => index.selects.push((id, condition.clone())),
         }
@@ -235,15 +235,13 @@ impl FieldIndexes {
                 }
             }
             ConditionKind::Range { .. } => {
-                index
-                    .ranges
-                    .remove(&range_entry(id, kind).expect("range condition"));
+                let entry = range_entry(id, kind).expect("range condition");
+                remove_entry(&mut index.ranges, &entry);
             }
             ConditionKind::Regexp { .. } => index.regexps.retain(|(c, _)| *c != id),
             ConditionKind::Geo { .. } => {
-                index
-                    .geo
-                    .remove(&geo_entry(id, kind).expect("geo condition"));
+                let entry = geo_entry(id, kind).expect("geo condition");
+                remove_entry(&mut index.geo, &entry);
             }
             ConditionKind::Select { .. } => index.selects.retain(|(c, _)| *c != id),
         }
@@ -262,12 +260,12 @@ impl FieldIndexes {
             hits.push(Hit::both(id));
         }
         exists_hits(&index.exists, value, hits);
-        if index.ranges.size() > 0 {
-            range_hits(&index.ranges, value, hits);
+        if let Some(ranges) = &index.ranges {
+            range_hits(ranges, value, hits);
         }
         regexp_hits(&index.regexps, value, hits);
-        if index.geo.size() > 0 {
-            geo_hits(&index.geo, value, hits);
+        if let Some(geo) = &index.geo {
+            geo_hits(geo, value, hits);
         }
         for (id, condition) in &index.selects {
             if condition.test_field(Some(value), false) {
@@ -295,6 +293,16 @@ impl FieldIndexes {
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.matches.is_empty()
+    }
+}
+
+/// Removes an entry from an optional tree, and drops the tree once empty.
+fn remove_entry<T: rstar::RTreeObject + PartialEq>(tree: &mut Option<RTree<T>>, entry: &T) {
+    if let Some(inner) = tree {
+        inner.remove(entry);
+        if inner.size() == 0 {
+            *tree = None;
+        }
     }
 }
 
