@@ -140,8 +140,9 @@ impl FieldIndex {
 /// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    /// Inline keys, as in [`ScalarMap`].
-    fields: HashMap<CompactString, FieldIndex, RandomState>,
+    /// Inline keys, as in [`ScalarMap`]. The values are boxed, because a `FieldIndex` is a
+    /// few hundred bytes that every growth of the map would otherwise copy.
+    fields: HashMap<CompactString, Box<FieldIndex>, RandomState>,
     matches: Vec<(ConditionId, Condition)>,
 }
 
