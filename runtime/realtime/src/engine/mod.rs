@@ -7,6 +7,7 @@
 //! and marks the subfilters whose negated conditions are falsified. Only subfilters without a
 //! plain condition are visited on every document.
 
+mod collection_key;
 mod index;
 mod scratch;
 mod slab;
@@ -19,6 +20,7 @@ use foldhash::fast::RandomState;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
+use self::collection_key::{CollectionKey, CollectionRef};
 use self::index::{ConditionId, FieldIndexes, Hit};
 use self::scratch::{Scratch, with_scratch};
 use self::slab::Slab;
@@ -386,8 +388,8 @@ pub struct NormalizedFilter {
 #[derive(Debug, Default)]
 pub struct FilterEngine {
     config: EngineConfig,
-    /// Engines by index, then collection.
-    engines: FastMap<String, FastMap<String, Engine>>,
+    /// Engines by index and collection, found with one lookup.
+    engines: hashbrown::HashMap<CollectionKey, Engine, RandomState>,
 }
 
 /// Returns true when an object key at any depth contains a dot.
@@ -405,7 +407,7 @@ impl FilterEngine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             config,
-            engines: FastMap::default(),
+            engines: hashbrown::HashMap::default(),
         }
     }
 
@@ -437,9 +439,7 @@ impl FilterEngine {
     /// Stores a normalized filter. Returns false when its id was already stored.
     pub fn store(&mut self, filter: &NormalizedFilter) -> bool {
         self.engines
-            .entry(filter.index.clone())
-            .or_default()
-            .entry(filter.collection.clone())
+            .entry(CollectionKey::new(&filter.index, &filter.collection))
             .or_default()
             .insert(&filter.id, &filter.filter)
     }
@@ -457,18 +457,13 @@ impl FilterEngine {
 
     /// Removes a filter. Returns false when it is not stored.
     pub fn remove(&mut self, index: &str, collection: &str, id: &str) -> bool {
-        let Some(collections) = self.engines.get_mut(index) else {
-            return false;
-        };
-        let Some(engine) = collections.get_mut(collection) else {
+        let key = CollectionRef { index, collection };
+        let Some(engine) = self.engines.get_mut(&key) else {
             return false;
         };
         let removed = engine.remove(id);
         if engine.is_empty() {
-            collections.remove(collection);
-            if collections.is_empty() {
-                self.engines.remove(index);
-            }
+            self.engines.remove(&key);
         }
         removed
     }
@@ -481,7 +476,7 @@ impl FilterEngine {
 
     /// Returns the engine of one `index/collection`, if it contains filters.
     pub fn engine(&self, index: &str, collection: &str) -> Option<&Engine> {
-        self.engines.get(index)?.get(collection)
+        self.engines.get(&CollectionRef { index, collection })
     }
 
     /// Returns the ids of the filters matching a document, sorted. `id` is the document's
