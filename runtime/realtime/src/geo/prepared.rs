@@ -208,8 +208,8 @@ mod tests {
         shapes
     }
 
-    /// Points on rings around the centre at distances close to each radius, where the cuts
-    /// must give up, and far from them, where they decide.
+    /// Points on a grid over each shape's envelope: near a radius, where the cuts must give
+    /// up, and far from it, where they decide.
     #[test]
     fn prepared_tests_agree_with_exact_ones() {
         let mut decided = 0;

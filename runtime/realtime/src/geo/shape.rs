@@ -294,8 +294,8 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
 }
 
 /// Returns the sine of the latitude of the point at fraction `t` of the great-circle arc
-/// between the unit vectors `u` and `v`, or `None` when the chord passes too close to the
-/// centre for a direction, where the arc's start stands in for the point.
+/// between the unit vectors `u` and `v`. Returns `None` when the chord passes too close to
+/// the centre to give a direction, and the caller then uses the arc's start instead.
 fn sample_sine(u: [f64; 3], v: [f64; 3], t: f64) -> Option<f64> {
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
     let norm = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
@@ -372,10 +372,11 @@ fn wrap_angle(mut angle: f64) -> f64 {
 const MAX_AZIMUTH_CORRECTION: f64 = FLATTENING / 2.0 * (PI / 2.0 + 1.0);
 
 /// Returns whether a point is to the right of an edge, seen from its start, from the
-/// spherical azimuth alone, without the trigonometric calls of the flattening terms. Returns
-/// it only when the turn from the edge's azimuth to the point's is farther than twice the
-/// maximum correction from 0 and `PI`, so the caller decides exactly as with the Andoyer
-/// azimuth, which the on-edge tolerance cannot reach there; otherwise returns `None`.
+/// spherical azimuth alone, without the trigonometric calls of the flattening terms.
+///
+/// Returns `None` unless the turn from the edge's azimuth to the point's is farther than twice
+/// the maximum correction from 0 and from `PI`. Beyond that, the Andoyer azimuth gives the same
+/// side and is out of reach of the on-edge tolerance, so the caller decides exactly as before.
 fn spherical_side(edge: &Edge, trig: &PointTrig) -> Option<bool> {
     let (sin_lat1, cos_lat1) = (edge.start_latitude.sin, edge.start_latitude.cos);
     let (sin_lat2, cos_lat2) = (trig.latitude.sin, trig.latitude.cos);
