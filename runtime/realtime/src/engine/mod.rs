@@ -30,6 +30,10 @@ use crate::json::FlatDocument;
 
 type SubfilterId = usize;
 
+/// Ids of matched filters, borrowed from the engine. Most documents match few filters, so up
+/// to four ids are stored inline without a heap allocation.
+pub type MatchedIds<'a> = SmallVec<[&'a str; 4]>;
+
 /// Hash maps keyed by field names, values and ids. They use foldhash because the standard
 /// SipHash showed in profiles of matching, and foldhash's per-map random seed still spreads
 /// keys that a client chose to collide.
@@ -225,7 +229,7 @@ impl Engine {
 
     /// Returns the ids of the filters that match a flattened document, each once, in no
     /// particular order.
-    pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<&str> {
+    pub fn matches(&self, document: &FlatDocument<'_>) -> MatchedIds<'_> {
         with_scratch(|scratch| {
             for (field, value) in document.iter() {
                 self.indexes.field_hits(field, value, &mut scratch.hits);
@@ -241,7 +245,7 @@ impl Engine {
     /// Walks the source in place instead of building a flattened copy, except when `match`
     /// conditions need the whole flattened document or when a key contains a dot and could
     /// collide with a nested path.
-    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> Vec<&str> {
+    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> MatchedIds<'_> {
         if self.indexes.has_match_conditions() || has_dotted_key(source) {
             return self.matches(&FlatDocument::new(source, id));
         }
@@ -286,7 +290,7 @@ impl Engine {
         }
     }
 
-    fn collect_matches(&self, scratch: &mut Scratch) -> Vec<&str> {
+    fn collect_matches(&self, scratch: &mut Scratch) -> MatchedIds<'_> {
         let Scratch {
             hits,
             complete,
@@ -294,7 +298,7 @@ impl Engine {
             blocked,
         } = scratch;
         if hits.is_empty() && self.negation_only.is_empty() {
-            return Vec::new();
+            return MatchedIds::new();
         }
 
         // A hit completes the subfilters it is the only plain condition of. The others are
@@ -324,12 +328,12 @@ impl Engine {
             complete.retain(|id| blocked.binary_search(id).is_err());
         }
         if complete.is_empty() {
-            return Vec::new();
+            return MatchedIds::new();
         }
 
         // Every subfilter of a filter shares one `Arc<str>`, so equal ids have equal addresses
         // and sorting by address finds the duplicates without comparing the strings.
-        let mut matched: Vec<&str> = Vec::with_capacity(complete.len());
+        let mut matched = MatchedIds::with_capacity(complete.len());
         for id in complete.iter() {
             matched.extend(self.subfilters[*id].filters.iter().map(|f| &**f));
         }
@@ -505,9 +509,9 @@ impl FilterEngine {
         collection: &str,
         source: &Value,
         id: Option<&str>,
-    ) -> Vec<&'a str> {
+    ) -> MatchedIds<'a> {
         let Some(engine) = self.engine(index, collection) else {
-            return Vec::new();
+            return MatchedIds::new();
         };
         let id = id.map(|id| Value::String(id.to_owned()));
         engine.matches_source(source, id.as_ref())
