@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const CONNECTIONS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
@@ -230,7 +231,10 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(address: SocketAddr) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{address}/"))
+    // A small read buffer, as the server uses: the codec zeroes the whole buffer before each read,
+    // and 128 KiB per reply would crowd the caches of the cores the servers run on.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    tokio_tungstenite::connect_async_with_config(format!("ws://{address}/"), Some(config), false)
         .await
         .unwrap()
         .0
