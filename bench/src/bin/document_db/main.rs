@@ -15,7 +15,7 @@
 //! The server is the release `palisade` binary, a child process on 127.0.0.1. The client runs
 //! in this process on the same machine, so the API figures include the client's CPU share.
 //!
-//! Run: `bench/document-db.sh`
+//! Run: `bench/document-db.sh`. With `DOCUMENT_DB_WRITES_ONLY=1` set, only measure 4 runs.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
@@ -62,6 +62,14 @@ fn main() {
     let server = Server::start(&scratch);
     let url = format!("ws://{}", server.address);
     runtime.block_on(create_index(&url));
+    if std::env::var_os("DOCUMENT_DB_WRITES_ONLY").is_some() {
+        let api_writes = runtime.block_on(api_single_writes(&url));
+        let floor_writes = floor_single_writes(&scratch.join("floor-writes"));
+        server.stop();
+        let _ = std::fs::remove_dir_all(&scratch);
+        print_writes(api_writes, floor_writes);
+        return;
+    }
 
     let (cities, source) = documents::cities(&root.join("examples"));
     match source {
@@ -230,13 +238,18 @@ async fn import(
     for worker in workers {
         worker.await.unwrap();
     }
+    // The server closes a WebSocket idle for `websocket.idleTimeout` (60 s), which an import
+    // can outlast, so the refresh goes through a new connection.
+    let mut client = Client::connect(url).await;
     client
         .call_ok(json!({"controller": "collection", "action": "refresh", "index": INDEX, "collection": collection}))
         .await;
-    Throughput {
+    let throughput = Throughput {
         documents: count as u64,
         seconds: started.elapsed().as_secs_f64(),
-    }
+    };
+    eprintln!("API import of {collection}: {throughput:?}");
+    throughput
 }
 
 fn now_ms() -> i64 {
@@ -277,10 +290,12 @@ fn floor_write_all(store: &mut Floor, source: &dyn Fn(usize) -> Option<Document>
         written += batch.len();
     }
     store.refresh();
-    Throughput {
+    let throughput = Throughput {
         documents: written as u64,
         seconds: started.elapsed().as_secs_f64(),
-    }
+    };
+    eprintln!("floor import: {throughput:?}");
+    throughput
 }
 
 /// p50 and p99 of gets and searches.
