@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value, json};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, ConstScoreQuery, InvertedIndexRangeQuery, Occur, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING,
     Schema, TextFieldIndexing, TextOptions,
@@ -99,6 +101,13 @@ pub fn generated_fields() -> Vec<FieldSpec> {
     ];
     fields.extend(KUZZLE_INFO);
     fields
+}
+
+/// The tantivy query of the `range` clause.
+#[derive(Debug, Clone, Copy)]
+pub enum RangeKind {
+    FastField,
+    InvertedIndex,
 }
 
 /// The tantivy fields of one mapped field: one, or latitude and longitude for a geo_point.
@@ -195,8 +204,11 @@ impl Floor {
 
     /// Runs `category == term and low <= count < low + 100`, and returns the number of matches
     /// and the sources of the 10 best, read from redb by the ids in the `_id` fast field.
-    pub fn search(&self, category: &str, low: i64) -> (usize, Vec<Value>) {
-        let query = self.bool_query(category, low);
+    ///
+    /// `range` picks tantivy's `RangeQuery`, which reads the fast field, or the
+    /// `InvertedIndexRangeQuery` the engine uses.
+    pub fn search(&self, category: &str, low: i64, range: RangeKind) -> (usize, Vec<Value>) {
+        let query = self.bool_query(category, low, range);
         let searcher = self.reader.searcher();
         let collector = (Count, TopDocs::with_limit(10).order_by_score());
         let (total, top) = searcher.search(&query, &collector).expect("tantivy search");
@@ -226,7 +238,7 @@ impl Floor {
         (total, sources)
     }
 
-    fn bool_query(&self, category: &str, low: i64) -> BooleanQuery {
+    fn bool_query(&self, category: &str, low: i64, range: RangeKind) -> BooleanQuery {
         let field = |name: &str| {
             self.fields
                 .iter()
@@ -241,14 +253,17 @@ impl Floor {
             Term::from_field_text(category_field, category),
             IndexRecordOption::WithFreqs,
         );
-        let range = RangeQuery::new(
-            Bound::Included(Term::from_field_i64(count_field, low)),
-            Bound::Excluded(Term::from_field_i64(count_field, low + 100)),
-        );
-        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(term)),
-            (Occur::Must, Box::new(range)),
-        ];
+        let lower = Bound::Included(Term::from_field_i64(count_field, low));
+        let upper = Bound::Excluded(Term::from_field_i64(count_field, low + 100));
+        let range: Box<dyn Query> = match range {
+            RangeKind::FastField => Box::new(RangeQuery::new(lower, upper)),
+            RangeKind::InvertedIndex => Box::new(ConstScoreQuery::new(
+                Box::new(InvertedIndexRangeQuery::new(lower, upper)),
+                1.0,
+            )),
+        };
+        let clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(term)), (Occur::Must, range)];
         BooleanQuery::new(clauses)
     }
 

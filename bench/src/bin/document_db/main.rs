@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 
 use client::Client;
 use documents::{CitySource, Document};
-use floor::Floor;
+use floor::{Floor, RangeKind};
 use latency::Latencies;
 use server::Server;
 
@@ -302,6 +302,8 @@ fn floor_write_all(store: &mut Floor, source: &dyn Fn(usize) -> Option<Document>
 struct LatencyReport {
     get: Latencies,
     search: Latencies,
+    /// The floor's search with the engine's inverted-index range query; `None` for the API.
+    search_inverted: Option<Latencies>,
 }
 
 /// Returns the id of the `i`th get: spread over the whole collection, the same in both runs.
@@ -343,6 +345,7 @@ async fn api_latencies(url: &str) -> LatencyReport {
     LatencyReport {
         get: Latencies::new(get),
         search: Latencies::new(search),
+        search_inverted: None,
     }
 }
 
@@ -357,20 +360,25 @@ fn floor_latencies(store: &Floor) -> LatencyReport {
         }
         assert!(source.is_some(), "{id} not found");
     }
+    LatencyReport {
+        get: Latencies::new(get),
+        search: floor_searches(store, RangeKind::FastField),
+        search_inverted: Some(floor_searches(store, RangeKind::InvertedIndex)),
+    }
+}
+
+fn floor_searches(store: &Floor, range: RangeKind) -> Latencies {
     let mut search = Vec::with_capacity(SEARCHES);
     for i in 0..WARMUP + SEARCHES {
         let (category, low) = documents::search_terms(i as u64);
         let started = Instant::now();
-        let (total, _) = store.search(&category, low);
+        let (total, _) = store.search(&category, low, range);
         if i >= WARMUP {
             search.push(started.elapsed());
         }
         assert!(total > 0, "search {i} matched nothing");
     }
-    LatencyReport {
-        get: Latencies::new(get),
-        search: Latencies::new(search),
-    }
+    Latencies::new(search)
 }
 
 /// Creates one document per request from `WRITERS` connections for `WRITE_SECONDS`, each
@@ -464,6 +472,16 @@ fn print_latencies(api: &LatencyReport, floor: &LatencyReport) {
             floor.percentile_us(0.5),
             floor.percentile_us(0.99),
             api.percentile_us(0.5) / floor.percentile_us(0.5),
+        );
+    }
+    if let Some(inverted) = &floor.search_inverted {
+        println!(
+            "| bool, floor with the engine's inverted-index range | {:.0} | {:.0} | {:.0} | {:.0} | {:.1}x |",
+            api.search.percentile_us(0.5),
+            api.search.percentile_us(0.99),
+            inverted.percentile_us(0.5),
+            inverted.percentile_us(0.99),
+            api.search.percentile_us(0.5) / inverted.percentile_us(0.5),
         );
     }
 }
