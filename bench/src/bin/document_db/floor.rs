@@ -1,6 +1,6 @@
-//! The physical floor of the engine's design: one redb table holding each document's JSON
-//! source by id, and one tantivy index with the fields the engine indexes for the mapping,
-//! written directly, with no API, mapping checks, change log or version.
+//! The physical floor of the engine's design, written directly: one redb table holding each
+//! document's JSON source by id, and one tantivy index with the fields the engine indexes for
+//! the mapping. It has no API, mapping check, change log or version.
 //!
 //! Durability matches the engine's acknowledged write: every write call is one redb commit
 //! with `Durability::Immediate` (fsync) before it returns, and the tantivy writer is committed
@@ -30,7 +30,7 @@ const DOCUMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("documents"
 const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 const WRITER_MEMORY_BYTES: usize = 20_000_000;
 
-/// How the engine indexes a mapped field.
+/// The engine's index type of a mapped field.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     Keyword,
@@ -73,7 +73,7 @@ const KUZZLE_INFO: [FieldSpec; 4] = [
     ),
 ];
 
-/// The indexed fields of `documents::city_mapping`.
+/// Returns the indexed fields of `documents::city_mapping`.
 pub fn city_fields() -> Vec<FieldSpec> {
     let mut fields = vec![
         spec("admin1", "admin1", Kind::Keyword),
@@ -89,7 +89,7 @@ pub fn city_fields() -> Vec<FieldSpec> {
     fields
 }
 
-/// The indexed fields of `documents::generated_mapping`.
+/// Returns the indexed fields of `documents::generated_mapping`.
 pub fn generated_fields() -> Vec<FieldSpec> {
     let mut fields = vec![
         spec("category", "category", Kind::Keyword),

@@ -183,14 +183,14 @@ impl Inner {
             created,
         } in staged
         {
-            // A created document was absent from redb, so the index has no live copy of it:
-            // its last delete was staged, or failed to stage and is replayed on the next open.
+            // A created document was absent from redb, so the index has no live copy of it. Its
+            // last delete was staged, or it failed to stage and the next open replays it.
             let result = match &source {
                 Some(source) if created => search.stage_created(mapping, &id, source, seq),
                 _ => search.stage(mapping, &id, source.as_ref(), seq),
             };
             if let Err(error) = result {
-                // The write is durable in redb and stays in the replay table, so the next open
+                // The write is committed in redb and stays in the replay table, so the next open
                 // indexes it; until then search may miss it.
                 tracing::warn!(
                     %error,
