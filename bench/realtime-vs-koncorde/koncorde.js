@@ -1,5 +1,5 @@
 // Runs the koncorde@4.7.0 side of the realtime benchmark for one keyword. It reads the file
-// that `realtime_vs_koncorde generate DIR` wrote for the keyword and registers the filters in a
+// that `realtime-vs-koncorde generate DIR` wrote for the keyword and registers the filters in a
 // fresh Koncorde. Then it matches the documents in turn for at least 2 seconds and prints one
 // JSON line of measures.
 // Usage: node --expose-gc koncorde.js DIR KEYWORD

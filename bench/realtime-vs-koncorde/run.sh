@@ -14,8 +14,8 @@ if [ ! -f "$root/runtime/realtime/tests/koncorde/node_modules/koncorde/package.j
 fi
 
 cd "$root"
-cargo build --release -j 2 -p palisade-bench --bin realtime_vs_koncorde
-bin="$root/target/release/realtime_vs_koncorde"
+cargo build --release -j 2 -p palisade-bench-realtime
+bin="${CARGO_TARGET_DIR:-$root/target}/release/realtime-vs-koncorde"
 
 "$bin" generate "$work/data"
 : > "$work/rust.jsonl"
@@ -23,7 +23,7 @@ bin="$root/target/release/realtime_vs_koncorde"
 # One process per keyword and engine, so that memory growth belongs to one keyword. The two
 # sides alternate so that both see the same machine load.
 for run in $(seq "${RUNS:-3}"); do
-  for keyword in equals exists in range geoBoundingBox geoDistance geoDistanceRange geoPolygon; do
+  for keyword in equals exists in range geoBoundingBox geoDistance geoDistanceRange geoPolygon regexp; do
     "$bin" run "$work/data" "$keyword" >> "$work/rust.jsonl"
     node --expose-gc "$root/bench/realtime-vs-koncorde/koncorde.js" "$work/data" "$keyword" \
       >> "$work/node.jsonl"

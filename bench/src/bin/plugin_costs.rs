@@ -91,6 +91,11 @@ fn main() {
     }
     cases.push(("document:get, no pipe", plain.0, get.clone()));
     cases.push(("document:get, pass-through pipe", plugged.0, get));
+    // `PLUGIN_COSTS_ONLY=pipe` keeps the cases whose name contains `pipe`, for profiling one case.
+    let only = std::env::var("PLUGIN_COSTS_ONLY").ok();
+    if let Some(only) = &only {
+        cases.retain(|(name, _, _)| name.contains(only.as_str()));
+    }
     let mut best = vec![(Measure::default(), Measure::default()); cases.len()];
     for _ in 0..ROUNDS {
         for (position, (_, address, request)) in cases.iter().enumerate() {
@@ -117,6 +122,9 @@ fn main() {
             latency.p50_us,
             latency.p99_us
         );
+    }
+    if only.is_some() {
+        return;
     }
     let native = best[0].0.p50_us;
     println!(

@@ -2,7 +2,6 @@
 //! scalar equality, string conversion and key-sorted serialization.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
@@ -198,40 +197,45 @@ pub fn js_number_to_string(n: f64) -> String {
 
 /// Serializes a value with object keys sorted at every depth, so equal values give equal text.
 pub fn stable_stringify(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_stable(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_stable(value: &Value, out: &mut String) {
+/// Writes `value` as [`stable_stringify`] does, appending the bytes to `out`.
+pub fn write_stable(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_stable(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                let _ = write!(out, "{}:", Value::String(key.clone()));
+                write_json_string(key, out);
+                out.push(b':');
                 write_stable(&map[key], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
-        scalar => {
-            let _ = write!(out, "{scalar}");
-        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec never fails"),
     }
+}
+
+/// Appends `text` as a quoted and escaped JSON string.
+pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec never fails");
 }
 
 #[cfg(test)]

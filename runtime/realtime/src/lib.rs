@@ -52,7 +52,7 @@ mod rooms;
 
 pub use cache::{DocumentRoomCache, MemoryRoomCache, document_key};
 pub use channel::{Scope, Users, channel_name};
-pub use engine::{Engine, EngineConfig, EngineStats, FilterEngine, NormalizedFilter};
+pub use engine::{Engine, EngineConfig, EngineStats, FilterEngine, MatchedIds, NormalizedFilter};
 pub use error::{RealtimeError, Result};
 pub use json::FlatDocument;
 pub use notification::{

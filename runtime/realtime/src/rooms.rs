@@ -441,14 +441,17 @@ impl<C: DocumentRoomCache> Realtime<C> {
             .id
             .as_deref()
             .map(|id| document_key(&change.index, &change.collection, id));
+        // Sorted so that deliveries and the cached room lists come in a stable order.
         let test = |source: Option<&Value>| {
             let source = source.unwrap_or(&empty);
-            self.filters.test(
+            let mut rooms = self.filters.matching_ids(
                 &change.index,
                 &change.collection,
                 source,
                 change.id.as_deref(),
-            )
+            );
+            rooms.sort_unstable();
+            rooms
         };
 
         match change.action {
@@ -475,7 +478,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
                 if let Some(previous) = self.cache.get(&key) {
                     let left: Vec<String> = previous
                         .into_iter()
-                        .filter(|room| !rooms.contains(room))
+                        .filter(|room| !rooms.contains(&room.as_str()))
                         .collect();
                     let out =
                         self.document_deliveries(change, &left, Scope::Out, out_result(change));
@@ -484,23 +487,24 @@ impl<C: DocumentRoomCache> Realtime<C> {
                 if rooms.is_empty() {
                     self.cache.remove(&key);
                 } else {
-                    self.cache.set(&key, rooms);
+                    self.cache
+                        .set(&key, rooms.iter().map(|r| (*r).to_owned()).collect());
                 }
                 deliveries
             }
         }
     }
 
-    fn document_deliveries(
+    fn document_deliveries<R: AsRef<str>>(
         &self,
         change: &DocumentChange,
-        rooms: &[String],
+        rooms: &[R],
         scope: Scope,
         result: Value,
     ) -> Vec<Delivery> {
         let mut channels = Vec::new();
         for room_id in rooms {
-            let Some(room) = self.rooms.get(room_id) else {
+            let Some(room) = self.rooms.get(room_id.as_ref()) else {
                 continue;
             };
             for (name, channel) in &room.channels {

@@ -1,13 +1,16 @@
 //! Per-field indexes from document values to the conditions they satisfy.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use compact_str::CompactString;
+use foldhash::fast::RandomState;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
 
 use crate::filter::{Bound, Condition, ConditionKind, in_range};
-use crate::geo::{GeoShape, parse_geopoint};
+use crate::geo::{PreparedPoint, PreparedShape, parse_geopoint};
 use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
 
 /// Condition id inside one engine.
@@ -30,7 +33,7 @@ struct RangeData {
 #[derive(Debug, Clone, PartialEq)]
 struct GeoData {
     id: ConditionId,
-    shape: GeoShape,
+    shape: PreparedShape,
 }
 
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
@@ -65,24 +68,25 @@ impl Hit {
 }
 
 /// Conditions keyed by a scalar. Strings have their own map so that a lookup by a document's
-/// string borrows it instead of copying it.
+/// string borrows it instead of copying it. Its keys keep strings of up to 24 bytes inline, so
+/// comparing the key found by the hash reads no other memory.
 #[derive(Debug, Default)]
 struct ScalarMap {
-    strings: HashMap<String, ConditionId>,
-    others: HashMap<Scalar, ConditionId>,
+    strings: HashMap<CompactString, ConditionId, RandomState>,
+    others: HashMap<Scalar, ConditionId, RandomState>,
 }
 
 impl ScalarMap {
     fn insert(&mut self, key: Scalar, id: ConditionId) {
         match key {
-            Scalar::String(s) => self.strings.insert(s, id),
+            Scalar::String(s) => self.strings.insert(CompactString::from(s), id),
             other => self.others.insert(other, id),
         };
     }
 
     fn remove(&mut self, key: &Scalar) {
         match key {
-            Scalar::String(s) => self.strings.remove(s),
+            Scalar::String(s) => self.strings.remove(s.as_str()),
             other => self.others.remove(other),
         };
     }
@@ -107,14 +111,16 @@ struct ExistsIndex {
     members: ScalarMap,
 }
 
-/// The conditions on one field, by keyword.
+/// The conditions on one field, by keyword. The trees exist only while they hold entries,
+/// because an empty `RTree` already allocates its root, and most fields have no range or
+/// geo condition.
 #[derive(Debug, Default)]
 struct FieldIndex {
     equals: ScalarMap,
     exists: ExistsIndex,
-    ranges: RTree<RangeEntry>,
-    regexps: Vec<(ConditionId, regex::Regex)>,
-    geo: RTree<GeoEntry>,
+    ranges: Option<RTree<RangeEntry>>,
+    regexps: Vec<(ConditionId, Arc<regex::Regex>)>,
+    geo: Option<RTree<GeoEntry>>,
     selects: Vec<(ConditionId, Condition)>,
 }
 
@@ -123,9 +129,9 @@ impl FieldIndex {
         self.equals.is_empty()
             && self.exists.plain.is_none()
             && self.exists.members.is_empty()
-            && self.ranges.size() == 0
+            && self.ranges.is_none()
             && self.regexps.is_empty()
-            && self.geo.size() == 0
+            && self.geo.is_none()
             && self.selects.is_empty()
     }
 }
@@ -134,7 +140,9 @@ impl FieldIndex {
 /// document field costs one lookup whatever the keywords.
 #[derive(Debug, Default)]
 pub struct FieldIndexes {
-    fields: HashMap<String, FieldIndex>,
+    /// Inline keys, as in [`ScalarMap`]. The values are boxed, because a `FieldIndex` is a
+    /// few hundred bytes that every growth of the map would otherwise copy.
+    fields: HashMap<CompactString, Box<FieldIndex>, RandomState>,
     matches: Vec<(ConditionId, Condition)>,
 }
 
@@ -159,7 +167,7 @@ fn geo_entry(id: ConditionId, kind: &ConditionKind) -> Option<GeoEntry> {
     let (min, max) = shape.envelope();
     let data = GeoData {
         id,
-        shape: shape.clone(),
+        shape: PreparedShape::new(shape.clone()),
     };
     Some(GeoEntry::new(Rectangle::from_corners(min, max), data))
 }
@@ -175,7 +183,7 @@ impl FieldIndexes {
         let Some(field) = condition.field() else {
             return;
         };
-        let index = self.fields.entry(field.to_owned()).or_default();
+        let index = self.fields.entry(CompactString::from(field)).or_default();
         match kind {
             ConditionKind::Nothing | ConditionKind::Match { .. } => {}
             ConditionKind::Equals { value, .. } => index.equals.insert(value.clone(), id),
@@ -190,15 +198,13 @@ impl FieldIndexes {
                 }
             }
             ConditionKind::Range { .. } => {
-                index
-                    .ranges
-                    .insert(range_entry(id, kind).expect("range condition"));
+                let entry = range_entry(id, kind).expect("range condition");
+                index.ranges.get_or_insert_with(RTree::new).insert(entry);
             }
             ConditionKind::Regexp { regex, .. } => index.regexps.push((id, regex.clone())),
             ConditionKind::Geo { .. } => {
-                index
-                    .geo
-                    .insert(geo_entry(id, kind).expect("geo condition"));
+                let entry = geo_entry(id, kind).expect("geo condition");
+                index.geo.get_or_insert_with(RTree::new).insert(entry);
             }
             ConditionKind::Select { .. } => index.selects.push((id, condition.clone())),
         }
@@ -230,15 +236,13 @@ impl FieldIndexes {
                 }
             }
             ConditionKind::Range { .. } => {
-                index
-                    .ranges
-                    .remove(&range_entry(id, kind).expect("range condition"));
+                let entry = range_entry(id, kind).expect("range condition");
+                remove_entry(&mut index.ranges, &entry);
             }
             ConditionKind::Regexp { .. } => index.regexps.retain(|(c, _)| *c != id),
             ConditionKind::Geo { .. } => {
-                index
-                    .geo
-                    .remove(&geo_entry(id, kind).expect("geo condition"));
+                let entry = geo_entry(id, kind).expect("geo condition");
+                remove_entry(&mut index.geo, &entry);
             }
             ConditionKind::Select { .. } => index.selects.retain(|(c, _)| *c != id),
         }
@@ -257,12 +261,12 @@ impl FieldIndexes {
             hits.push(Hit::both(id));
         }
         exists_hits(&index.exists, value, hits);
-        if index.ranges.size() > 0 {
-            range_hits(&index.ranges, value, hits);
+        if let Some(ranges) = &index.ranges {
+            range_hits(ranges, value, hits);
         }
         regexp_hits(&index.regexps, value, hits);
-        if index.geo.size() > 0 {
-            geo_hits(&index.geo, value, hits);
+        if let Some(geo) = &index.geo {
+            geo_hits(geo, value, hits);
         }
         for (id, condition) in &index.selects {
             if condition.test_field(Some(value), false) {
@@ -290,6 +294,16 @@ impl FieldIndexes {
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.matches.is_empty()
+    }
+}
+
+/// Removes an entry from an optional tree, and drops the tree once empty.
+fn remove_entry<T: rstar::RTreeObject + PartialEq>(tree: &mut Option<RTree<T>>, entry: &T) {
+    if let Some(inner) = tree {
+        inner.remove(entry);
+        if inner.size() == 0 {
+            *tree = None;
+        }
     }
 }
 
@@ -321,7 +335,7 @@ fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
     }
 }
 
-fn regexp_hits(list: &[(ConditionId, regex::Regex)], value: &Value, hits: &mut Vec<Hit>) {
+fn regexp_hits(list: &[(ConditionId, Arc<regex::Regex>)], value: &Value, hits: &mut Vec<Hit>) {
     if list.is_empty() {
         return;
     }
@@ -352,8 +366,9 @@ fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Vec<Hit>) {
         hits.extend(tree.iter().map(|entry| Hit::blocks_only(entry.data.id)));
         return;
     };
-    for entry in tree.locate_all_at_point([point.lon, point.lat]) {
-        if entry.data.shape.contains(point) {
+    let point = PreparedPoint::new(point);
+    for entry in tree.locate_all_at_point([point.lon(), point.lat()]) {
+        if entry.data.shape.contains(&point) {
             hits.push(Hit::both(entry.data.id));
         }
     }

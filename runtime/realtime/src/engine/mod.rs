@@ -7,15 +7,22 @@
 //! and marks the subfilters whose negated conditions are falsified. Only subfilters without a
 //! plain condition are visited on every document.
 
+mod collection_key;
 mod index;
+mod scratch;
 mod slab;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use foldhash::fast::RandomState;
 
+use serde_json::{Map, Value};
+use smallvec::SmallVec;
+
+use self::collection_key::{CollectionKey, CollectionRef};
 use self::index::{ConditionId, FieldIndexes, Hit};
+use self::scratch::{Scratch, with_scratch};
 use self::slab::Slab;
 use crate::error::Result;
 use crate::filter::{Condition, Literal, Normalized, ParseOptions};
@@ -23,13 +30,33 @@ use crate::json::FlatDocument;
 
 type SubfilterId = usize;
 
+/// Ids of matched filters, borrowed from the engine. Most documents match few filters, so up
+/// to four ids are stored inline without a heap allocation.
+pub type MatchedIds<'a> = SmallVec<[&'a str; 4]>;
+
+/// Hash maps keyed by field names, values and ids. They use foldhash because the standard
+/// SipHash showed in profiles of matching, and foldhash's per-map random seed still spreads
+/// keys that a client chose to collide.
+type FastMap<K, V> = HashMap<K, V, RandomState>;
+
 #[derive(Debug)]
 struct ConditionEntry {
     condition: Arc<Condition>,
-    /// Subfilters that require the condition to be true.
+    /// Subfilters whose only plain condition is this one: a hit completes them. Most
+    /// conditions have one, stored inline to save a memory access per hit.
+    sole_users: SmallVec<[SubfilterId; 1]>,
+    /// Subfilters with other plain conditions besides this one.
     plain_users: Vec<SubfilterId>,
     /// Subfilters that require the condition to be false.
     negated_users: Vec<SubfilterId>,
+}
+
+impl ConditionEntry {
+    fn has_users(&self) -> bool {
+        !(self.sole_users.is_empty()
+            && self.plain_users.is_empty()
+            && self.negated_users.is_empty())
+    }
 }
 
 #[derive(Debug)]
@@ -37,7 +64,9 @@ struct SubfilterEntry {
     key: String,
     conditions: Vec<(ConditionId, bool)>,
     plain_count: usize,
-    filters: Vec<String>,
+    /// Ids of the filters using the subfilter, shared with `Engine::filters`. Most
+    /// subfilters belong to one filter, whose id is stored inline.
+    filters: SmallVec<[Arc<str>; 1]>,
 }
 
 /// Counts of stored objects, to check sharing and cleanup.
@@ -54,11 +83,11 @@ pub struct EngineStats {
 /// The filters of one `index/collection` and their indexes.
 #[derive(Debug, Default)]
 pub struct Engine {
-    filters: HashMap<String, Vec<SubfilterId>>,
+    filters: FastMap<Arc<str>, Vec<SubfilterId>>,
     subfilters: Slab<SubfilterEntry>,
-    subfilter_ids: HashMap<String, SubfilterId>,
+    subfilter_ids: FastMap<String, SubfilterId>,
     conditions: Slab<ConditionEntry>,
-    condition_ids: HashMap<String, ConditionId>,
+    condition_ids: FastMap<String, ConditionId>,
     /// Subfilters with no plain condition: they match unless a negation is falsified.
     negation_only: HashSet<SubfilterId>,
     indexes: FieldIndexes,
@@ -80,13 +109,14 @@ impl Engine {
         if self.filters.contains_key(filter_id) {
             return false;
         }
+        let filter_id: Arc<str> = Arc::from(filter_id);
         let mut subfilters = Vec::with_capacity(normalized.subfilters().len());
         for term in normalized.subfilters() {
             let id = self.insert_subfilter(term);
-            self.subfilters[id].filters.push(filter_id.to_owned());
+            self.subfilters[id].filters.push(Arc::clone(&filter_id));
             subfilters.push(id);
         }
-        self.filters.insert(filter_id.to_owned(), subfilters);
+        self.filters.insert(filter_id, subfilters);
         true
     }
 
@@ -95,17 +125,20 @@ impl Engine {
         if let Some(&id) = self.subfilter_ids.get(&key) {
             return id;
         }
+        let plain_count = term.iter().filter(|l| !l.negated).count();
         let id = self.subfilters.insert(SubfilterEntry {
             key: key.clone(),
             conditions: Vec::with_capacity(term.len()),
-            plain_count: term.iter().filter(|l| !l.negated).count(),
-            filters: Vec::new(),
+            plain_count,
+            filters: SmallVec::new(),
         });
         for literal in term {
             let condition = self.insert_condition(&literal.condition);
             let entry = &mut self.conditions[condition];
             if literal.negated {
                 entry.negated_users.push(id);
+            } else if plain_count == 1 {
+                entry.sole_users.push(id);
             } else {
                 entry.plain_users.push(id);
             }
@@ -126,6 +159,7 @@ impl Engine {
         }
         let id = self.conditions.insert(ConditionEntry {
             condition: Arc::clone(condition),
+            sole_users: SmallVec::new(),
             plain_users: Vec::new(),
             negated_users: Vec::new(),
         });
@@ -142,7 +176,7 @@ impl Engine {
         };
         for id in subfilters {
             let entry = &mut self.subfilters[id];
-            entry.filters.retain(|f| f != filter_id);
+            entry.filters.retain(|f| **f != *filter_id);
             if entry.filters.is_empty() {
                 self.remove_subfilter(id);
             }
@@ -156,13 +190,14 @@ impl Engine {
         self.negation_only.remove(&id);
         for (condition_id, negated) in entry.conditions {
             let condition = &mut self.conditions[condition_id];
-            let users = if negated {
-                &mut condition.negated_users
+            if negated {
+                condition.negated_users.retain(|user| *user != id);
+            } else if entry.plain_count == 1 {
+                condition.sole_users.retain(|user| *user != id);
             } else {
-                &mut condition.plain_users
-            };
-            users.retain(|user| *user != id);
-            if condition.plain_users.is_empty() && condition.negated_users.is_empty() {
+                condition.plain_users.retain(|user| *user != id);
+            }
+            if !condition.has_users() {
                 let condition = self
                     .conditions
                     .remove(condition_id)
@@ -192,34 +227,38 @@ impl Engine {
         }
     }
 
-    /// Returns the ids of the filters that match a flattened document, sorted.
-    pub fn matches(&self, document: &FlatDocument<'_>) -> Vec<String> {
-        let mut hits: Vec<Hit> = Vec::new();
-        for (field, value) in document.iter() {
-            self.indexes.field_hits(field, value, &mut hits);
-        }
-        self.indexes.match_hits(document, &mut hits);
-        self.collect_matches(&hits)
+    /// Returns the ids of the filters that match a flattened document, each once, in no
+    /// particular order.
+    pub fn matches(&self, document: &FlatDocument<'_>) -> MatchedIds<'_> {
+        with_scratch(|scratch| {
+            for (field, value) in document.iter() {
+                self.indexes.field_hits(field, value, &mut scratch.hits);
+            }
+            self.indexes.match_hits(document, &mut scratch.hits);
+            self.collect_matches(scratch)
+        })
     }
 
-    /// Returns the ids of the filters that match a document's source plus its `_id`, sorted.
+    /// Returns the ids of the filters that match a document's source plus its `_id`, each
+    /// once, in no particular order.
     ///
     /// Walks the source in place instead of building a flattened copy, except when `match`
     /// conditions need the whole flattened document or when a key contains a dot and could
     /// collide with a nested path.
-    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> Vec<String> {
+    pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> MatchedIds<'_> {
         if self.indexes.has_match_conditions() || has_dotted_key(source) {
             return self.matches(&FlatDocument::new(source, id));
         }
-        let mut hits: Vec<Hit> = Vec::new();
-        if let Value::Object(map) = source {
-            let mut path = String::new();
-            self.walk(map, &mut path, id.is_some(), &mut hits);
-        }
-        if let Some(id) = id {
-            self.indexes.field_hits("_id", id, &mut hits);
-        }
-        self.collect_matches(&hits)
+        with_scratch(|scratch| {
+            if let Value::Object(map) = source {
+                let mut path = String::new();
+                self.walk(map, &mut path, id.is_some(), &mut scratch.hits);
+            }
+            if let Some(id) = id {
+                self.indexes.field_hits("_id", id, &mut scratch.hits);
+            }
+            self.collect_matches(scratch)
+        })
     }
 
     fn walk(
@@ -231,6 +270,11 @@ impl Engine {
     ) {
         for (key, value) in map {
             if skip_id && path.is_empty() && key == "_id" {
+                continue;
+            }
+            if path.is_empty() && !value.is_object() {
+                // A top-level leaf is its own path, so flat documents never build one.
+                self.indexes.field_hits(key, value, hits);
                 continue;
             }
             let length = path.len();
@@ -246,18 +290,24 @@ impl Engine {
         }
     }
 
-    fn collect_matches(&self, hits: &[Hit]) -> Vec<String> {
+    fn collect_matches(&self, scratch: &mut Scratch) -> MatchedIds<'_> {
+        let Scratch {
+            hits,
+            complete,
+            satisfied,
+            blocked,
+        } = scratch;
         if hits.is_empty() && self.negation_only.is_empty() {
-            return Vec::new();
+            return MatchedIds::new();
         }
 
-        // Subfilter ids, once per satisfied plain condition, sorted so that each run of one
-        // id has the length of its satisfied count.
-        let mut satisfied: Vec<SubfilterId> = Vec::new();
-        let mut blocked: Vec<SubfilterId> = Vec::new();
-        for hit in hits {
+        // A hit completes the subfilters it is the only plain condition of. The others are
+        // listed once per satisfied plain condition, then sorted so that each run of one id
+        // has the length of its satisfied count.
+        for hit in hits.iter() {
             let entry = &self.conditions[hit.condition];
             if hit.plain {
+                complete.extend_from_slice(&entry.sole_users);
                 satisfied.extend_from_slice(&entry.plain_users);
             }
             if hit.blocks_negation {
@@ -265,23 +315,30 @@ impl Engine {
             }
         }
         satisfied.sort_unstable();
-        blocked.sort_unstable();
-        blocked.dedup();
-
-        let mut complete: Vec<SubfilterId> = satisfied
+        let counted = satisfied
             .chunk_by(|a, b| a == b)
             .filter(|run| run.len() == self.subfilters[run[0]].plain_count)
-            .map(|run| run[0])
-            .collect();
+            .map(|run| run[0]);
+        complete.extend(counted);
         complete.extend(self.negation_only.iter().copied());
 
-        let mut matched: Vec<String> = complete
-            .into_iter()
-            .filter(|id| blocked.binary_search(id).is_err())
-            .flat_map(|id| self.subfilters[id].filters.iter().cloned())
-            .collect();
-        matched.sort_unstable();
-        matched.dedup();
+        if !blocked.is_empty() {
+            blocked.sort_unstable();
+            blocked.dedup();
+            complete.retain(|id| blocked.binary_search(id).is_err());
+        }
+        if complete.is_empty() {
+            return MatchedIds::new();
+        }
+
+        // Every subfilter of a filter shares one `Arc<str>`, so equal ids have equal addresses
+        // and sorting by address finds the duplicates without comparing the strings.
+        let mut matched = MatchedIds::with_capacity(complete.len());
+        for id in complete.iter() {
+            matched.extend(self.subfilters[*id].filters.iter().map(|f| &**f));
+        }
+        matched.sort_unstable_by_key(|id| id.as_ptr());
+        matched.dedup_by_key(|id| id.as_ptr());
         matched
     }
 }
@@ -335,8 +392,8 @@ pub struct NormalizedFilter {
 #[derive(Debug, Default)]
 pub struct FilterEngine {
     config: EngineConfig,
-    /// Engines by index, then collection.
-    engines: HashMap<String, HashMap<String, Engine>>,
+    /// Engines by index and collection, found with one lookup.
+    engines: hashbrown::HashMap<CollectionKey, Engine, RandomState>,
 }
 
 /// Returns true when an object key at any depth contains a dot.
@@ -354,7 +411,7 @@ impl FilterEngine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             config,
-            engines: HashMap::new(),
+            engines: hashbrown::HashMap::default(),
         }
     }
 
@@ -386,9 +443,7 @@ impl FilterEngine {
     /// Stores a normalized filter. Returns false when its id was already stored.
     pub fn store(&mut self, filter: &NormalizedFilter) -> bool {
         self.engines
-            .entry(filter.index.clone())
-            .or_default()
-            .entry(filter.collection.clone())
+            .entry(CollectionKey::new(&filter.index, &filter.collection))
             .or_default()
             .insert(&filter.id, &filter.filter)
     }
@@ -406,18 +461,13 @@ impl FilterEngine {
 
     /// Removes a filter. Returns false when it is not stored.
     pub fn remove(&mut self, index: &str, collection: &str, id: &str) -> bool {
-        let Some(collections) = self.engines.get_mut(index) else {
-            return false;
-        };
-        let Some(engine) = collections.get_mut(collection) else {
+        let key = CollectionRef { index, collection };
+        let Some(engine) = self.engines.get_mut(&key) else {
             return false;
         };
         let removed = engine.remove(id);
         if engine.is_empty() {
-            collections.remove(collection);
-            if collections.is_empty() {
-                self.engines.remove(index);
-            }
+            self.engines.remove(&key);
         }
         removed
     }
@@ -430,7 +480,7 @@ impl FilterEngine {
 
     /// Returns the engine of one `index/collection`, if it contains filters.
     pub fn engine(&self, index: &str, collection: &str) -> Option<&Engine> {
-        self.engines.get(index)?.get(collection)
+        self.engines.get(&CollectionRef { index, collection })
     }
 
     /// Returns the ids of the filters matching a document, sorted. `id` is the document's
@@ -442,8 +492,26 @@ impl FilterEngine {
         source: &Value,
         id: Option<&str>,
     ) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .matching_ids(index, collection, source, id)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Same as [`FilterEngine::test`], but borrows the ids from the engine instead of copying
+    /// them, and returns them in no particular order.
+    pub fn matching_ids<'a>(
+        &'a self,
+        index: &str,
+        collection: &str,
+        source: &Value,
+        id: Option<&str>,
+    ) -> MatchedIds<'a> {
         let Some(engine) = self.engine(index, collection) else {
-            return Vec::new();
+            return MatchedIds::new();
         };
         let id = id.map(|id| Value::String(id.to_owned()));
         engine.matches_source(source, id.as_ref())

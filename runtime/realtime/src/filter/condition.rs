@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::{Map, Value, json};
@@ -56,7 +57,7 @@ pub enum ConditionKind {
         /// The JavaScript flags that change matching (`i`, `m`, `s`), sorted.
         flags: String,
         /// Compiled expression.
-        regex: Regex,
+        regex: Arc<Regex>,
     },
     /// The field is a geopoint inside the shape.
     Geo {

@@ -3,6 +3,7 @@
 mod condition;
 mod normalize;
 mod parse;
+mod regex_cache;
 
 pub use condition::{Bound, Condition, ConditionKind, in_range};
 pub use normalize::{Literal, Normalized};

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 
 use super::condition::{Bound, Condition, ConditionKind};
 use super::parse::{Expr, ParseOptions, count_conditions, parse};
 use crate::error::{RealtimeError, Result};
-use crate::json::{FlatDocument, stable_stringify};
+use crate::json::{FlatDocument, write_json_string};
 
 /// A leaf condition, possibly negated.
 #[derive(Debug, Clone)]
@@ -49,6 +49,31 @@ impl Literal {
             map.insert("not".into(), Value::Bool(self.negated));
         }
         value
+    }
+
+    /// Appends the key-sorted JSON of [`Literal::to_json`]. The condition's key already is the
+    /// key-sorted JSON of an object with one key, its keyword, so `"not"` goes before or after
+    /// that keyword without building and sorting a new object.
+    fn write_canonical(&self, out: &mut Vec<u8>) {
+        let key = self.condition.key();
+        let body = &key[1..key.len() - 1];
+        let keyword = body[1..].split('"').next().unwrap_or_default();
+        let not: &[u8] = if self.negated {
+            b"\"not\":true"
+        } else {
+            b"\"not\":false"
+        };
+        out.push(b'{');
+        if keyword < "not" {
+            out.extend_from_slice(body.as_bytes());
+            out.push(b',');
+            out.extend_from_slice(not);
+        } else {
+            out.extend_from_slice(not);
+            out.push(b',');
+            out.extend_from_slice(body.as_bytes());
+        }
+        out.push(b'}');
     }
 }
 
@@ -143,12 +168,43 @@ impl Normalized {
     /// Computes the room id: hex HMAC-SHA256, keyed with `seed`, of the key-sorted JSON of
     /// `{"filter": <canonical form>, "index": "<index>/<collection>"}`.
     pub fn room_id(&self, seed: &[u8], index: &str, collection: &str) -> String {
-        let payload = json!({"filter": self.to_json(), "index": format!("{index}/{collection}")});
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(seed)
             .expect("HMAC accepts keys of any length");
-        mac.update(stable_stringify(&payload).as_bytes());
+        mac.update(&self.room_payload(index, collection));
         let digest = mac.finalize().into_bytes();
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(2 * digest.len());
+        for byte in digest {
+            id.push(char::from(HEX[usize::from(byte >> 4)]));
+            id.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        id
+    }
+
+    /// Writes what [`Normalized::room_id`] hashes, the key-sorted JSON of
+    /// `{"filter": <canonical form>, "index": "<index>/<collection>"}`, straight from the
+    /// conditions' keys.
+    fn room_payload(&self, index: &str, collection: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(b"{\"filter\":[");
+        for (i, term) in self.subfilters.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            for (j, literal) in term.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                literal.write_canonical(&mut out);
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"],\"index\":");
+        write_json_string(&format!("{index}/{collection}"), &mut out);
+        out.push(b'}');
+        out
     }
 
     /// Tests the filter on a document by evaluating every subfilter, without any index.
@@ -433,5 +489,52 @@ fn tighter(current: Option<Bound>, candidate: Option<Bound>, prefer: Ordering) -
             Some(Ordering::Equal) if !b.inclusive => Some(b),
             _ => Some(a),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::json::stable_stringify;
+
+    /// The payload written from condition keys must stay byte for byte the key-sorted JSON of
+    /// the canonical form, or room ids would change.
+    #[test]
+    fn room_payload_is_sorted_json() {
+        let filters = [
+            json!({}),
+            json!({"equals": {"a": "x\"y"}}),
+            json!({"not": {"equals": {"a": 1.5}}}),
+            json!({"exists": "a.b"}),
+            json!({"missing": "a"}),
+            json!({"exists": "tags[\"x\"]"}),
+            json!({"range": {"n": {"gt": 1, "lte": 2}}}),
+            json!({"not": {"range": {"n": {"gte": -3}}}}),
+            json!({"regexp": {"s": {"value": "^a.*", "flags": "i"}}}),
+            json!({"not": {"regexp": {"s": "b"}}}),
+            json!({"geoBoundingBox": {"p": {"top": 1, "left": 0, "bottom": 0, "right": 1}}}),
+            json!({"not": {"geoDistance": {"p": [1, 2], "distance": "1km"}}}),
+            json!({"match": {"a": [1, 2], "b": {"c": true}}}),
+            json!({"ids": {"values": ["a", "b"]}}),
+            json!({"or": [{"equals": {"a": 1}}, {"and": [{"exists": "b"}, {"not": {"exists": "c"}}]}]}),
+            json!({"and": [{"equals": {"a": 1}}, {"equals": {"a": 2}}]}),
+            json!({"select": {"field": "list", "index": 0, "query": {"equals": {"value": 1}}}}),
+        ];
+        let options = ParseOptions {
+            max_conditions: 100,
+            max_subfilters: 4096,
+        };
+        for filter in filters {
+            let normalized = Normalized::from_filter(&filter, options).unwrap();
+            let expected = json!({"filter": normalized.to_json(), "index": "i/c\u{e9}"});
+            let written = normalized.room_payload("i", "c\u{e9}");
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                stable_stringify(&expected),
+                "{filter}"
+            );
+        }
     }
 }

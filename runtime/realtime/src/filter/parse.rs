@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::condition::{Bound, Condition, ConditionKind};
@@ -476,17 +476,12 @@ fn regexp(value: &Value, path: &str) -> Result<Expr> {
     };
 
     let flags = regexp_flags(flags).map_err(|m| RealtimeError::invalid(&field_path, m))?;
-    let regex = RegexBuilder::new(&ascii_classes(pattern))
-        .case_insensitive(flags.contains('i'))
-        .multi_line(flags.contains('m'))
-        .dot_matches_new_line(flags.contains('s'))
-        .build()
-        .map_err(|error| {
-            RealtimeError::invalid(
-                &field_path,
-                format!("cannot compile regular expression `{pattern}`: {error}"),
-            )
-        })?;
+    let regex = super::regex_cache::compile(&ascii_classes(pattern), &flags).map_err(|error| {
+        RealtimeError::invalid(
+            &field_path,
+            format!("cannot compile regular expression `{pattern}`: {error}"),
+        )
+    })?;
     Ok(leaf(ConditionKind::Regexp {
         field: field.clone(),
         pattern: pattern.to_owned(),

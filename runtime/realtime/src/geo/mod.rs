@@ -2,9 +2,11 @@
 
 mod distance;
 mod point;
+mod prepared;
 mod shape;
 
 pub use distance::parse_distance;
 pub(crate) use point::parse_float;
 pub use point::{GeoPoint, parse_geopoint};
+pub use prepared::{PreparedPoint, PreparedShape};
 pub use shape::{GeoShape, Polygon};

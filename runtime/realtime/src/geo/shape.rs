@@ -14,9 +14,9 @@ use super::GeoPoint;
 use crate::json::number_value;
 
 /// WGS84 equatorial radius in metres.
-const EQUATORIAL_RADIUS: f64 = 6_378_137.0;
+pub(super) const EQUATORIAL_RADIUS: f64 = 6_378_137.0;
 /// WGS84 flattening.
-const FLATTENING: f64 = 1.0 / 298.257_223_563;
+pub(super) const FLATTENING: f64 = 1.0 / 298.257_223_563;
 
 /// A shape that geographic conditions test points against. Coordinates are in degrees and
 /// distances in metres.
@@ -66,8 +66,57 @@ pub struct Polygon {
 struct Edge {
     start: GeoPoint,
     end: GeoPoint,
+    /// Sine and cosine of the latitude of `start`, which every point test needs.
+    start_latitude: LatitudeTrig,
+    /// Sine and cosine of the longitude of `start`.
+    start_longitude: LatitudeTrig,
     /// Azimuth of the edge at `start`, in radians clockwise from north.
     azimuth: f64,
+    /// Sine and cosine of `azimuth`.
+    azimuth_sin: f64,
+    azimuth_cos: f64,
+}
+
+/// Sine and cosine of an angle given in degrees, computed once for all the tests that use it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LatitudeTrig {
+    sin: f64,
+    cos: f64,
+}
+
+impl LatitudeTrig {
+    fn new(point: GeoPoint) -> Self {
+        Self::of_degrees(point.lat)
+    }
+
+    fn of_degrees(angle: f64) -> Self {
+        let (sin, cos) = angle.to_radians().sin_cos();
+        Self { sin, cos }
+    }
+}
+
+/// A tested point with the sines and cosines of its latitude and longitude.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PointTrig {
+    point: GeoPoint,
+    latitude: LatitudeTrig,
+    longitude: LatitudeTrig,
+}
+
+impl PointTrig {
+    /// Computes the sines and cosines.
+    pub fn new(point: GeoPoint) -> Self {
+        Self {
+            point,
+            latitude: LatitudeTrig::new(point),
+            longitude: LatitudeTrig::of_degrees(point.lon),
+        }
+    }
+
+    /// Returns the sine and cosine of the latitude.
+    pub fn latitude(&self) -> (f64, f64) {
+        (self.latitude.sin, self.latitude.cos)
+    }
 }
 
 impl Edge {
@@ -89,10 +138,15 @@ impl Polygon {
             .map(|(i, &start)| {
                 let end = points[(i + 1) % points.len()];
                 let azimuth = andoyer_azimuth(start, end);
+                let (azimuth_sin, azimuth_cos) = azimuth.sin_cos();
                 Edge {
                     start,
                     end,
+                    start_latitude: LatitudeTrig::new(start),
+                    start_longitude: LatitudeTrig::of_degrees(start.lon),
                     azimuth,
+                    azimuth_sin,
+                    azimuth_cos,
                 }
             })
             .collect();
@@ -158,6 +212,12 @@ impl GeoShape {
 
     /// Returns true when the point is inside the shape or on its edge.
     pub fn contains(&self, point: GeoPoint) -> bool {
+        self.contains_trig(&PointTrig::new(point))
+    }
+
+    /// Same as [`GeoShape::contains`], with the point's sines and cosines given.
+    pub(crate) fn contains_trig(&self, trig: &PointTrig) -> bool {
+        let point = trig.point;
         let (min, max) = self.envelope();
         let in_envelope = point.lon >= min[0]
             && point.lon <= max[0]
@@ -173,7 +233,7 @@ impl GeoShape {
                 let distance = geodesic_distance(*center, point);
                 distance >= *from && distance <= *to
             }
-            Self::Polygon(polygon) => polygon_covers(&polygon.edges, point),
+            Self::Polygon(polygon) => polygon_covers(&polygon.edges, trig),
         }
     }
 }
@@ -190,24 +250,41 @@ fn circle_envelope(center: GeoPoint, radius: f64) -> ([f64; 2], [f64; 2]) {
 }
 
 fn polygon_envelope(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
-    let mut min = [f64::INFINITY, f64::INFINITY];
-    let mut max = [f64::NEG_INFINITY, f64::NEG_INFINITY];
-    let mut extend = |p: GeoPoint| {
-        min = [min[0].min(p.lon), min[1].min(p.lat)];
-        max = [max[0].max(p.lon), max[1].max(p.lat)];
-    };
+    let (mut min_lon, mut max_lon) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut min_lat, mut max_lat) = (f64::INFINITY, f64::NEG_INFINITY);
 
     // Great-circle edges bulge towards the poles, so sample each edge for its extreme latitudes.
+    // A sample's latitude grows with the sine returned by `sample_sine`, so only the smallest
+    // and largest sines of an edge need `asin`.
     for (i, &a) in points.iter().enumerate() {
         let b = points[(i + 1) % points.len()];
+        let (u, v) = (to_unit(a), to_unit(b));
+        let mut sines = (f64::INFINITY, f64::NEG_INFINITY);
         for step in 0..=32 {
-            extend(interpolate(a, b, f64::from(step) / 32.0));
+            let t = f64::from(step) / 32.0;
+            // Longitudes are interpolated between the endpoints, so they never jump by 360
+            // degrees.
+            let lon = match sample_sine(u, v, t) {
+                Some(sine) => {
+                    sines = (sines.0.min(sine), sines.1.max(sine));
+                    a.lon + (b.lon - a.lon) * t
+                }
+                None => {
+                    (min_lat, max_lat) = (min_lat.min(a.lat), max_lat.max(a.lat));
+                    a.lon
+                }
+            };
+            (min_lon, max_lon) = (min_lon.min(lon), max_lon.max(lon));
+        }
+        if sines.0 <= sines.1 {
+            min_lat = min_lat.min(sines.0.asin().to_degrees());
+            max_lat = max_lat.max(sines.1.asin().to_degrees());
         }
     }
     let margin = 1e-6;
     (
-        [min[0] - margin, min[1] - margin],
-        [max[0] + margin, max[1] + margin],
+        [min_lon - margin, min_lat - margin],
+        [max_lon + margin, max_lat + margin],
     )
 }
 
@@ -216,25 +293,23 @@ fn to_unit(p: GeoPoint) -> [f64; 3] {
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
 }
 
-/// Returns the point at fraction `t` of the great-circle arc from `a` to `b`. Its longitude is
-/// interpolated between the endpoints, so it never jumps by 360 degrees.
-fn interpolate(a: GeoPoint, b: GeoPoint, t: f64) -> GeoPoint {
-    let (u, v) = (to_unit(a), to_unit(b));
+/// Returns the sine of the latitude of the point at fraction `t` of the great-circle arc
+/// between the unit vectors `u` and `v`. Returns `None` when the chord passes too close to
+/// the centre to give a direction, and the caller then uses the arc's start instead.
+fn sample_sine(u: [f64; 3], v: [f64; 3], t: f64) -> Option<f64> {
     let w: [f64; 3] = std::array::from_fn(|i| u[i] * (1.0 - t) + v[i] * t);
     let norm = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
     if norm < 1e-12 {
-        return a;
+        return None;
     }
-    GeoPoint {
-        lat: (w[2] / norm).clamp(-1.0, 1.0).asin().to_degrees(),
-        lon: a.lon + (b.lon - a.lon) * t,
-    }
+    Some((w[2] / norm).clamp(-1.0, 1.0))
 }
 
 /// Crossing-number test: counts the edges that pass north of the point on its meridian. A
 /// point on an edge is covered.
-fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
+fn polygon_covers(edges: &[Edge], trig: &PointTrig) -> bool {
     let mut inside = false;
+    let point = trig.point;
 
     for edge in edges {
         let (west, east) = (edge.west_lon(), edge.east_lon());
@@ -256,19 +331,21 @@ fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
             return true;
         }
         // Positive when the point is to the right of the edge, seen from its start.
-        let mut turn = andoyer_azimuth(edge.start, point) - edge.azimuth;
-        while turn > PI {
-            turn -= 2.0 * PI;
-        }
-        while turn <= -PI {
-            turn += 2.0 * PI;
-        }
-        if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
-            return true;
-        }
+        let right = match spherical_side(edge, trig) {
+            Some(right) => right,
+            None => {
+                let azimuth =
+                    andoyer_azimuth_trig((edge.start, edge.start_latitude), (point, trig.latitude));
+                let turn = wrap_angle(azimuth - edge.azimuth);
+                if turn.abs() < 1e-15 || (turn.abs() - PI).abs() < 1e-15 {
+                    return true;
+                }
+                turn > 0.0
+            }
+        };
         // Right of an eastward edge, or left of a westward one, is south of it.
         let eastward = edge.start.lon < edge.end.lon;
-        let south = (turn > 0.0) == eastward;
+        let south = right == eastward;
         // Half-open on the east end so that a vertex shared by two edges counts once.
         if point.lon < east && south {
             inside = !inside;
@@ -277,17 +354,76 @@ fn polygon_covers(edges: &[Edge], point: GeoPoint) -> bool {
     inside
 }
 
+/// Returns an angle in radians wrapped into `(-PI, PI]`.
+fn wrap_angle(mut angle: f64) -> f64 {
+    while angle > PI {
+        angle -= 2.0 * PI;
+    }
+    while angle <= -PI {
+        angle += 2.0 * PI;
+    }
+    angle
+}
+
+/// Maximum flattening correction that [`andoyer_azimuth_trig`] subtracts from the spherical
+/// azimuth when both points are at most a quarter circle apart: `|u|` and `|v|` are at most
+/// `FLATTENING / 2`, and `d / sin d` is at most `PI / 2` for `d` up to `PI / 2`. The clamp at
+/// the end of that function only moves the azimuth back towards the spherical one.
+const MAX_AZIMUTH_CORRECTION: f64 = FLATTENING / 2.0 * (PI / 2.0 + 1.0);
+
+/// Returns whether a point is to the right of an edge, seen from its start, from the
+/// spherical azimuth alone, without the trigonometric calls of the flattening terms.
+///
+/// Returns `None` unless the turn from the edge's azimuth to the point's is farther than twice
+/// the maximum correction from 0 and from `PI`. Beyond that, the Andoyer azimuth gives the same
+/// side and is out of reach of the on-edge tolerance, so the caller decides exactly as before.
+fn spherical_side(edge: &Edge, trig: &PointTrig) -> Option<bool> {
+    let (sin_lat1, cos_lat1) = (edge.start_latitude.sin, edge.start_latitude.cos);
+    let (sin_lat2, cos_lat2) = (trig.latitude.sin, trig.latitude.cos);
+    if cos_lat1.abs() < f64::EPSILON || cos_lat2.abs() < f64::EPSILON {
+        return None;
+    }
+    // Sine and cosine of the longitude difference, from those of both longitudes.
+    let (sin_lon1, cos_lon1) = (edge.start_longitude.sin, edge.start_longitude.cos);
+    let (sin_lon2, cos_lon2) = (trig.longitude.sin, trig.longitude.cos);
+    let sin_dlon = sin_lon2 * cos_lon1 - cos_lon2 * sin_lon1;
+    let cos_dlon = cos_lon2 * cos_lon1 + sin_lon2 * sin_lon1;
+
+    let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
+    // A cosine in [0, 1) keeps the distance within (0, PI / 2], where the bound holds, and
+    // `sin d` far above the epsilon under which the exact azimuth takes another branch.
+    if !(0.0..1.0 - 1e-12).contains(&cos_d) {
+        return None;
+    }
+
+    // The spherical azimuth is the angle of (x, y), so `cross` is the sine of the turn times
+    // the length of (x, y). Comparing sines with the margin itself, which is larger than its
+    // sine, keeps the turn within (margin, PI - margin) in absolute value.
+    let y = sin_dlon;
+    let x = cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon;
+    let cross = y * edge.azimuth_cos - x * edge.azimuth_sin;
+    let margin = 2.0 * MAX_AZIMUTH_CORRECTION;
+    (cross * cross > (x * x + y * y) * margin * margin).then_some(cross > 0.0)
+}
+
 /// Forward azimuth from `a` to `b`, in radians clockwise from north, by Andoyer's first-order
 /// formula on the WGS84 ellipsoid: the spherical azimuth corrected by flattening terms.
 fn andoyer_azimuth(a: GeoPoint, b: GeoPoint) -> f64 {
+    andoyer_azimuth_trig((a, LatitudeTrig::new(a)), (b, LatitudeTrig::new(b)))
+}
+
+/// Same as [`andoyer_azimuth`], with the sines and cosines of both latitudes given.
+fn andoyer_azimuth_trig(
+    (a, a_latitude): (GeoPoint, LatitudeTrig),
+    (b, b_latitude): (GeoPoint, LatitudeTrig),
+) -> f64 {
     if a == b {
         return 0.0;
     }
-    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
     let dlon = (b.lon - a.lon).to_radians();
     let (sin_dlon, cos_dlon) = dlon.sin_cos();
-    let (sin_lat1, cos_lat1) = lat1.sin_cos();
-    let (sin_lat2, cos_lat2) = lat2.sin_cos();
+    let (sin_lat1, cos_lat1) = (a_latitude.sin, a_latitude.cos);
+    let (sin_lat2, cos_lat2) = (b_latitude.sin, b_latitude.cos);
 
     let cos_d = (sin_lat1 * sin_lat2 + cos_lat1 * cos_lat2 * cos_dlon).clamp(-1.0, 1.0);
     let d = cos_d.acos();
@@ -427,6 +563,90 @@ mod tests {
             square.contains(p(0.0, 5.0)),
             "a point on the equator edge is covered"
         );
+    }
+
+    /// The spherical shortcut must decide every point as the Andoyer azimuth does. Points run
+    /// over a grid around edges of several lengths, latitudes and directions, including points
+    /// close to the edge line where the shortcut must give up.
+    #[test]
+    fn spherical_side_agrees_with_andoyer() {
+        let starts = [p(0.0, 0.0), p(45.0, 3.0), p(-60.0, 170.0), p(80.0, -20.0)];
+        let offsets = [
+            (0.5, 0.4),
+            (-3.0, 7.0),
+            (20.0, -35.0),
+            (0.0, 60.0),
+            (-1e-7, 1e-7),
+        ];
+        let mut decided = 0;
+        for start in starts {
+            for (dlat, dlon) in offsets {
+                let end = p((start.lat + dlat).clamp(-89.0, 89.0), start.lon + dlon);
+                let edge = Polygon::new(vec![start, end, p(0.0, 90.0)]).edges[0].clone();
+                for i in -40..=40 {
+                    for j in -40..=40 {
+                        let scale = f64::from(i * i + j * j).sqrt() / 40.0;
+                        let point = p(
+                            (start.lat + f64::from(i) * dlat.abs().max(0.1) * scale / 20.0)
+                                .clamp(-89.9, 89.9),
+                            start.lon + f64::from(j) * dlon.abs().max(0.1) / 20.0,
+                        );
+                        let Some(right) = spherical_side(&edge, &PointTrig::new(point)) else {
+                            continue;
+                        };
+                        decided += 1;
+                        let azimuth = andoyer_azimuth(edge.start, point);
+                        let exact = wrap_angle(azimuth - edge.azimuth);
+                        assert_eq!(right, exact > 0.0, "{point:?} from {edge:?}");
+                        assert!(exact.abs() > 1e-15, "{point:?} from {edge:?}");
+                        assert!((exact.abs() - PI).abs() > 1e-15, "{point:?} from {edge:?}");
+                    }
+                }
+            }
+        }
+        assert!(
+            decided > 50_000,
+            "the shortcut decided only {decided} points"
+        );
+    }
+
+    /// Reference: the envelope from the latitude of every sample, with `asin` on each.
+    fn envelope_of_all_samples(points: &[GeoPoint]) -> ([f64; 2], [f64; 2]) {
+        let mut min = [f64::INFINITY, f64::INFINITY];
+        let mut max = [f64::NEG_INFINITY, f64::NEG_INFINITY];
+        for (i, &a) in points.iter().enumerate() {
+            let b = points[(i + 1) % points.len()];
+            let (u, v) = (to_unit(a), to_unit(b));
+            for step in 0..=32 {
+                let t = f64::from(step) / 32.0;
+                let (lat, lon) = match sample_sine(u, v, t) {
+                    Some(sine) => (sine.asin().to_degrees(), a.lon + (b.lon - a.lon) * t),
+                    None => (a.lat, a.lon),
+                };
+                min = [min[0].min(lon), min[1].min(lat)];
+                max = [max[0].max(lon), max[1].max(lat)];
+            }
+        }
+        (
+            [min[0] - 1e-6, min[1] - 1e-6],
+            [max[0] + 1e-6, max[1] + 1e-6],
+        )
+    }
+
+    #[test]
+    fn polygon_envelope_matches_every_sample() {
+        let polygons = [
+            vec![p(0.0, 0.0), p(0.0, 60.0), p(10.0, 60.0), p(10.0, 0.0)],
+            vec![p(45.1, 3.2), p(45.4, 3.9), p(44.8, 4.1)],
+            vec![p(-80.0, 170.0), p(-80.0, -170.0), p(-85.0, 0.0)],
+            vec![p(89.0, 0.0), p(89.0, 120.0), p(89.0, -120.0)],
+            vec![p(0.0, 0.0), p(0.0, 180.0), p(1.0, 90.0)],
+            vec![p(-30.0, -179.5), p(30.0, 179.5), p(0.0, 10.0)],
+        ];
+        for points in polygons {
+            let expected = envelope_of_all_samples(&points);
+            assert_eq!(polygon_envelope(&points), expected, "{points:?}");
+        }
     }
 
     #[test]

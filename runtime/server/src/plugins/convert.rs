@@ -10,12 +10,9 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
         request_id: request.request_id.clone(),
         controller: request.controller.clone(),
         action: request.action.clone(),
-        args: Value::Object(request.args.clone()).to_string(),
+        args: object_text(&request.args),
         body: request.body.as_ref().map(Value::to_string),
-        volatile: request
-            .volatile
-            .as_ref()
-            .map(|volatile| Value::Object(volatile.clone()).to_string()),
+        volatile: request.volatile.as_ref().map(object_text),
         user: palisade_plugins::User {
             id: request.context.kuid().unwrap_or("-1").to_owned(),
             profile_ids,
@@ -23,6 +20,12 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
         protocol: request.context.protocol.name().to_owned(),
         connection_id: request.context.connection_id.clone(),
     }
+}
+
+/// Serializes a JSON object without copying it into a [`Value`] first.
+fn object_text(object: &Map<String, Value>) -> String {
+    // Serializing a map of JSON values cannot fail: its keys are strings.
+    serde_json::to_string(object).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Returns the request as the flat JSON object that `before` pipes receive and return:

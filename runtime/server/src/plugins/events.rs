@@ -67,22 +67,27 @@ pub async fn pipe(
         return Ok(payload);
     }
     let mut payload = payload;
-    let listeners: Vec<_> = set.pipes_for(event).cloned().collect();
-    if !listeners.is_empty() {
-        let record = convert::plugin_request(request, profile_ids.to_vec());
+    if set.pipes_for(event).next().is_some() {
+        let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
         let _call = set.calls().enter(&request.request_id, &record.user.id);
-        for listener in listeners {
-            let plugin = listener.plugin.clone();
+        for listener in set.pipes_for(event) {
+            let plugin = Arc::clone(&listener.plugin);
             let event_name = event.to_owned();
-            let record = record.clone();
+            let record = Arc::clone(&record);
             let text = payload.to_string();
-            let returned =
-                super::run_blocking(move || plugin.plugin.run_pipe(&event_name, &record, &text))
-                    .await?
-                    .map_err(|error| convert::host_error(&error))?
-                    .map_err(convert::guest_error)?;
-            payload = serde_json::from_str(&returned)
-                .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;
+            let (returned, text) = super::run_blocking(move || {
+                let returned = plugin.plugin.run_pipe(&event_name, &record, &text);
+                (returned, text)
+            })
+            .await?;
+            let returned = returned
+                .map_err(|error| convert::host_error(&error))?
+                .map_err(convert::guest_error)?;
+            // Most pipes return the payload they were given; parsing it again would only copy it.
+            if returned != text {
+                payload = serde_json::from_str(&returned)
+                    .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;
+            }
         }
     }
     if set.hooks_for(event).next().is_some() {
