@@ -15,6 +15,8 @@ const INDEX: &str = "crash";
 const COLLECTION: &str = "docs";
 /// Set in the child process's environment to the data folder it writes to.
 const CHILD_ENV: &str = "PALISADE_STORAGE_CRASH_CHILD";
+/// Concurrent writers in the child process.
+const CHILD_WRITERS: usize = 8;
 
 /// Opens an engine whose periodic refresh never runs during a test, so that only explicit
 /// refreshes commit the search index.
@@ -210,22 +212,32 @@ fn crash_child_writes() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let engine = open(Path::new(&path));
-        let mut stdout = std::io::stdout();
-        for i in 0.. {
-            let id = format!("c{i:05}");
-            let source = json!({"n": i, "tag": "child"});
-            engine
-                .create(
-                    INDEX,
-                    COLLECTION,
-                    Some(&id),
-                    source,
-                    WriteOptions::default(),
-                )
-                .await
-                .unwrap();
-            writeln!(stdout, "ack {id}").unwrap();
-            stdout.flush().unwrap();
+        // Concurrent writers share durable commits, so a kill can land between a write's
+        // commit and the fsync that acknowledges it.
+        let writers = (0..CHILD_WRITERS).map(|writer| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let id = format!("c{writer}-{i:05}");
+                    let source = json!({"n": i, "tag": "child"});
+                    engine
+                        .create(
+                            INDEX,
+                            COLLECTION,
+                            Some(&id),
+                            source,
+                            WriteOptions::default(),
+                        )
+                        .await
+                        .unwrap();
+                    let mut stdout = std::io::stdout().lock();
+                    writeln!(stdout, "ack {id}").unwrap();
+                    stdout.flush().unwrap();
+                }
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            writer.await.unwrap();
         }
     });
 }

@@ -1,16 +1,18 @@
 //! The embedded engine: redb as the source of truth, one tantivy index per collection for search.
 //!
-//! Every write is committed to redb (fsync) before it returns, with a sequence number recorded in
-//! the `changes` table. The write is then staged in the collection's tantivy writer, which a
-//! background thread commits every refresh interval (or at once for `refresh=wait_for`). A
-//! tantivy commit stores the highest sequence number it contains and prunes the `changes` entries
-//! up to it, so on open every entry left is replayed: the search index always catches up with
-//! the stored documents after a crash.
+//! Every write commits to redb with a sequence number recorded in the `changes` table, is staged
+//! in the collection's tantivy writer, and returns once a durable redb commit (fsync) covers it.
+//! Concurrent writes share that durable commit (see `group_commit.rs`). A background thread
+//! commits the tantivy writer every refresh interval (or at once for `refresh=wait_for`), after
+//! making every staged write durable in redb. A tantivy commit stores the highest sequence number
+//! it contains and prunes the `changes` entries up to it, so on open every entry left is
+//! replayed: the search index always catches up with the stored documents after a crash.
 
 mod aggregation;
 mod catalog;
 mod db;
 mod geo_filter;
+mod group_commit;
 mod recovery;
 mod scroll;
 mod search;
@@ -33,6 +35,7 @@ use serde_json::Value;
 use crate::error::{Result, StorageError};
 use crate::mapping::Mapping;
 use db::OrInternal;
+use group_commit::GroupCommit;
 use scroll::ScrollRegistry;
 use search_index::SearchIndex;
 
@@ -87,6 +90,8 @@ pub(crate) struct Inner {
     pub db: redb::Database,
     /// Serializes writes, so redb commits and tantivy staging happen in sequence order.
     pub write_lock: Mutex<()>,
+    /// Shares one durable redb commit among the writes committed while the last one ran.
+    pub group_commit: GroupCommit,
     pub collections: RwLock<HashMap<String, Arc<Collection>>>,
     pub scrolls: ScrollRegistry,
 }
@@ -114,6 +119,7 @@ impl EmbeddedEngine {
             config,
             db,
             write_lock: Mutex::new(()),
+            group_commit: GroupCommit::default(),
             collections: RwLock::new(HashMap::new()),
             scrolls: ScrollRegistry::default(),
         });
@@ -154,7 +160,7 @@ impl Inner {
 
     /// Makes write `seq` searchable, committing only when no other commit did it already.
     pub fn commit_search_through(&self, key: &str, search: &SearchIndex, seq: u64) -> Result<()> {
-        match search.commit_through(seq)? {
+        match search.commit_through(seq, &|| self.group_commit.sync_all(&self.db))? {
             Some(committed) => recovery::prune_changes(&self.db, key, committed),
             None => Ok(()),
         }
@@ -162,7 +168,7 @@ impl Inner {
 
     /// Commits one search index and prunes the replay entries it now contains.
     pub fn commit_search(&self, key: &str, search: &SearchIndex) -> Result<()> {
-        let seq = search.commit()?;
+        let seq = search.commit(&|| self.group_commit.sync_all(&self.db))?;
         recovery::prune_changes(&self.db, key, seq)
     }
 }

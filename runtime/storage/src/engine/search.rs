@@ -61,7 +61,9 @@ impl Inner {
 
         let query = self.translate(&collection, &mapping, &search, &body.query)?;
         let searcher = search.reader.searcher();
-        let total = searcher.search(&*query, &Count).or_internal()? as u64;
+        let sorted = !body.sort.is_empty();
+        let needs_all = sorted || body.search_after.is_some() || request.scroll.is_some();
+        let (total, top) = count_and_top(&searcher, &*query, needs_all, from + size)?;
         let aggregations = match &body.aggregations {
             Some(request) => {
                 let load = |id: &str| db::read_document(&self.db, &collection.key, id);
@@ -72,8 +74,6 @@ impl Inner {
             None => None,
         };
 
-        let sorted = !body.sort.is_empty();
-        let needs_all = sorted || body.search_after.is_some() || request.scroll.is_some();
         let page = if needs_all {
             // Sort keys come from fast fields, so only the page's sources are read from redb.
             let limit = (searcher.num_docs() as usize).max(1);
@@ -94,8 +94,7 @@ impl Inner {
             let page: Vec<Keyed> = keyed.into_iter().skip(from).take(size).collect();
             self.load_keyed(&collection, &searcher, page)?
         } else {
-            let limit = from + size;
-            let candidates = self.load_candidates(&collection, &searcher, &*query, limit)?;
+            let candidates = self.load_hits(&collection, &searcher, top)?;
             candidates.into_iter().skip(from).take(size).collect()
         };
         let highlighter = match &body.highlight {
@@ -236,6 +235,16 @@ impl Inner {
         }
         let top = TopDocs::with_limit(limit).order_by_score();
         let hits = searcher.search(query, &top).or_internal()?;
+        self.load_hits(collection, searcher, hits)
+    }
+
+    /// Reads the ids and sources of hits in score order.
+    fn load_hits(
+        &self,
+        collection: &Arc<Collection>,
+        searcher: &Searcher,
+        hits: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<Candidate>> {
         let keyed = hits
             .into_iter()
             .map(|(score, address)| Keyed {
@@ -495,4 +504,21 @@ impl Highlighter {
         }
         (!fields.is_empty()).then_some(Value::Object(fields))
     }
+}
+
+/// Counts the matches and, unless the page needs every match, collects the best `limit` hits by
+/// score in the same pass.
+fn count_and_top(
+    searcher: &Searcher,
+    query: &dyn TantivyQuery,
+    needs_all: bool,
+    limit: usize,
+) -> Result<(u64, Vec<(f32, DocAddress)>)> {
+    if needs_all || limit == 0 {
+        let total = searcher.search(query, &Count).or_internal()?;
+        return Ok((total as u64, Vec::new()));
+    }
+    let collector = (Count, TopDocs::with_limit(limit).order_by_score());
+    let (total, hits) = searcher.search(query, &collector).or_internal()?;
+    Ok((total as u64, hits))
 }

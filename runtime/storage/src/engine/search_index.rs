@@ -184,6 +184,26 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Adds a document the index cannot contain yet, because the write created it, without
+    /// the delete of its id that [`Self::stage`] queues. tantivy applies every queued delete
+    /// to every segment at the next commit, so skipping it keeps bulk creates from slowing
+    /// down as the index grows.
+    pub fn stage_created(
+        &self,
+        mapping: &Mapping,
+        id: &str,
+        source: &Value,
+        seq: u64,
+    ) -> Result<()> {
+        let writer = self.writer.lock();
+        writer
+            .add_document(self.to_tantivy(mapping, id, source))
+            .or_internal()?;
+        self.added_seq.fetch_max(seq, Ordering::SeqCst);
+        self.dirty.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
     fn to_tantivy(&self, mapping: &Mapping, id: &str, source: &Value) -> TantivyDocument {
         let indexed = mapping.index_document(source);
         let mut document = TantivyDocument::default();
@@ -230,22 +250,35 @@ impl SearchIndex {
 
     /// Commits staged writes with the highest staged sequence number as payload, then reloads
     /// the reader so they are searchable. Returns that sequence number.
-    pub fn commit(&self) -> Result<u64> {
+    ///
+    /// `make_durable` runs first, under the writer lock: it must make every redb commit staged
+    /// so far durable, so that the search index never holds a write a crash could undo.
+    pub fn commit(&self, make_durable: &dyn Fn() -> Result<()>) -> Result<u64> {
         let mut writer = self.writer.lock();
-        self.commit_locked(&mut writer)
+        self.commit_locked(&mut writer, make_durable)
     }
 
     /// Commits staged writes unless a commit made write `seq` searchable meanwhile, so that
     /// concurrent `wait_for` writes share one commit. Returns the sequence number committed.
-    pub fn commit_through(&self, seq: u64) -> Result<Option<u64>> {
+    pub fn commit_through(
+        &self,
+        seq: u64,
+        make_durable: &dyn Fn() -> Result<()>,
+    ) -> Result<Option<u64>> {
         let mut writer = self.writer.lock();
         if self.searchable_seq.load(Ordering::SeqCst) >= seq {
             return Ok(None);
         }
-        self.commit_locked(&mut writer).map(Some)
+        self.commit_locked(&mut writer, make_durable).map(Some)
     }
 
-    fn commit_locked(&self, writer: &mut IndexWriter) -> Result<u64> {
+    fn commit_locked(
+        &self,
+        writer: &mut IndexWriter,
+        make_durable: &dyn Fn() -> Result<()>,
+    ) -> Result<u64> {
+        // Staging takes the writer lock, so nothing is staged between this and the commit.
+        make_durable()?;
         let seq = self.added_seq.load(Ordering::SeqCst);
         self.dirty.store(false, Ordering::SeqCst);
         let mut prepared = writer.prepare_commit().or_internal()?;

@@ -1,4 +1,5 @@
-//! Document writes: one redb transaction per call, then staging in the search index.
+//! Document writes: one redb transaction per call, then staging in the search index, then a
+//! durable commit shared with concurrent writes (see `group_commit.rs`).
 
 use redb::ReadableTable;
 use serde_json::Value;
@@ -74,10 +75,25 @@ pub(crate) enum Atomicity {
     PerOperation,
 }
 
+/// A committed write waiting to be staged in the search index.
+struct Staged {
+    id: String,
+    source: Option<Value>,
+    seq: u64,
+    created: bool,
+}
+
 type DocumentTable<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
 
 impl Inner {
-    /// Applies writes to one collection in one durable commit.
+    /// Applies writes to one collection in one redb transaction and returns once it is
+    /// durable.
+    ///
+    /// The transaction commits without an fsync and the call then waits for a durable commit
+    /// shared with the writes committed meanwhile. Between the two, reads from other calls can
+    /// already see the writes, which a crash in that window would lose. A write that changes
+    /// the mapping commits durably at once, because the search index rebuild it may trigger
+    /// commits to tantivy.
     pub fn write(
         &self,
         index: &str,
@@ -87,13 +103,15 @@ impl Inner {
         atomicity: Atomicity,
     ) -> Result<Vec<Result<WriteResult>>> {
         let collection = self.collection(index, name)?;
-        let _guard = self.write_lock.lock();
+        let pending = self.group_commit.begin();
+        let guard = self.write_lock.lock();
         let original_mapping = collection.mapping.read().clone();
         let mut mapping = original_mapping.clone();
         let mut results = Vec::with_capacity(operations.len());
         let mut staged = Vec::new();
 
-        let txn = self.db.begin_write().or_internal()?;
+        let mut txn = self.db.begin_write().or_internal()?;
+        txn.set_durability(redb::Durability::None).or_internal()?;
         {
             let mut documents = txn.open_table(DOCUMENTS).or_internal()?;
             let mut changes = txn.open_table(CHANGES).or_internal()?;
@@ -112,7 +130,12 @@ impl Inner {
                 changes
                     .insert((collection.key.as_str(), seq), result.id.as_str())
                     .or_internal()?;
-                staged.push((result.id.clone(), result.source.clone(), seq));
+                staged.push(Staged {
+                    id: result.id.clone(),
+                    source: result.source.clone(),
+                    seq,
+                    created: result.created,
+                });
                 results.push(Ok(result));
             }
             if mapping != original_mapping {
@@ -127,15 +150,23 @@ impl Inner {
                     .or_internal()?;
             }
         }
+        if mapping != original_mapping {
+            txn.set_durability(redb::Durability::Immediate)
+                .or_internal()?;
+        }
         txn.commit().or_internal()?;
+        let ticket = pending.record();
 
-        let last_seq = staged.last().map_or(0, |(_, _, seq)| *seq);
+        let last_seq = staged.last().map_or(0, |write| write.seq);
         // A rebuilt search index reads the documents just committed, so nothing is staged then.
         let rebuilt =
             mapping != original_mapping && self.store_mapping(&collection, mapping.clone())?;
         if !rebuilt {
             self.stage(&collection, &mapping, staged);
         }
+        drop(guard);
+
+        self.group_commit.wait_durable(&self.db, ticket)?;
         if options.refresh == Refresh::WaitFor {
             let search = collection.search.read().clone();
             self.commit_search_through(&collection.key, &search, last_seq)?;
@@ -143,16 +174,23 @@ impl Inner {
         Ok(results)
     }
 
-    fn stage(
-        &self,
-        collection: &Collection,
-        mapping: &Mapping,
-        staged: Vec<(String, Option<Value>, u64)>,
-    ) {
+    fn stage(&self, collection: &Collection, mapping: &Mapping, staged: Vec<Staged>) {
         let search = collection.search.read().clone();
-        for (id, source, seq) in staged {
-            if let Err(error) = search.stage(mapping, &id, source.as_ref(), seq) {
-                // The write is durable in redb and stays in the replay table, so the next open
+        for Staged {
+            id,
+            source,
+            seq,
+            created,
+        } in staged
+        {
+            // A created document was absent from redb, so the index has no live copy of it. Its
+            // last delete was staged, or it failed to stage and the next open replays it.
+            let result = match &source {
+                Some(source) if created => search.stage_created(mapping, &id, source, seq),
+                _ => search.stage(mapping, &id, source.as_ref(), seq),
+            };
+            if let Err(error) = result {
+                // The write is committed in redb and stays in the replay table, so the next open
                 // indexes it; until then search may miss it.
                 tracing::warn!(
                     %error,
@@ -220,6 +258,12 @@ fn not_found(collection: &Collection, id: &str) -> StorageError {
 
 /// Checks a new source against the mapping; the mapping changes only when the check passes.
 fn check_source(mapping: &mut Mapping, collection: &Collection, source: &Value) -> Result<()> {
+    // Checking a copy keeps the fields a rejected document would add out of the mapping, and
+    // a mapping that cannot grow needs no copy.
+    if !mapping.can_grow() {
+        mapping.apply_document(source, &collection.index, &collection.name)?;
+        return Ok(());
+    }
     let mut candidate = mapping.clone();
     if candidate.apply_document(source, &collection.index, &collection.name)? {
         *mapping = candidate;

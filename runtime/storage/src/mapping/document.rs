@@ -54,6 +54,12 @@ impl Mapping {
         check_object(&mut self.properties, self.dynamic, object, "", &context)
     }
 
+    /// Returns whether [`Self::apply_document`] can add fields: whether some object level is
+    /// `dynamic: true`. When it cannot, a failed check leaves the mapping unchanged too.
+    pub fn can_grow(&self) -> bool {
+        can_grow(&self.properties, self.dynamic)
+    }
+
     /// Extracts the typed values of every mapped field of a source.
     pub fn index_document(&self, source: &Value) -> IndexedDocument {
         let mut indexed = IndexedDocument::default();
@@ -62,6 +68,14 @@ impl Mapping {
         }
         indexed
     }
+}
+
+fn can_grow(properties: &BTreeMap<String, FieldMapping>, dynamic: Dynamic) -> bool {
+    dynamic == Dynamic::True
+        || properties.values().any(|field| {
+            field.field_type.is_container()
+                && can_grow(&field.properties, field.dynamic.unwrap_or(dynamic))
+        })
 }
 
 struct Context<'a> {
