@@ -124,7 +124,8 @@ impl fmt::Debug for LazyRegex {
 /// translates it. In regex-syntax 0.8, translation fails only on a Unicode property (`\p`,
 /// `\P`), on a group that clears the `u` flag (`(?-u)`), or when a Unicode feature of the
 /// crate is disabled, which this crate does not do. Patterns with neither `\p`, `\P` nor `(?`
-/// therefore skip the translation, which took most of the parsing time in a measurement.
+/// therefore skip the translation, about 2 of the 2.8 µs that parsing took per `regexp`
+/// pattern of the realtime-vs-koncorde benchmark.
 fn validate(pattern: &str, options: Options) -> Result<(), String> {
     let needs_translation =
         pattern.contains("\\p") || pattern.contains("\\P") || pattern.contains("(?");
