@@ -9,7 +9,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
 
-use crate::filter::{Bound, Condition, ConditionKind, in_range};
+use crate::filter::{Bound, Condition, ConditionKind, LazyRegex, in_range};
 use crate::geo::{PreparedPoint, PreparedShape, parse_geopoint};
 use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
 
@@ -119,7 +119,7 @@ struct FieldIndex {
     equals: ScalarMap,
     exists: ExistsIndex,
     ranges: Option<RTree<RangeEntry>>,
-    regexps: Vec<(ConditionId, Arc<regex::Regex>)>,
+    regexps: Vec<(ConditionId, Arc<LazyRegex>)>,
     geo: Option<RTree<GeoEntry>>,
     selects: Vec<(ConditionId, Condition)>,
 }
@@ -335,7 +335,7 @@ fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
     }
 }
 
-fn regexp_hits(list: &[(ConditionId, Arc<regex::Regex>)], value: &Value, hits: &mut Vec<Hit>) {
+fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut Vec<Hit>) {
     if list.is_empty() {
         return;
     }

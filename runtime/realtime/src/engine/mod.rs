@@ -290,6 +290,32 @@ impl Engine {
         }
     }
 
+    /// Returns the match of a document that hits one condition, when that condition completes
+    /// one subfilter of one filter and nothing else can change the result. Most documents
+    /// that match anything hit one single-condition subfilter, and this skips the lists and
+    /// sorts of the general case for them.
+    fn sole_match(&self, hits: &[Hit]) -> Option<MatchedIds<'_>> {
+        let [hit] = hits else {
+            return None;
+        };
+        if !self.negation_only.is_empty() || !hit.plain {
+            return None;
+        }
+        let entry = &self.conditions[hit.condition];
+        if !entry.plain_users.is_empty() || !entry.negated_users.is_empty() {
+            return None;
+        }
+        let [subfilter] = entry.sole_users.as_slice() else {
+            return None;
+        };
+        let [filter] = self.subfilters[*subfilter].filters.as_slice() else {
+            return None;
+        };
+        let mut matched = MatchedIds::new();
+        matched.push(&**filter);
+        Some(matched)
+    }
+
     fn collect_matches(&self, scratch: &mut Scratch) -> MatchedIds<'_> {
         let Scratch {
             hits,
@@ -299,6 +325,9 @@ impl Engine {
         } = scratch;
         if hits.is_empty() && self.negation_only.is_empty() {
             return MatchedIds::new();
+        }
+        if let Some(matched) = self.sole_match(hits) {
+            return matched;
         }
 
         // A hit completes the subfilters it is the only plain condition of. The others are

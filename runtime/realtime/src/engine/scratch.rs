@@ -42,7 +42,15 @@ impl Scratch {
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::default();
+    // A constant initializer spares every access the check for first use.
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            hits: Vec::new(),
+            complete: Vec::new(),
+            satisfied: Vec::new(),
+            blocked: Vec::new(),
+        })
+    };
 }
 
 /// Runs `f` with this thread's buffers, emptied, or with new ones if a caller up the stack

@@ -4,9 +4,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex::Regex;
 use serde_json::{Map, Value, json};
 
+use super::lazy_regex::LazyRegex;
 use super::normalize::Normalized;
 use crate::geo::{GeoShape, parse_geopoint};
 use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string, number_value};
@@ -56,8 +56,8 @@ pub enum ConditionKind {
         pattern: String,
         /// The JavaScript flags that change matching (`i`, `m`, `s`), sorted.
         flags: String,
-        /// Compiled expression.
-        regex: Arc<Regex>,
+        /// The expression, compiled on its first test.
+        regex: Arc<LazyRegex>,
     },
     /// The field is a geopoint inside the shape.
     Geo {

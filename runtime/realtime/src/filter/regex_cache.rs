@@ -1,13 +1,12 @@
-//! Compiled regular expressions shared between the `regexp` conditions that use the same one.
+//! Regular expressions shared between the `regexp` conditions that use the same one.
 //!
-//! Compiling an expression took about 20 microseconds in profiles of the realtime-vs-koncorde
-//! benchmark, more than the rest of a filter's registration, and subscriptions often repeat
-//! one.
+//! Subscriptions often repeat an expression, and sharing it saves both its validation at
+//! registration and its compilation on the first test (see `LazyRegex`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 
-use regex::{Regex, RegexBuilder};
+use super::lazy_regex::LazyRegex;
 
 /// Minimum number of entries before dead ones are swept.
 const MIN_SWEEP: usize = 1024;
@@ -17,7 +16,7 @@ const MIN_SWEEP: usize = 1024;
 /// the last sweep, which keeps it within twice the live expressions plus `MIN_SWEEP`.
 #[derive(Debug, Default)]
 struct Cache {
-    entries: HashMap<(String, String), Weak<Regex>>,
+    entries: HashMap<(String, String), Weak<LazyRegex>>,
     sweep_at: usize,
 }
 
@@ -29,27 +28,22 @@ fn lock() -> MutexGuard<'static, Cache> {
     CACHE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Returns the compiled expression of `pattern`, in the `regex` crate's syntax, with the
-/// JavaScript flags `i`, `m` and `s` found in `flags`. Compiles it only when no live
-/// condition already uses the same one.
+/// Returns the expression of `pattern`, in the `regex` crate's syntax, with the JavaScript
+/// flags `i`, `m` and `s` found in `flags`. Validates it only when no live condition already
+/// uses the same one.
 ///
 /// # Errors
 ///
-/// Returns the `regex` crate's error when the pattern does not compile.
-pub fn compile(pattern: &str, flags: &str) -> Result<Arc<Regex>, regex::Error> {
+/// Returns the `regex` crate's error message when the pattern does not compile.
+pub fn compile(pattern: &str, flags: &str) -> Result<Arc<LazyRegex>, String> {
     let key = (pattern.to_owned(), flags.to_owned());
     if let Some(regex) = lock().entries.get(&key).and_then(Weak::upgrade) {
         return Ok(regex);
     }
 
-    // Compiled outside the lock, so concurrent registrations do not wait on each other. Two
-    // threads may compile the same expression; the later insert wins and both results work.
-    let regex = RegexBuilder::new(pattern)
-        .case_insensitive(flags.contains('i'))
-        .multi_line(flags.contains('m'))
-        .dot_matches_new_line(flags.contains('s'))
-        .build()?;
-    let regex = Arc::new(regex);
+    // Validated outside the lock, so concurrent registrations do not wait on each other. Two
+    // threads may validate the same expression; the later insert wins and both results work.
+    let regex = Arc::new(LazyRegex::new(pattern, flags)?);
 
     let mut cache = lock();
     cache.entries.insert(key, Arc::downgrade(&regex));
