@@ -24,7 +24,7 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
 
 /// Serializes a JSON object without copying it into a [`Value`] first.
 fn object_text(object: &Map<String, Value>) -> String {
-    // Serializing a map of JSON values cannot fail: its keys are strings.
+    // serde_json fails only on maps with non-string keys, which a JSON object cannot have.
     serde_json::to_string(object).unwrap_or_else(|_| "{}".to_owned())
 }
 

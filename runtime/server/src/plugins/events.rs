@@ -68,6 +68,9 @@ pub async fn pipe(
     }
     let mut payload = payload;
     if set.pipes_for(event).next().is_some() {
+        // TODO(plugins-events): a pipe adds about 50 µs to `document:get` at p50 against a target
+        // of 10 (BENCHMARKS.md): most of it is the guest starting cold. The request record crosses
+        // as a dozen strings the guest copies and parses; a resource read on demand would not.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
         let _call = set.calls().enter(&request.request_id, &record.user.id);
         for listener in set.pipes_for(event) {
@@ -83,7 +86,7 @@ pub async fn pipe(
             let returned = returned
                 .map_err(|error| convert::host_error(&error))?
                 .map_err(convert::guest_error)?;
-            // Most pipes return the payload they were given; parsing it again would only copy it.
+            // Most pipes return the payload they were given, and parsing it again would only copy it.
             if returned != text {
                 payload = serde_json::from_str(&returned)
                     .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;

@@ -18,10 +18,9 @@ use crate::state::ServerState;
 /// the limit are not read at all, and the socket is closed with code 1009 (message too big).
 const HARD_FRAME_LIMIT_FACTOR: usize = 4;
 
-/// Bytes read from the socket at most per read call. The WebSocket codec zeroes this much of its
-/// buffer before every read, so the default of 128 KiB cost a 128 KiB memset per request and
-/// pushed the request path's code and data out of the CPU caches. Larger messages still arrive
-/// whole, in more reads.
+/// Maximum bytes per socket read. The WebSocket codec zeroes this much of its buffer before every
+/// read, and its default of 128 KiB evicted the request path from the CPU caches on each request.
+/// Larger messages still arrive whole, in more reads.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Accepts a WebSocket upgrade and runs the connection.
