@@ -23,6 +23,10 @@
     reason = "progress goes to stderr, so stdout holds only the report"
 )]
 
+/// The allocator the `palisade` binary uses, so that the floor allocates as the server does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod client;
 mod documents;
 mod floor;
