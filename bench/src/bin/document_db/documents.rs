@@ -14,13 +14,13 @@ pub struct Document {
     pub body: Value,
 }
 
-/// Where the city documents came from.
+/// The origin of the city documents.
 pub enum CitySource {
     Package,
     Generated,
 }
 
-/// The mapping `examples/cities/load.js` gives the cities collection.
+/// Returns the mapping `examples/cities/load.js` gives the cities collection.
 pub fn city_mapping() -> Value {
     json!({
         "dynamic": "strict",
@@ -111,7 +111,7 @@ fn generate_cities() -> Vec<Document> {
 /// Number of distinct `category` values of the generated documents.
 pub const CATEGORIES: u64 = 50;
 
-/// The mapping of the generated documents: a keyword, an integer, a float, a date, a text and
+/// Returns the mapping of the generated documents: a keyword, an integer, a float, a date, a text and
 /// a geo_point.
 pub fn generated_mapping() -> Value {
     json!({
@@ -155,7 +155,7 @@ pub fn generated(i: u64) -> Document {
     }
 }
 
-/// The search of the latency measure: documents of one category with `count` in a range of
+/// Returns the search of the latency measure: documents of one category with `count` in a range of
 /// 100, so about 1 in 500 documents match.
 pub fn search_body(i: u64) -> Value {
     let (category, low) = search_terms(i);

@@ -44,7 +44,6 @@ use client::Client;
 use documents::{CitySource, Document};
 use floor::{Floor, RangeKind};
 use latency::Latencies;
-use server::Server;
 
 /// Connections importing at once; `examples/cities/load.js` defaults to 4 requests in flight.
 const IMPORT_CONNECTIONS: usize = 4;
@@ -67,8 +66,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let server = Server::start(&scratch);
-    let url = format!("ws://{}", server.address);
+    let mut server = server::start(&scratch);
+    let url = server.ws_url();
     runtime.block_on(create_index(&url));
     if std::env::var_os("DOCUMENT_DB_WRITES_ONLY").is_some() {
         let api_writes = runtime.block_on(api_single_writes(&url));
@@ -95,7 +94,7 @@ fn main() {
     drop(cities);
 
     let api_generated = runtime.block_on(import_generated(&url));
-    let rss = server.rss_bytes();
+    let rss = server::rss_bytes(server.pid());
     let mut generated = Floor::create(&scratch.join("floor-generated"), &floor::generated_fields());
     let floor_generated = floor_load(&mut generated);
 
