@@ -194,7 +194,7 @@ macro_rules! conformance_tests {
             nested_query, geo_queries, koncorde_filters, unsupported_clauses_rejected,
             scripts_rejected, sort_by_fields, sort_missing_values, sort_on_text_rejected,
             from_and_size, search_after_pages, source_filtering, scroll_pages, count_matches,
-            scores_rank, aggregations_compute, highlight_marks_terms, result_window_limited,
+            scores_rank, aggregations_compute, calendar_histograms, highlight_marks_terms, result_window_limited,
             search_several_collections,
         );
     };

@@ -406,15 +406,6 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
         "{first_week}"
     );
     assert_eq!(first_week["doc_count"], 1);
-    let calendar = json!({"aggs": {"y": {"date_histogram": {"field": "published", "calendar_interval": "year"}}}});
-    let calendar = SearchRequest {
-        body: calendar,
-        ..SearchRequest::default()
-    };
-    assert_eq!(
-        error_id(store.search(INDEX, BOOKS, calendar).await),
-        "services.storage.unknown_query_keyword"
-    );
     let authors = aggs["by_author"]["buckets"].as_array().unwrap();
     assert_eq!(authors.len(), 2);
     assert_eq!(authors[0]["key"], "blandy");
@@ -464,6 +455,171 @@ pub async fn aggregations_compute(store: Arc<dyn DocumentStore>) {
         ..SearchRequest::default()
     };
     assert!(store.search(INDEX, BOOKS, text).await.is_err());
+}
+
+/// Runs one aggregation request on the books and returns its aggregations.
+async fn aggregate(store: &dyn DocumentStore, aggs: Value) -> Value {
+    let request = SearchRequest {
+        body: json!({"size": 0, "aggs": aggs}),
+        ..SearchRequest::default()
+    };
+    let result = store.search(INDEX, BOOKS, request).await.unwrap();
+    result.aggregations.expect("aggregations")
+}
+
+/// Returns the `(key, doc_count)` pairs of a histogram's bucket list.
+fn histogram_counts(result: &Value) -> Vec<(i64, u64)> {
+    result["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("buckets list in {result}"))
+        .iter()
+        .map(|bucket| {
+            (
+                bucket["key"].as_i64().unwrap(),
+                bucket["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `date_histogram` with calendar months, quarters and years, in UTC. The books were published
+/// on 2015-11-01, 2018-08-01, 2021-01-01, 2021-06-15, 2021-08-01 and 2022-05-01.
+pub async fn calendar_histograms(store: Arc<dyn DocumentStore>) {
+    seed_books(store.as_ref()).await;
+    let year = |y: i32| month_start_millis(y, 1);
+    let aggs = aggregate(
+        store.as_ref(),
+        json!({
+            "years": {"date_histogram": {"field": "published", "calendar_interval": "year"}},
+            "quarters": {"date_histogram": {"field": "published", "calendar_interval": "1q", "min_doc_count": 1}},
+            "months_2021": {"date_histogram": {"field": "published", "calendar_interval": "month",
+                "hard_bounds": {"min": "2021-01-01", "max": "2021-12-31"},
+                "extended_bounds": {"min": "2021-01-01", "max": "2021-12-31"}}},
+            "busiest": {"date_histogram": {"field": "published", "calendar_interval": "year",
+                "min_doc_count": 1, "order": {"_count": "desc"}}},
+            "keyed": {"date_histogram": {"field": "published", "calendar_interval": "year",
+                "keyed": true, "hard_bounds": {"min": "2021-01-01", "max": "2022-12-31"}}},
+            "by_year_prices": {"date_histogram": {"field": "published", "calendar_interval": "year",
+                "min_doc_count": 1}, "aggs": {"total": {"sum": {"field": "price"}}}}
+        }),
+    )
+    .await;
+
+    // Empty years between the first and the last book are buckets too.
+    let expected_years: Vec<(i64, u64)> = (2015..=2022)
+        .map(|y| {
+            (
+                year(y),
+                match y {
+                    2015 | 2018 | 2022 => 1,
+                    2021 => 3,
+                    _ => 0,
+                },
+            )
+        })
+        .collect();
+    assert_eq!(histogram_counts(&aggs["years"]), expected_years);
+    assert_eq!(
+        aggs["years"]["buckets"][0]["key_as_string"],
+        "2015-01-01T00:00:00Z"
+    );
+
+    let expected_quarters = vec![
+        (month_start_millis(2015, 10), 1),
+        (month_start_millis(2018, 7), 1),
+        (month_start_millis(2021, 1), 1),
+        (month_start_millis(2021, 4), 1),
+        (month_start_millis(2021, 7), 1),
+        (month_start_millis(2022, 4), 1),
+    ];
+    assert_eq!(histogram_counts(&aggs["quarters"]), expected_quarters);
+
+    // hard_bounds keeps the three books of 2021, and extended_bounds fills the whole year.
+    let months = histogram_counts(&aggs["months_2021"]);
+    let expected_months: Vec<(i64, u64)> = (1..=12)
+        .map(|m| {
+            (
+                month_start_millis(2021, m),
+                u64::from(matches!(m, 1 | 6 | 8)),
+            )
+        })
+        .collect();
+    assert_eq!(months, expected_months);
+
+    let busiest = histogram_counts(&aggs["busiest"]);
+    assert_eq!(busiest[0], (year(2021), 3));
+    assert_eq!(busiest.len(), 4);
+
+    let keyed = aggs["keyed"]["buckets"].as_object().expect("keyed buckets");
+    assert_eq!(keyed.len(), 2, "{keyed:?}");
+    assert_eq!(keyed["2021-01-01T00:00:00Z"]["doc_count"], 3);
+    assert_eq!(keyed["2022-01-01T00:00:00Z"]["doc_count"], 1);
+
+    // b2 (49.0), b3 (29.99) and b6 (45.0) were published in 2021.
+    let totals = aggs["by_year_prices"]["buckets"].as_array().unwrap();
+    let total_2021 = totals
+        .iter()
+        .find(|bucket| bucket["key"] == year(2021))
+        .unwrap();
+    assert!(
+        (total_2021["total"]["value"].as_f64().unwrap() - 123.99).abs() < 1e-6,
+        "{total_2021}"
+    );
+
+    // A calendar histogram under a terms aggregation gets its own buckets per term.
+    let nested = aggregate(
+        store.as_ref(),
+        json!({"by_tag": {"terms": {"field": "tags", "order": {"_key": "asc"}}, "aggs": {
+            "y": {"date_histogram": {"field": "published", "calendar_interval": "year"}}}}}),
+    )
+    .await;
+    let go = &nested["by_tag"]["buckets"][0];
+    assert_eq!(go["key"], "go");
+    let go_years: Vec<(i64, u64)> = (2015..=2021)
+        .map(|y| (year(y), u64::from(matches!(y, 2015 | 2021))))
+        .collect();
+    assert_eq!(histogram_counts(&go["y"]), go_years);
+
+    for (body, id) in [
+        (
+            json!({"date_histogram": {"field": "published", "calendar_interval": "month", "time_zone": "Europe/Paris"}}),
+            "services.storage.unknown_query_keyword",
+        ),
+        (
+            json!({"date_histogram": {"field": "published", "calendar_interval": "month", "format": "yyyy-MM"}}),
+            "services.storage.unknown_query_keyword",
+        ),
+        (
+            json!({"date_histogram": {"field": "published", "calendar_interval": "2M"}}),
+            "services.storage.unknown_query_keyword",
+        ),
+        (
+            json!({"date_histogram": {"field": "year", "calendar_interval": "month"}}),
+            "services.storage.invalid_search_query",
+        ),
+        (
+            json!({"date_histogram": {"field": "published", "calendar_interval": "month", "min_doc_count": -1}}),
+            "services.storage.invalid_search_query",
+        ),
+    ] {
+        let request = SearchRequest {
+            body: json!({"size": 0, "aggs": {"h": body}}),
+            ..SearchRequest::default()
+        };
+        assert_eq!(
+            error_id(store.search(INDEX, BOOKS, request).await),
+            id,
+            "{body}"
+        );
+    }
+}
+
+/// Returns the epoch milliseconds of the first day of `month` in `year`, UTC.
+fn month_start_millis(year: i32, month: u32) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(year, month, 1)
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|date| date.and_utc().timestamp_millis())
+        .unwrap()
 }
 
 pub async fn highlight_marks_terms(store: Arc<dyn DocumentStore>) {

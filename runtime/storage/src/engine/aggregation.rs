@@ -6,6 +6,7 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector};
 use tantivy::query::Query as TantivyQuery;
 
+use super::calendar::{self, Unit};
 use super::top_hits::{self, DocumentLoader};
 use crate::error::{Result, StorageError};
 use crate::mapping::Mapping;
@@ -45,6 +46,7 @@ pub(super) fn run(
 ) -> Result<Value> {
     check_types(request)?;
     let mut prepared = top_hits::prepare(request)?;
+    let calendar_plan = calendar::prepare(&mut prepared, searcher)?;
     rewrite_calendar_intervals(&mut prepared)?;
     let aggregations: Aggregations = serde_json::from_value(prepared)
         .map_err(|error| StorageError::query(format!("invalid aggregations: {error}")))?;
@@ -54,6 +56,7 @@ pub(super) fn run(
         .map_err(|error| StorageError::query(format!("aggregation failed: {error}")))?;
     let mut output = serde_json::to_value(results).map_err(StorageError::internal)?;
     top_hits::rewrite(request, &mut output, mapping, load)?;
+    calendar::finish(&calendar_plan, &mut output);
     Ok(output)
 }
 
@@ -72,7 +75,9 @@ fn check_types(request: &Value) -> Result<()> {
                 "aggs" | "aggregations" => check_types(value)?,
                 "meta" => {}
                 "date_histogram" => {
-                    if let Some(interval) = value.get("calendar_interval") {
+                    if let Some(interval) = value.get("calendar_interval")
+                        && Unit::parse(interval).is_none()
+                    {
                         calendar_to_fixed(interval, value.get("offset").is_some())?;
                     }
                 }
@@ -85,7 +90,7 @@ fn check_types(request: &Value) -> Result<()> {
 }
 
 /// Rewrites `calendar_interval` of every `date_histogram` as the equal `fixed_interval`, which
-/// is all tantivy accepts.
+/// is all tantivy accepts. The units of variable length were rewritten by [`calendar::prepare`].
 fn rewrite_calendar_intervals(request: &mut Value) -> Result<()> {
     let Some(aggregations) = request.as_object_mut() else {
         return Ok(());

@@ -9,6 +9,7 @@
 //! replayed: the search index always catches up with the stored documents after a crash.
 
 mod aggregation;
+mod calendar;
 mod catalog;
 mod db;
 mod geo_filter;
