@@ -375,7 +375,7 @@ impl Plugin {
         match outcome {
             Ok(value) => {
                 if reuse == Reuse::AfterSuccess {
-                    self.put_idle(ready);
+                    self.keep_or_retire(ready);
                 }
                 Ok(value)
             }
@@ -416,6 +416,23 @@ impl Plugin {
             }),
             Err(error) => Err(self.call_error(function, &store, &error, true)),
         }
+    }
+
+    /// Keeps an instance for the next call, unless its memory came near the limit. Linear
+    /// memory never shrinks, so an instance that leaks or fragments its heap would otherwise
+    /// fail a later request with an out-of-memory trap; a fresh instance starts small.
+    fn keep_or_retire(&self, ready: ReadyInstance) {
+        let limiter = &ready.store.data().limiter;
+        if limiter.is_near_limit() {
+            tracing::debug!(
+                plugin = &*self.name,
+                memory_bytes = limiter.memory_bytes,
+                max_memory_bytes = limiter.max_memory_bytes,
+                "plugin instance dropped: its memory is near the limit"
+            );
+            return;
+        }
+        self.put_idle(ready);
     }
 
     fn take_idle(&self) -> Option<ReadyInstance> {
@@ -487,6 +504,8 @@ pub(crate) struct InstanceState {
 /// host can tell an exhausted memory from other traps.
 pub(crate) struct MemoryLimiter {
     max_memory_bytes: usize,
+    /// The size of the instance's largest linear memory, in bytes.
+    memory_bytes: usize,
     exceeded: bool,
 }
 
@@ -494,8 +513,14 @@ impl MemoryLimiter {
     fn new(max_memory_bytes: usize) -> Self {
         Self {
             max_memory_bytes,
+            memory_bytes: 0,
             exceeded: false,
         }
+    }
+
+    /// Returns whether the instance uses more than three quarters of its memory limit.
+    fn is_near_limit(&self) -> bool {
+        self.memory_bytes > self.max_memory_bytes / 4 * 3
     }
 }
 
@@ -513,6 +538,7 @@ impl ResourceLimiter for MemoryLimiter {
                 self.max_memory_bytes
             );
         }
+        self.memory_bytes = self.memory_bytes.max(desired);
         Ok(true)
     }
 

@@ -13,6 +13,7 @@ const COMMON: &str = include_str!("guests/common.wat");
 const ECHO: &str = include_str!("guests/echo.wat");
 const INFINITE_LOOP: &str = include_str!("guests/infinite_loop.wat");
 const MEMORY_BOMB: &str = include_str!("guests/memory_bomb.wat");
+const LEAK: &str = include_str!("guests/leak.wat");
 const TRAP: &str = include_str!("guests/trap.wat");
 const ENVIRONMENT: &str = include_str!("guests/environment.wat");
 
@@ -344,6 +345,24 @@ fn memory_bomb_hits_limit() {
     let message = error.to_string();
     assert!(message.contains("bomb"), "{message}");
     assert!(message.contains("memory limit"), "{message}");
+}
+
+#[test]
+fn leaking_instance_replaced_before_limit() {
+    let host = test_host();
+    let plugin = host
+        .load("leak", &component(LEAK))
+        .expect("the guest loads");
+
+    // Each call keeps 1 MiB more of the 8 MiB limit: an instance reused for every call would
+    // run out of memory on the eighth call.
+    for call in 0..24 {
+        let response = plugin
+            .handle(&request("say", "{}"))
+            .unwrap_or_else(|error| panic!("call {call} failed: {error}"))
+            .expect("the guest returns a response");
+        assert_eq!(response.status, 200, "call {call}");
+    }
 }
 
 #[test]
