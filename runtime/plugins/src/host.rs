@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -225,8 +226,9 @@ pub struct Plugin {
     /// The indices of the `strategy` functions, when the component exports them.
     strategy: Option<strategy::GuestIndices>,
     services: Arc<dyn HostServices>,
-    /// Instances ready for the next call, shared by the clones of this plugin.
-    idle: Arc<Mutex<Vec<ReadyInstance>>>,
+    /// Instances ready for the next call, with the thread that ran each last, shared by the
+    /// clones of this plugin.
+    idle: Arc<Mutex<Vec<(ThreadId, ReadyInstance)>>>,
     limits: CallLimits,
     shared: Arc<Shared>,
     compiled_from_cache: bool,
@@ -435,15 +437,22 @@ impl Plugin {
         self.put_idle(ready);
     }
 
+    /// Takes an idle instance, preferably the one this thread used last: its code and memory
+    /// are more likely still in this core's caches.
     fn take_idle(&self) -> Option<ReadyInstance> {
-        self.idle.lock().ok()?.pop()
+        let mut idle = self.idle.lock().ok()?;
+        let here = std::thread::current().id();
+        match idle.iter().rposition(|(thread, _)| *thread == here) {
+            Some(position) => Some(idle.remove(position).1),
+            None => idle.pop().map(|(_, ready)| ready),
+        }
     }
 
     fn put_idle(&self, ready: ReadyInstance) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < IDLE_INSTANCES
         {
-            idle.push(ready);
+            idle.push((std::thread::current().id(), ready));
         }
     }
 
