@@ -1,6 +1,7 @@
 //! Per-field indexes from document values to the conditions they satisfy.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -8,6 +9,7 @@ use foldhash::fast::RandomState;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::filter::{Bound, Condition, ConditionKind, LazyRegex, in_range};
 use crate::geo::{PreparedPoint, PreparedShape, parse_geopoint};
@@ -38,6 +40,10 @@ struct GeoData {
 
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
 const RANGE_LIMIT: f64 = 1e150;
+
+/// Conditions hit by one document. Most documents hit few, and these stay on the stack. The
+/// documents of `range` and geo conditions often hit dozens, which spill to the heap.
+pub type Hits = SmallVec<[Hit; 16]>;
 
 /// Outcome of one condition on a document.
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +149,8 @@ pub struct FieldIndexes {
     /// Inline keys, as in [`ScalarMap`]. The values are boxed, because a `FieldIndex` is a
     /// few hundred bytes that every growth of the map would otherwise copy.
     fields: HashMap<CompactString, Box<FieldIndex>, RandomState>,
+    /// Number of keys of `fields` that contain a dot.
+    dotted_fields: usize,
     matches: Vec<(ConditionId, Condition)>,
 }
 
@@ -183,7 +191,15 @@ impl FieldIndexes {
         let Some(field) = condition.field() else {
             return;
         };
-        let index = self.fields.entry(CompactString::from(field)).or_default();
+        let index = match self.fields.entry(CompactString::from(field)) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                if field.contains('.') {
+                    self.dotted_fields += 1;
+                }
+                entry.insert(Box::default())
+            }
+        };
         match kind {
             ConditionKind::Nothing | ConditionKind::Match { .. } => {}
             ConditionKind::Equals { value, .. } => index.equals.insert(value.clone(), id),
@@ -248,12 +264,15 @@ impl FieldIndexes {
         }
         if index.is_empty() {
             self.fields.remove(field);
+            if field.contains('.') {
+                self.dotted_fields -= 1;
+            }
         }
     }
 
     /// Collects the conditions that one document field satisfies or whose negation it
     /// falsifies.
-    pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Vec<Hit>) {
+    pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Hits) {
         let Some(index) = self.fields.get(field) else {
             return;
         };
@@ -275,6 +294,11 @@ impl FieldIndexes {
         }
     }
 
+    /// Returns true when a condition reads a field whose name contains a dot.
+    pub fn has_dotted_fields(&self) -> bool {
+        self.dotted_fields > 0
+    }
+
     /// Returns true when `match` conditions are stored: they read the whole flattened
     /// document rather than one field.
     pub fn has_match_conditions(&self) -> bool {
@@ -282,7 +306,7 @@ impl FieldIndexes {
     }
 
     /// Collects the `match` conditions the document satisfies.
-    pub fn match_hits(&self, document: &FlatDocument<'_>, hits: &mut Vec<Hit>) {
+    pub fn match_hits(&self, document: &FlatDocument<'_>, hits: &mut Hits) {
         for (id, condition) in &self.matches {
             if condition.test(document, false) {
                 hits.push(Hit::both(*id));
@@ -293,7 +317,7 @@ impl FieldIndexes {
     /// Returns true when nothing is indexed.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.matches.is_empty()
+        self.fields.is_empty() && self.dotted_fields == 0 && self.matches.is_empty()
     }
 }
 
@@ -307,7 +331,7 @@ fn remove_entry<T: rstar::RTreeObject + PartialEq>(tree: &mut Option<RTree<T>>, 
     }
 }
 
-fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Vec<Hit>) {
+fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Hits) {
     if let Some(id) = index.plain {
         hits.push(Hit::both(id));
     }
@@ -322,7 +346,7 @@ fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Vec<Hit>) {
     }
 }
 
-fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
+fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Hits) {
     let Some(n) = value.as_f64() else {
         return;
     };
@@ -335,7 +359,7 @@ fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Vec<Hit>) {
     }
 }
 
-fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut Vec<Hit>) {
+fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut Hits) {
     if list.is_empty() {
         return;
     }
@@ -358,7 +382,7 @@ fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut
     }
 }
 
-fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Vec<Hit>) {
+fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Hits) {
     if !is_truthy(value) {
         return;
     }
