@@ -391,7 +391,18 @@ fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Hits) {
         return;
     };
     let point = PreparedPoint::new(point);
-    for entry in tree.locate_all_at_point([point.lon(), point.lat()]) {
+    let candidates: SmallVec<[&GeoEntry; 64]> = tree
+        .locate_all_at_point([point.lon(), point.lat()])
+        .collect();
+    // A polygon's edges sit in an allocation of their own that is rarely in cache. Tested one
+    // by one, each candidate waits for its own miss, because the test branches on the loaded
+    // edges. Reading every candidate's edges first, with no branch on the values, lets the
+    // processor fetch them in parallel.
+    let touched = candidates
+        .iter()
+        .fold(0, |acc, entry| acc ^ entry.data.shape.touch_edges());
+    std::hint::black_box(touched);
+    for entry in candidates {
         if entry.data.shape.contains(&point) {
             hits.push(Hit::both(entry.data.id));
         }

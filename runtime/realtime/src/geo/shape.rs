@@ -209,6 +209,19 @@ impl GeoShape {
         }
     }
 
+    /// Reads the longitudes of a polygon's edges, which are stored apart from the shape, and
+    /// returns their bits combined, or 0 for the other shapes. Calling it on several shapes
+    /// before testing them loads their edges in parallel.
+    pub fn touch_edges(&self) -> u64 {
+        match self {
+            Self::Polygon(polygon) => polygon
+                .edges
+                .iter()
+                .fold(0, |acc, edge| acc ^ edge.west.to_bits()),
+            _ => 0,
+        }
+    }
+
     /// Returns true when the point is inside the shape or on its edge.
     pub fn contains(&self, point: GeoPoint) -> bool {
         self.contains_trig(&PointTrig::new(point))
