@@ -1,16 +1,17 @@
 //! Per-field indexes from document values to the conditions they satisfy.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
+use hashbrown::hash_map::Entry;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use super::short_key::ShortKey;
 use crate::filter::{Bound, Condition, ConditionKind, LazyRegex, in_range};
 use crate::geo::{PreparedPoint, PreparedShape, parse_geopoint};
 use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string};
@@ -78,7 +79,7 @@ impl Hit {
 /// comparing the key found by the hash reads no other memory.
 #[derive(Debug, Default)]
 struct ScalarMap {
-    strings: HashMap<CompactString, ConditionId, RandomState>,
+    strings: hashbrown::HashMap<CompactString, ConditionId, RandomState>,
     others: HashMap<Scalar, ConditionId, RandomState>,
 }
 
@@ -100,7 +101,7 @@ impl ScalarMap {
     /// Returns the condition of a document value, if it is a scalar with one.
     fn get(&self, value: &Value) -> Option<ConditionId> {
         match value {
-            Value::String(s) => self.strings.get(s.as_str()).copied(),
+            Value::String(s) => self.strings.get(&ShortKey(s)).copied(),
             Value::Array(_) | Value::Object(_) => None,
             scalar => self.others.get(&Scalar::from_value(scalar)?).copied(),
         }
@@ -148,7 +149,7 @@ impl FieldIndex {
 pub struct FieldIndexes {
     /// Inline keys, as in [`ScalarMap`]. The values are boxed, because a `FieldIndex` is a
     /// few hundred bytes that every growth of the map would otherwise copy.
-    fields: HashMap<CompactString, Box<FieldIndex>, RandomState>,
+    fields: hashbrown::HashMap<CompactString, Box<FieldIndex>, RandomState>,
     /// Number of keys of `fields` that contain a dot.
     dotted_fields: usize,
     matches: Vec<(ConditionId, Condition)>,
@@ -273,7 +274,7 @@ impl FieldIndexes {
     /// Collects the conditions that one document field satisfies or whose negation it
     /// falsifies.
     pub fn field_hits(&self, field: &str, value: &Value, hits: &mut Hits) {
-        let Some(index) = self.fields.get(field) else {
+        let Some(index) = self.fields.get(&ShortKey(field)) else {
             return;
         };
         if let Some(id) = index.equals.get(value) {

@@ -10,6 +10,7 @@
 mod collection_key;
 mod index;
 mod scratch;
+mod short_key;
 mod slab;
 
 use std::collections::{HashMap, HashSet};
@@ -556,8 +557,10 @@ impl FilterEngine {
         let Some(engine) = self.engine(index, collection) else {
             return MatchedIds::new();
         };
-        let id = id.map(|id| Value::String(id.to_owned()));
-        engine.matches_source(source, id.as_ref())
+        match id {
+            None => engine.matches_source(source, None),
+            Some(id) => engine.matches_source(source, Some(&Value::String(id.to_owned()))),
+        }
     }
 }
 
