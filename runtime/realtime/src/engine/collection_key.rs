@@ -1,21 +1,23 @@
 //! Key of the engine of one `index/collection`, looked up by borrowed names.
 
-use compact_str::CompactString;
 use hashbrown::Equivalent;
 
-/// Names of an index and a collection, each inline up to 24 bytes.
+use super::short_key::same_str;
+
+/// Names of an index and a collection. They are boxed rather than inline, because reading a
+/// boxed string needs no check of where it is stored, and there are few keys to store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CollectionKey {
-    index: CompactString,
-    collection: CompactString,
+    index: Box<str>,
+    collection: Box<str>,
 }
 
 impl CollectionKey {
     /// Copies the names.
     pub fn new(index: &str, collection: &str) -> Self {
         Self {
-            index: CompactString::from(index),
-            collection: CompactString::from(collection),
+            index: Box::from(index),
+            collection: Box::from(collection),
         }
     }
 }
@@ -32,7 +34,7 @@ pub struct CollectionRef<'a> {
 
 impl Equivalent<CollectionKey> for CollectionRef<'_> {
     fn equivalent(&self, key: &CollectionKey) -> bool {
-        self.index == key.index && self.collection == key.collection
+        same_str(self.index, &key.index) && same_str(self.collection, &key.collection)
     }
 }
 

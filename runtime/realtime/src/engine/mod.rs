@@ -10,6 +10,7 @@
 mod collection_key;
 mod index;
 mod scratch;
+mod short_key;
 mod slab;
 
 use std::collections::{HashMap, HashSet};
@@ -21,7 +22,7 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use self::collection_key::{CollectionKey, CollectionRef};
-use self::index::{ConditionId, FieldIndexes, Hit};
+use self::index::{ConditionId, FieldIndexes, Hit, Hits};
 use self::scratch::{Scratch, with_scratch};
 use self::slab::Slab;
 use crate::error::Result;
@@ -90,6 +91,9 @@ pub struct Engine {
     condition_ids: FastMap<String, ConditionId>,
     /// Subfilters with no plain condition: they match unless a negation is falsified.
     negation_only: HashSet<SubfilterId>,
+    /// Filters stored as more than one subfilter. While there are none, no two matched
+    /// subfilters belong to the same filter, so the matched ids need no deduplication.
+    several_subfilters: usize,
     indexes: FieldIndexes,
 }
 
@@ -115,6 +119,9 @@ impl Engine {
             let id = self.insert_subfilter(term);
             self.subfilters[id].filters.push(Arc::clone(&filter_id));
             subfilters.push(id);
+        }
+        if subfilters.len() > 1 {
+            self.several_subfilters += 1;
         }
         self.filters.insert(filter_id, subfilters);
         true
@@ -174,6 +181,9 @@ impl Engine {
         let Some(subfilters) = self.filters.remove(filter_id) else {
             return false;
         };
+        if subfilters.len() > 1 {
+            self.several_subfilters -= 1;
+        }
         for id in subfilters {
             let entry = &mut self.subfilters[id];
             entry.filters.retain(|f| **f != *filter_id);
@@ -230,44 +240,39 @@ impl Engine {
     /// Returns the ids of the filters that match a flattened document, each once, in no
     /// particular order.
     pub fn matches(&self, document: &FlatDocument<'_>) -> MatchedIds<'_> {
-        with_scratch(|scratch| {
-            for (field, value) in document.iter() {
-                self.indexes.field_hits(field, value, &mut scratch.hits);
-            }
-            self.indexes.match_hits(document, &mut scratch.hits);
-            self.collect_matches(scratch)
-        })
+        let mut hits = Hits::new();
+        for (field, value) in document.iter() {
+            self.indexes.field_hits(field, value, &mut hits);
+        }
+        self.indexes.match_hits(document, &mut hits);
+        self.collect_matches(&hits)
     }
 
     /// Returns the ids of the filters that match a document's source plus its `_id`, each
     /// once, in no particular order.
     ///
     /// Walks the source in place instead of building a flattened copy, except when `match`
-    /// conditions need the whole flattened document or when a key contains a dot and could
-    /// collide with a nested path.
+    /// conditions need the whole flattened document, or when a key contains a dot and could
+    /// collide with a nested path that a condition reads. Without an indexed field name that
+    /// contains a dot, no path that contains one finds a condition, so such keys are harmless.
     pub fn matches_source(&self, source: &Value, id: Option<&Value>) -> MatchedIds<'_> {
-        if self.indexes.has_match_conditions() || has_dotted_key(source) {
+        let needs_flat_document = self.indexes.has_match_conditions()
+            || (self.indexes.has_dotted_fields() && has_dotted_key(source));
+        if needs_flat_document {
             return self.matches(&FlatDocument::new(source, id));
         }
-        with_scratch(|scratch| {
-            if let Value::Object(map) = source {
-                let mut path = String::new();
-                self.walk(map, &mut path, id.is_some(), &mut scratch.hits);
-            }
-            if let Some(id) = id {
-                self.indexes.field_hits("_id", id, &mut scratch.hits);
-            }
-            self.collect_matches(scratch)
-        })
+        let mut hits = Hits::new();
+        if let Value::Object(map) = source {
+            let mut path = String::new();
+            self.walk(map, &mut path, id.is_some(), &mut hits);
+        }
+        if let Some(id) = id {
+            self.indexes.field_hits("_id", id, &mut hits);
+        }
+        self.collect_matches(&hits)
     }
 
-    fn walk(
-        &self,
-        map: &Map<String, Value>,
-        path: &mut String,
-        skip_id: bool,
-        hits: &mut Vec<Hit>,
-    ) {
+    fn walk(&self, map: &Map<String, Value>, path: &mut String, skip_id: bool, hits: &mut Hits) {
         for (key, value) in map {
             if skip_id && path.is_empty() && key == "_id" {
                 continue;
@@ -316,24 +321,27 @@ impl Engine {
         Some(matched)
     }
 
-    fn collect_matches(&self, scratch: &mut Scratch) -> MatchedIds<'_> {
-        let Scratch {
-            hits,
-            complete,
-            satisfied,
-            blocked,
-        } = scratch;
+    fn collect_matches(&self, hits: &[Hit]) -> MatchedIds<'_> {
         if hits.is_empty() && self.negation_only.is_empty() {
             return MatchedIds::new();
         }
         if let Some(matched) = self.sole_match(hits) {
             return matched;
         }
+        with_scratch(|scratch| self.collect_subfilters(hits, scratch))
+    }
+
+    fn collect_subfilters(&self, hits: &[Hit], scratch: &mut Scratch) -> MatchedIds<'_> {
+        let Scratch {
+            complete,
+            satisfied,
+            blocked,
+        } = scratch;
 
         // A hit completes the subfilters it is the only plain condition of. The others are
         // listed once per satisfied plain condition, then sorted so that each run of one id
         // has the length of its satisfied count.
-        for hit in hits.iter() {
+        for hit in hits {
             let entry = &self.conditions[hit.condition];
             if hit.plain {
                 complete.extend_from_slice(&entry.sole_users);
@@ -343,12 +351,14 @@ impl Engine {
                 blocked.extend_from_slice(&entry.negated_users);
             }
         }
-        satisfied.sort_unstable();
-        let counted = satisfied
-            .chunk_by(|a, b| a == b)
-            .filter(|run| run.len() == self.subfilters[run[0]].plain_count)
-            .map(|run| run[0]);
-        complete.extend(counted);
+        if !satisfied.is_empty() {
+            satisfied.sort_unstable();
+            let counted = satisfied
+                .chunk_by(|a, b| a == b)
+                .filter(|run| run.len() == self.subfilters[run[0]].plain_count)
+                .map(|run| run[0]);
+            complete.extend(counted);
+        }
         complete.extend(self.negation_only.iter().copied());
 
         if !blocked.is_empty() {
@@ -356,18 +366,23 @@ impl Engine {
             blocked.dedup();
             complete.retain(|id| blocked.binary_search(id).is_err());
         }
-        if complete.is_empty() {
-            return MatchedIds::new();
-        }
+        self.filter_ids(complete)
+    }
 
+    /// Returns the ids of the filters of distinct subfilters, each once.
+    fn filter_ids(&self, subfilters: &[SubfilterId]) -> MatchedIds<'_> {
+        let mut matched = MatchedIds::with_capacity(subfilters.len());
+        for id in subfilters {
+            for filter in &self.subfilters[*id].filters {
+                matched.push(&**filter);
+            }
+        }
         // Every subfilter of a filter shares one `Arc<str>`, so equal ids have equal addresses
         // and sorting by address finds the duplicates without comparing the strings.
-        let mut matched = MatchedIds::with_capacity(complete.len());
-        for id in complete.iter() {
-            matched.extend(self.subfilters[*id].filters.iter().map(|f| &**f));
+        if self.several_subfilters > 0 {
+            matched.sort_unstable_by_key(|id| id.as_ptr());
+            matched.dedup_by_key(|id| id.as_ptr());
         }
-        matched.sort_unstable_by_key(|id| id.as_ptr());
-        matched.dedup_by_key(|id| id.as_ptr());
         matched
     }
 }
@@ -542,8 +557,10 @@ impl FilterEngine {
         let Some(engine) = self.engine(index, collection) else {
             return MatchedIds::new();
         };
-        let id = id.map(|id| Value::String(id.to_owned()));
-        engine.matches_source(source, id.as_ref())
+        match id {
+            None => engine.matches_source(source, None),
+            Some(id) => engine.matches_source(source, Some(&Value::String(id.to_owned()))),
+        }
     }
 }
 
@@ -680,6 +697,58 @@ mod tests {
         assert_eq!(engine.test("i", "c", &literal, None), vec![id.clone()]);
         let nested = json!({"a": {"b": 1}});
         assert_eq!(engine.test("i", "c", &nested, None), vec![id]);
+    }
+
+    #[test]
+    fn dotted_keys_without_dotted_fields() {
+        let mut engine = engine();
+        let id = engine
+            .register("i", "c", &json!({"equals": {"a": 1}}))
+            .unwrap();
+        let document = json!({"a": 1, "x.y": 2, "x": {"y": 3}});
+        assert_eq!(engine.test("i", "c", &document, None), vec![id]);
+        assert!(
+            engine
+                .test("i", "c", &json!({"a.b": 1, "b": {"a": 1}}), None)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn dotted_field_count_follows_removal() {
+        let mut engine = engine();
+        let dotted = engine
+            .register("i", "c", &json!({"equals": {"a.b": 1}}))
+            .unwrap();
+        let plain = engine
+            .register("i", "c", &json!({"equals": {"c": 1}}))
+            .unwrap();
+        assert!(engine.engine("i", "c").unwrap().indexes.has_dotted_fields());
+        assert!(engine.remove("i", "c", &dotted));
+        assert!(!engine.engine("i", "c").unwrap().indexes.has_dotted_fields());
+        let document = json!({"c": 1, "a.b": 1, "a": {"b": 2}});
+        assert_eq!(engine.test("i", "c", &document, None), vec![plain]);
+    }
+
+    #[test]
+    fn filter_matching_twice_is_listed_once() {
+        let mut engine = engine();
+        let id = engine
+            .register(
+                "i",
+                "c",
+                &json!({"or": [{"equals": {"a": 1}}, {"exists": "b"}]}),
+            )
+            .unwrap();
+        let single = engine
+            .register("i", "c", &json!({"equals": {"a": 1}}))
+            .unwrap();
+        let document = json!({"a": 1, "b": true});
+        let matched = engine.matching_ids("i", "c", &document, None);
+        assert_eq!(matched.len(), 2, "{matched:?}");
+        let mut expected = vec![id, single];
+        expected.sort();
+        assert_eq!(engine.test("i", "c", &document, None), expected);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 
 use super::SubfilterId;
-use super::index::Hit;
 
 /// Buffers longer than this are freed after use, so that one document matching many filters
 /// does not keep that memory for the life of the thread.
@@ -12,8 +11,6 @@ const MAX_KEPT: usize = 4096;
 /// Working lists of one match.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    /// Conditions the document satisfies or whose negation it falsifies.
-    pub hits: Vec<Hit>,
     /// Subfilters whose plain conditions are all satisfied.
     pub complete: Vec<SubfilterId>,
     /// Subfilters with several plain conditions, once per satisfied one.
@@ -24,15 +21,13 @@ pub struct Scratch {
 
 impl Scratch {
     fn clear(&mut self) {
-        self.hits.clear();
         self.complete.clear();
         self.satisfied.clear();
         self.blocked.clear();
     }
 
     fn trim(&mut self) {
-        let too_long = self.hits.capacity() > MAX_KEPT
-            || self.complete.capacity() > MAX_KEPT
+        let too_long = self.complete.capacity() > MAX_KEPT
             || self.satisfied.capacity() > MAX_KEPT
             || self.blocked.capacity() > MAX_KEPT;
         if too_long {
@@ -45,7 +40,6 @@ thread_local! {
     // A constant initializer spares every access the check for first use.
     static SCRATCH: RefCell<Scratch> = const {
         RefCell::new(Scratch {
-            hits: Vec::new(),
             complete: Vec::new(),
             satisfied: Vec::new(),
             blocked: Vec::new(),

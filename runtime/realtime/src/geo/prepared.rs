@@ -129,6 +129,13 @@ impl PreparedShape {
         }
     }
 
+    /// Reads the memory a point test of the shape reads outside the shape itself, and returns
+    /// a value that depends on it, so that the reads cannot be left out. See
+    /// [`GeoShape::touch_edges`].
+    pub fn touch_edges(&self) -> u64 {
+        self.shape.touch_edges()
+    }
+
     /// Returns the same as [`GeoShape::contains`].
     pub fn contains(&self, point: &PreparedPoint) -> bool {
         self.decide(point)

@@ -66,6 +66,9 @@ pub struct Polygon {
 struct Edge {
     start: GeoPoint,
     end: GeoPoint,
+    /// Smallest and largest longitude of the two ends.
+    west: f64,
+    east: f64,
     /// Sine and cosine of the latitude of `start`, which every point test needs.
     start_latitude: LatitudeTrig,
     /// Sine and cosine of the longitude of `start`.
@@ -101,31 +104,25 @@ pub(crate) struct PointTrig {
     point: GeoPoint,
     latitude: LatitudeTrig,
     longitude: LatitudeTrig,
+    /// `latitude.sin / latitude.cos`, which the side test of every edge reads.
+    tan_lat: f64,
 }
 
 impl PointTrig {
     /// Computes the sines and cosines.
     pub fn new(point: GeoPoint) -> Self {
+        let latitude = LatitudeTrig::new(point);
         Self {
             point,
-            latitude: LatitudeTrig::new(point),
+            latitude,
             longitude: LatitudeTrig::of_degrees(point.lon),
+            tan_lat: latitude.sin / latitude.cos,
         }
     }
 
     /// Returns the sine and cosine of the latitude.
     pub fn latitude(&self) -> (f64, f64) {
         (self.latitude.sin, self.latitude.cos)
-    }
-}
-
-impl Edge {
-    fn west_lon(&self) -> f64 {
-        self.start.lon.min(self.end.lon)
-    }
-
-    fn east_lon(&self) -> f64 {
-        self.start.lon.max(self.end.lon)
     }
 }
 
@@ -142,6 +139,8 @@ impl Polygon {
                 Edge {
                     start,
                     end,
+                    west: start.lon.min(end.lon),
+                    east: start.lon.max(end.lon),
                     start_latitude: LatitudeTrig::new(start),
                     start_longitude: LatitudeTrig::of_degrees(start.lon),
                     azimuth,
@@ -207,6 +206,19 @@ impl GeoShape {
             Self::Circle { center, radius } => circle_envelope(*center, *radius),
             Self::Annulus { center, to, .. } => circle_envelope(*center, *to),
             Self::Polygon(polygon) => polygon.envelope,
+        }
+    }
+
+    /// Reads the longitudes of a polygon's edges, which are stored apart from the shape, and
+    /// returns their bits combined, or 0 for the other shapes. Calling it on several shapes
+    /// before testing them loads their edges in parallel.
+    pub fn touch_edges(&self) -> u64 {
+        match self {
+            Self::Polygon(polygon) => polygon
+                .edges
+                .iter()
+                .fold(0, |acc, edge| acc ^ edge.west.to_bits()),
+            _ => 0,
         }
     }
 
@@ -312,7 +324,7 @@ fn polygon_covers(edges: &[Edge], trig: &PointTrig) -> bool {
     let point = trig.point;
 
     for edge in edges {
-        let (west, east) = (edge.west_lon(), edge.east_lon());
+        let (west, east) = (edge.west, edge.east);
         if point.lon < west || point.lon > east {
             continue;
         }
@@ -400,7 +412,7 @@ fn spherical_side(edge: &Edge, trig: &PointTrig) -> Option<bool> {
     // the length of (x, y). Comparing sines with the margin itself, which is larger than its
     // sine, keeps the turn within (margin, PI - margin) in absolute value.
     let y = sin_dlon;
-    let x = cos_lat1 * (sin_lat2 / cos_lat2) - sin_lat1 * cos_dlon;
+    let x = cos_lat1 * trig.tan_lat - sin_lat1 * cos_dlon;
     let cross = y * edge.azimuth_cos - x * edge.azimuth_sin;
     let margin = 2.0 * MAX_AZIMUTH_CORRECTION;
     (cross * cross > (x * x + y * y) * margin * margin).then_some(cross > 0.0)
