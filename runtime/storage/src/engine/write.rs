@@ -437,7 +437,7 @@ fn apply(
         WriteOp::Create { id, source } => {
             let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
             check_id(&id)?;
-            if load(documents, key, &id)?.is_some() {
+            if documents.get((key, id.as_str())).or_internal()?.is_some() {
                 return Err(StorageError::DocumentAlreadyExists {
                     id,
                     index: collection.index.clone(),
