@@ -3,7 +3,7 @@
 //!
 //! redb runs one write transaction at a time and an fsync costs far more than applying a few
 //! documents, so the writes that arrive while one batch commits form the next batch. One
-//! failed write (a version conflict, an existing id) fails only its own result. A failed
+//! failed write (an existing id, a missing document) fails only its own result. A failed
 //! transaction (a redb or disk error) fails every call of the batch.
 
 use std::sync::{Arc, Weak};
