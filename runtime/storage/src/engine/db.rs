@@ -39,7 +39,7 @@ pub(crate) fn collection_key(index: &str, collection: &str) -> String {
 
 pub(crate) fn encode_document(version: u64, source: &Value) -> Vec<u8> {
     let mut bytes = version.to_le_bytes().to_vec();
-    bytes.extend(serde_json::to_vec(source).expect("a JSON value always serializes"));
+    serde_json::to_writer(&mut bytes, source).expect("a JSON value always serializes");
     bytes
 }
 

@@ -1,19 +1,18 @@
 //! The embedded engine: redb as the source of truth, one tantivy index per collection for search.
 //!
-//! Every write commits to redb with a sequence number recorded in the `changes` table, is staged
-//! in the collection's tantivy writer, and returns once a durable redb commit (fsync) covers it.
-//! Concurrent writes share that durable commit (see `group_commit.rs`). A background thread
-//! commits the tantivy writer every refresh interval (or at once for `refresh=wait_for`), after
-//! making every staged write durable in redb. A tantivy commit stores the highest sequence number
-//! it contains and prunes the `changes` entries up to it, so on open every entry left is
-//! replayed: the search index always catches up with the stored documents after a crash.
+//! Every write commits to redb with a sequence number recorded in the `changes` table, in a
+//! durable commit (fsync) shared with the writes queued meanwhile (see `write_queue.rs`), and is
+//! then staged in the collection's tantivy writer. A background thread commits the tantivy
+//! writer every refresh interval (or at once for `refresh=wait_for`). A tantivy commit stores the
+//! highest sequence number it contains and prunes the `changes` entries up to it, so on open
+//! every entry left is replayed: the search index always catches up with the stored documents
+//! after a crash.
 
 mod aggregation;
 mod calendar;
 mod catalog;
 mod db;
 mod geo_filter;
-mod group_commit;
 mod recovery;
 mod scroll;
 mod search;
@@ -24,6 +23,7 @@ mod targets;
 mod top_hits;
 mod translate;
 mod write;
+mod write_queue;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,9 +36,9 @@ use serde_json::Value;
 use crate::error::{Result, StorageError};
 use crate::mapping::Mapping;
 use db::OrInternal;
-use group_commit::GroupCommit;
 use scroll::ScrollRegistry;
 use search_index::SearchIndex;
+use write_queue::WriteQueue;
 
 /// Settings of the embedded engine.
 #[derive(Debug, Clone)]
@@ -91,8 +91,8 @@ pub(crate) struct Inner {
     pub db: redb::Database,
     /// Serializes writes, so redb commits and tantivy staging happen in sequence order.
     pub write_lock: Mutex<()>,
-    /// Shares one durable redb commit among the writes committed while the last one ran.
-    pub group_commit: GroupCommit,
+    /// Document writes waiting for the next batch transaction.
+    pub write_queue: WriteQueue,
     pub collections: RwLock<HashMap<String, Arc<Collection>>>,
     pub scrolls: ScrollRegistry,
 }
@@ -120,7 +120,7 @@ impl EmbeddedEngine {
             config,
             db,
             write_lock: Mutex::new(()),
-            group_commit: GroupCommit::default(),
+            write_queue: WriteQueue::default(),
             collections: RwLock::new(HashMap::new()),
             scrolls: ScrollRegistry::default(),
         });
@@ -161,7 +161,7 @@ impl Inner {
 
     /// Makes write `seq` searchable, committing only when no other commit did it already.
     pub fn commit_search_through(&self, key: &str, search: &SearchIndex, seq: u64) -> Result<()> {
-        match search.commit_through(seq, &|| self.group_commit.sync_all(&self.db))? {
+        match search.commit_through(seq)? {
             Some(committed) => recovery::prune_changes(&self.db, key, committed),
             None => Ok(()),
         }
@@ -169,7 +169,7 @@ impl Inner {
 
     /// Commits one search index and prunes the replay entries it now contains.
     pub fn commit_search(&self, key: &str, search: &SearchIndex) -> Result<()> {
-        let seq = search.commit(&|| self.group_commit.sync_all(&self.db))?;
+        let seq = search.commit()?;
         recovery::prune_changes(&self.db, key, seq)
     }
 }

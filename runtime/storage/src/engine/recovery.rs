@@ -137,7 +137,7 @@ pub(super) fn rebuild_into(
         search.stage(&meta.mapping, id, Some(&source), 0)
     })?;
     search.mark_staged(seq);
-    search.commit(&|| inner.group_commit.sync_all(&inner.db))?;
+    search.commit()?;
 
     let txn = inner.db.begin_write().or_internal()?;
     {

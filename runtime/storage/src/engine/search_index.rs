@@ -251,34 +251,24 @@ impl SearchIndex {
     /// Commits staged writes with the highest staged sequence number as payload, then reloads
     /// the reader so they are searchable. Returns that sequence number.
     ///
-    /// `make_durable` runs first, under the writer lock: it must make every redb commit staged
-    /// so far durable, so that the search index never holds a write a crash could undo.
-    pub fn commit(&self, make_durable: &dyn Fn() -> Result<()>) -> Result<u64> {
+    /// Writes are staged only after their redb commit is durable, so the search index never
+    /// contains a write that a crash could undo.
+    pub fn commit(&self) -> Result<u64> {
         let mut writer = self.writer.lock();
-        self.commit_locked(&mut writer, make_durable)
+        self.commit_locked(&mut writer)
     }
 
     /// Commits staged writes unless a commit made write `seq` searchable meanwhile, so that
     /// concurrent `wait_for` writes share one commit. Returns the sequence number committed.
-    pub fn commit_through(
-        &self,
-        seq: u64,
-        make_durable: &dyn Fn() -> Result<()>,
-    ) -> Result<Option<u64>> {
+    pub fn commit_through(&self, seq: u64) -> Result<Option<u64>> {
         let mut writer = self.writer.lock();
         if self.searchable_seq.load(Ordering::SeqCst) >= seq {
             return Ok(None);
         }
-        self.commit_locked(&mut writer, make_durable).map(Some)
+        self.commit_locked(&mut writer).map(Some)
     }
 
-    fn commit_locked(
-        &self,
-        writer: &mut IndexWriter,
-        make_durable: &dyn Fn() -> Result<()>,
-    ) -> Result<u64> {
-        // Staging takes the writer lock, so nothing is staged between this and the commit.
-        make_durable()?;
+    fn commit_locked(&self, writer: &mut IndexWriter) -> Result<u64> {
         let seq = self.added_seq.load(Ordering::SeqCst);
         self.dirty.store(false, Ordering::SeqCst);
         let mut prepared = writer.prepare_commit().or_internal()?;

@@ -1,15 +1,19 @@
-//! [`DocumentStore`] for the embedded engine: each call runs on tokio's blocking pool.
+//! [`DocumentStore`] for the embedded engine: each call runs on tokio's blocking pool, and
+//! document writes go through the writer queue (`write_queue.rs`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::write::{Atomicity, WriteOp};
+use tokio::sync::oneshot;
+
+use super::write::{WriteOp, drain_writes};
+use super::write_queue::QueuedWrite;
 use super::{EmbeddedEngine, Inner};
 use crate::error::{Result, StorageError};
 use crate::store::{
-    BulkOperation, CollectionConfig, Document, DocumentStore, MultiGet, SearchRequest,
+    BulkOperation, CollectionConfig, Document, DocumentStore, MultiGet, Refresh, SearchRequest,
     SearchResult, StorageStats, WriteOptions, WriteResult,
 };
 
@@ -25,6 +29,52 @@ impl EmbeddedEngine {
             .map_err(StorageError::internal)?
     }
 
+    /// Queues writes on one collection for the next batch transaction, waits until they are
+    /// durable and, for `refresh=wait_for`, searchable. Returns one result per operation.
+    async fn write(
+        &self,
+        index: &str,
+        collection: &str,
+        operations: Vec<WriteOp>,
+        options: WriteOptions,
+    ) -> Result<Vec<Result<WriteResult>>> {
+        let (reply, applied) = oneshot::channel();
+        let write = QueuedWrite {
+            index: index.to_owned(),
+            collection: collection.to_owned(),
+            operations,
+            reply,
+        };
+        if self.inner.write_queue.push(write) {
+            let inner = self.inner.clone();
+            tokio::task::spawn_blocking(move || drain_writes(inner));
+        }
+        let applied = applied.await.map_err(|_| {
+            StorageError::internal("the write batch task panicked before replying")
+        })??;
+
+        if options.refresh == Refresh::WaitFor && applied.last_seq > 0 {
+            let (collection, last_seq) = (applied.collection.clone(), applied.last_seq);
+            self.run(move |inner| {
+                let search = collection.search.read().clone();
+                inner.commit_search_through(&collection.key, &search, last_seq)
+            })
+            .await?;
+        }
+        Ok(applied.results)
+    }
+
+    async fn matching_ids(
+        &self,
+        index: &str,
+        collection: &str,
+        query: Value,
+    ) -> Result<Vec<String>> {
+        let (index, collection) = (index.to_owned(), collection.to_owned());
+        self.run(move |inner| inner.matching_ids(&index, &collection, &query))
+            .await
+    }
+
     async fn write_one(
         &self,
         index: &str,
@@ -32,9 +82,10 @@ impl EmbeddedEngine {
         operation: WriteOp,
         options: WriteOptions,
     ) -> Result<WriteResult> {
-        let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| inner.write_one(&index, &collection, operation, options))
-            .await
+        let mut results = self
+            .write(index, collection, vec![operation], options)
+            .await?;
+        results.pop().expect("one operation gives one result")
     }
 }
 
@@ -353,20 +404,10 @@ impl DocumentStore for EmbeddedEngine {
         query: Value,
         options: WriteOptions,
     ) -> Result<Vec<WriteResult>> {
-        let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| {
-            let ids = inner.matching_ids(&index, &collection, &query)?;
-            let operations = ids.into_iter().map(|id| WriteOp::Delete { id }).collect();
-            let results = inner.write(
-                &index,
-                &collection,
-                operations,
-                options,
-                Atomicity::PerOperation,
-            )?;
-            Ok(results.into_iter().filter_map(Result::ok).collect())
-        })
-        .await
+        let ids = self.matching_ids(index, collection, query).await?;
+        let operations = ids.into_iter().map(|id| WriteOp::Delete { id }).collect();
+        let results = self.write(index, collection, operations, options).await?;
+        Ok(results.into_iter().filter_map(Result::ok).collect())
     }
 
     async fn update_by_query(
@@ -377,25 +418,15 @@ impl DocumentStore for EmbeddedEngine {
         changes: Value,
         options: WriteOptions,
     ) -> Result<Vec<Result<WriteResult>>> {
-        let (index, collection) = (index.to_owned(), collection.to_owned());
-        self.run(move |inner| {
-            let ids = inner.matching_ids(&index, &collection, &query)?;
-            let operations = ids
-                .into_iter()
-                .map(|id| WriteOp::Update {
-                    id,
-                    changes: changes.clone(),
-                })
-                .collect();
-            inner.write(
-                &index,
-                &collection,
-                operations,
-                options,
-                Atomicity::PerOperation,
-            )
-        })
-        .await
+        let ids = self.matching_ids(index, collection, query).await?;
+        let operations = ids
+            .into_iter()
+            .map(|id| WriteOp::Update {
+                id,
+                changes: changes.clone(),
+            })
+            .collect();
+        self.write(index, collection, operations, options).await
     }
 
     async fn bulk(
@@ -405,17 +436,7 @@ impl DocumentStore for EmbeddedEngine {
         operations: Vec<BulkOperation>,
         options: WriteOptions,
     ) -> Result<Vec<Result<WriteResult>>> {
-        let (index, collection) = (index.to_owned(), collection.to_owned());
         let operations = operations.into_iter().map(WriteOp::from).collect();
-        self.run(move |inner| {
-            inner.write(
-                &index,
-                &collection,
-                operations,
-                options,
-                Atomicity::PerOperation,
-            )
-        })
-        .await
+        self.write(index, collection, operations, options).await
     }
 }
