@@ -11,6 +11,7 @@
 mod aggregation;
 mod catalog;
 mod db;
+mod fast_range;
 mod geo_filter;
 mod group_commit;
 mod recovery;
