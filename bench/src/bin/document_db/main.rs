@@ -16,6 +16,8 @@
 //! in this process on the same machine, so the API figures include the client's CPU share.
 //!
 //! Run: `bench/document-db.sh`. With `DOCUMENT_DB_WRITES_ONLY=1` set, only measure 4 runs.
+//! With `DOCUMENT_DB_SEARCH_ONLY=1` set, the run loads only the generated documents and runs
+//! only measure 2. It prints the server's pid to stderr first, for a profiler to attach to.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 #![allow(
@@ -75,6 +77,20 @@ fn main() {
         server.stop();
         let _ = std::fs::remove_dir_all(&scratch);
         print_writes(api_writes, floor_writes);
+        return;
+    }
+    if std::env::var_os("DOCUMENT_DB_SEARCH_ONLY").is_some() {
+        runtime.block_on(import_generated(&url));
+        let mut generated =
+            Floor::create(&scratch.join("floor-generated"), &floor::generated_fields());
+        floor_load(&mut generated);
+        eprintln!("gets and searches start, server pid {}", server.pid());
+        let api_latency = runtime.block_on(api_latencies(&url));
+        let floor_latency = floor_latencies(&generated);
+        drop(generated);
+        server.stop();
+        let _ = std::fs::remove_dir_all(&scratch);
+        print_latencies(&api_latency, &floor_latency);
         return;
     }
 

@@ -14,6 +14,7 @@
 mod admin;
 mod documents;
 mod queries;
+mod ranges;
 mod results;
 
 use std::any::Any;
@@ -24,6 +25,7 @@ use serde_json::{Value, json};
 pub use admin::*;
 pub use documents::*;
 pub use queries::*;
+pub use ranges::*;
 pub use results::*;
 
 use crate::error::StorageError;
@@ -189,6 +191,8 @@ macro_rules! conformance_tests {
             refresh_policies, near_real_time_refresh, concurrent_writes_serialize,
             bulk_applies_each_operation, delete_by_query_removes, update_by_query_changes,
             update_by_query_fails_per_document, term_queries, terms_query, range_queries,
+            range_integer_limits, range_open_and_empty_bounds, range_float_date_boolean,
+            range_inside_bool, range_with_sort_and_search_after,
             exists_query, ids_query, pattern_queries, match_queries, phrase_queries,
             multi_match_query, query_string_query, bool_queries, constant_score_query,
             nested_query, geo_queries, koncorde_filters, unsupported_clauses_rejected,

@@ -12,6 +12,7 @@ mod aggregation;
 mod calendar;
 mod catalog;
 mod db;
+mod fast_range;
 mod geo_filter;
 mod recovery;
 mod scroll;

@@ -12,6 +12,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
+use super::fast_range::FastFieldRangeQuery;
 use super::geo_filter;
 use super::search_index::{ID_FIELD, SchemaField, SearchIndex};
 use crate::error::{Result, StorageError};
@@ -232,14 +233,19 @@ impl Translator<'_> {
                 field: path.to_owned(),
             });
         }
-        // NOTE: tantivy 0.27's fast-field range scorer overflows (a panic in debug builds) when
-        // a boolean query seeks it backwards, so ranges use the inverted index.
-        // TODO(storage-speed): this query reads every posting in the range up front. In
-        // `bench/document-db.sh` (1M documents, `term` + `range` of 100 integer values), the
-        // same bool query on tantivy took 1.5 ms at p50 with it and 0.8 ms with the fast-field
-        // `RangeQuery`, which keeps the API's search above 2x the floor.
-        let query = InvertedIndexRangeQuery::new(bound(lower, true)?, bound(upper, false)?);
-        Ok(Box::new(ConstScoreQuery::new(Box::new(query), 1.0)))
+        let (lower, upper) = (bound(lower, true)?, bound(upper, false)?);
+        let query: Boxed = match field_type {
+            // A bool query seeks a fast-field range to the documents of its other clauses, where
+            // the inverted-index range reads every posting in the range first.
+            FieldType::Integer
+            | FieldType::Long
+            | FieldType::Float
+            | FieldType::Double
+            | FieldType::Date => Box::new(FastFieldRangeQuery::new(lower, upper)),
+            // tantivy 0.27's fast-field range rejects boolean bounds.
+            _ => Box::new(InvertedIndexRangeQuery::new(lower, upper)),
+        };
+        Ok(Box::new(ConstScoreQuery::new(query, 1.0)))
     }
 
     fn ids(&self, ids: &[String]) -> Boxed {

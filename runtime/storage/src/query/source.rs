@@ -52,6 +52,14 @@ impl SourceFilter {
         Some(Value::Object(self.filter_object(object, "")))
     }
 
+    /// Filters a source the caller no longer needs, moving it when nothing is filtered out.
+    pub fn apply_owned(&self, source: Value) -> Option<Value> {
+        if !self.disabled && self.includes.is_empty() && self.excludes.is_empty() {
+            return Some(source);
+        }
+        self.apply(&source)
+    }
+
     fn filter_object(&self, object: &Map<String, Value>, prefix: &str) -> Map<String, Value> {
         let mut kept = Map::new();
         for (key, value) in object {
