@@ -16,10 +16,10 @@ use super::{Collection, Inner};
 use crate::error::Result;
 use crate::store::WriteResult;
 
-// TODO(storage-speed): `bench/document-db.sh` measured 4,807 single creates/s from 32
-// connections on 2 shared cores (9,460/s at best in a create-only run), below 10,000/s. The
-// server spent about 115 µs of CPU per create, spread over the whole request path with no
-// function above 4% of the profile, so batching alone does not reach the target.
+// TODO(storage-speed): a batch's callers wait for its durable commit before they can send more,
+// and the next batch is only applied after it. `bench/document-db.sh` imports 1,000,000
+// documents at 0.40x the raw redb + tantivy rate, with the server using under one of the two
+// cores. Applying the next batch while the previous one syncs would shorten that round trip.
 
 /// The writes of one call on one collection, waiting for the next batch.
 pub(crate) struct QueuedWrite {
