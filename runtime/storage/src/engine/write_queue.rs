@@ -19,7 +19,8 @@ use crate::store::WriteResult;
 // TODO(storage-speed): a batch's callers wait for its durable commit before they can send more,
 // and the next batch is only applied after it. `bench/document-db.sh` imports 1,000,000
 // documents at 0.40x the raw redb + tantivy rate, with the server using under one of the two
-// cores. Applying the next batch while the previous one syncs would shorten that round trip.
+// cores. Preparing the next batch (mapping checks, search documents) while the previous one
+// syncs would shorten that round trip.
 
 /// The writes of one call on one collection, waiting for the next batch.
 pub(crate) struct QueuedWrite {
