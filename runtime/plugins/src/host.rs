@@ -421,8 +421,8 @@ impl Plugin {
     }
 
     /// Keeps an instance for the next call, unless its memory came near the limit. Linear
-    /// memory never shrinks, so an instance that leaks or fragments its heap would otherwise
-    /// fail a later request with an out-of-memory trap; a fresh instance starts small.
+    /// memory never shrinks, so a reused instance that leaks or fragments its heap would fail a
+    /// later request with an out-of-memory trap. A fresh instance starts small.
     fn keep_or_retire(&self, ready: ReadyInstance) {
         let limiter = &ready.store.data().limiter;
         if limiter.is_near_limit() {
@@ -441,8 +441,11 @@ impl Plugin {
     /// are more likely still in this core's caches.
     fn take_idle(&self) -> Option<ReadyInstance> {
         let mut idle = self.idle.lock().ok()?;
-        let here = std::thread::current().id();
-        match idle.iter().rposition(|(thread, _)| *thread == here) {
+        let current_thread = std::thread::current().id();
+        let last_used_here = idle
+            .iter()
+            .rposition(|(thread, _)| *thread == current_thread);
+        match last_used_here {
             Some(position) => Some(idle.remove(position).1),
             None => idle.pop().map(|(_, ready)| ready),
         }

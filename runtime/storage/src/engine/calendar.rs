@@ -16,10 +16,10 @@ use tantivy::Searcher;
 use crate::error::{Result, StorageError};
 use crate::query::value::parse_date_millis;
 
-/// The most buckets one histogram may have, Elasticsearch's default `search.max_buckets`.
+/// Maximum number of buckets in one histogram, Elasticsearch's default `search.max_buckets`.
 const MAX_BUCKETS: usize = 65_536;
 
-/// Options of `date_histogram` that this module reads; any other is rejected by name.
+/// Options of `date_histogram` that this module reads. Any other is rejected by name.
 const KNOWN_OPTIONS: &[&str] = &[
     "field",
     "calendar_interval",
@@ -59,21 +59,21 @@ impl Unit {
         }
     }
 
-    /// Returns the start of the bucket that holds `date`.
+    /// Returns the start of the bucket that contains `date`.
     fn floor(self, date: NaiveDate) -> NaiveDate {
         let month0 = date.month0() - date.month0() % self.months();
         NaiveDate::from_ymd_opt(date.year(), month0 + 1, 1).unwrap_or(date)
     }
 }
 
-/// The order of the buckets, `_key` ascending unless the request says otherwise.
+/// Bucket order: `_key` ascending unless the request sets another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Order {
     Key { descending: bool },
     Count { descending: bool },
 }
 
-/// What the result rewrite needs to know of one calendar histogram.
+/// Options of one calendar histogram that the result rewrite reads.
 #[derive(Debug)]
 struct Options {
     min_doc_count: u64,
@@ -289,7 +289,7 @@ fn field_bounds(name: &str, field: &str, searcher: &Searcher) -> Result<Option<(
         tantivy::schema::FieldType::Date(_)
     ) {
         return Err(StorageError::query(format!(
-            "aggregation `{name}`: calendar_interval needs a date field, and `{field}` is not one"
+            "aggregation `{name}`: calendar_interval requires a date field, and `{field}` is not one: use a field mapped as date"
         )));
     }
     let mut bounds: Option<(i64, i64)> = None;
