@@ -1,6 +1,7 @@
 //! Events of the request lifecycle. Pipes run in order and may change the payload or reject the
 //! request. Hooks observe the final payload afterwards, off the request's path.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use palisade_api::{ApiError, ApiResult, Request};
@@ -68,9 +69,10 @@ pub async fn pipe(
     }
     let mut payload = payload;
     if set.pipes_for(event).next().is_some() {
-        // TODO(plugins-events): a pipe adds about 50 µs to `document:get` at p50 against a target
-        // of 10 (BENCHMARKS.md): most of it is the guest starting cold. The request record crosses
-        // as a dozen strings the guest copies and parses; a resource read on demand would not.
+        // TODO(plugins-events): a pipe adds about 30 µs to `document:get` at p50 against a target
+        // of 10 (BENCHMARKS.md). A Rust guest spends about 6 µs hot parsing and serializing a
+        // small document. The request record crosses as a dozen strings that the guest copies and
+        // parses (about 1 µs hot), which a resource read on demand would save.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
         let _call = set.calls().enter(&request.request_id, &record.user.id);
         for listener in set.pipes_for(event) {
@@ -161,7 +163,8 @@ async fn run_with_events(
     profile_ids: &[String],
 ) -> ApiResult {
     let (controller, action) = (original.controller.as_str(), original.action.as_str());
-    let mut request = original.clone();
+    // Only a `before` pipe changes the request, so most requests run without a copy of it.
+    let mut request = Cow::Borrowed(original);
     let before = [
         "request:onAuthorized".to_owned(),
         format!("{controller}:before{}", capitalized(action)),
@@ -172,7 +175,7 @@ async fn run_with_events(
                 let payload = convert::request_payload(&request);
                 let payload = pipe(set, emitted, event, &request, profile_ids, payload).await?;
                 let plugin = first_pipe_name(set, event);
-                convert::apply_request_payload(&plugin, event, &mut request, payload)?;
+                convert::apply_request_payload(&plugin, event, request.to_mut(), payload)?;
             }
         }
         super::generic::before(set, emitted, &mut request, profile_ids).await?;

@@ -1,6 +1,7 @@
 //! The `generic:document:*` events: the documents of any document action, in one shape
 //! (`[{_id, _source}]`), so one pipe covers `get`, `mGet` and `search` alike.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use palisade_api::{ApiError, Request};
@@ -73,7 +74,7 @@ fn classify(request: &Request) -> Option<(Kind, Shape)> {
 pub async fn before(
     set: &Arc<PluginSet>,
     emitted: &mut Emitted,
-    request: &mut Request,
+    request: &mut Cow<'_, Request>,
     profile_ids: &[String],
 ) -> Result<(), ApiError> {
     let Some((kind, shape)) = classify(request) else {
@@ -93,7 +94,7 @@ pub async fn before(
             "an array of documents",
         ));
     };
-    apply_to_request(request, kind, shape, documents);
+    apply_to_request(request.to_mut(), kind, shape, documents);
     Ok(())
 }
 
