@@ -457,7 +457,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
         match change.action {
             DocumentAction::Publish => {
                 let rooms = test(change.new_source.as_ref());
-                let result = in_result(change, change.new_source.as_ref().unwrap_or(&empty));
+                let result = || in_result(change, change.new_source.as_ref().unwrap_or(&empty));
                 self.document_deliveries(change, &rooms, Scope::In, result)
             }
             DocumentAction::Delete => {
@@ -465,11 +465,11 @@ impl<C: DocumentRoomCache> Realtime<C> {
                 if let Some(key) = &key {
                     self.cache.remove(key);
                 }
-                self.document_deliveries(change, &rooms, Scope::Out, out_result(change))
+                self.document_deliveries(change, &rooms, Scope::Out, || out_result(change))
             }
             DocumentAction::Create | DocumentAction::Replace | DocumentAction::Update { .. } => {
                 let rooms = test(change.new_source.as_ref());
-                let result = in_result(change, change.new_source.as_ref().unwrap_or(&empty));
+                let result = || in_result(change, change.new_source.as_ref().unwrap_or(&empty));
                 let mut deliveries = self.document_deliveries(change, &rooms, Scope::In, result);
 
                 let Some(key) = key else {
@@ -481,7 +481,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
                         .filter(|room| !rooms.contains(&room.as_str()))
                         .collect();
                     let out =
-                        self.document_deliveries(change, &left, Scope::Out, out_result(change));
+                        self.document_deliveries(change, &left, Scope::Out, || out_result(change));
                     deliveries.extend(out);
                 }
                 if rooms.is_empty() {
@@ -495,12 +495,14 @@ impl<C: DocumentRoomCache> Realtime<C> {
         }
     }
 
+    /// Builds the deliveries of a change to the channels of `rooms`. `result` builds the
+    /// notification's result only when a channel receives it, because it copies the source.
     fn document_deliveries<R: AsRef<str>>(
         &self,
         change: &DocumentChange,
         rooms: &[R],
         scope: Scope,
-        result: Value,
+        result: impl FnOnce() -> Value,
     ) -> Vec<Delivery> {
         let mut channels = Vec::new();
         for room_id in rooms {
@@ -517,7 +519,7 @@ impl<C: DocumentRoomCache> Realtime<C> {
         if channels.is_empty() {
             return Vec::new();
         }
-        let notification = document_notification(change, scope, result, &self.config.node_id);
+        let notification = document_notification(change, scope, result(), &self.config.node_id);
         channels
             .into_iter()
             .map(|(name, channel)| Delivery {

@@ -116,3 +116,71 @@ async fn concurrent_bulks_keep_their_results() {
     let count = engine.count(INDEX, COLLECTION, json!({})).await.unwrap();
     assert_eq!(count, 8 * 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_new_fields_keep_one_type() {
+    let folder = tempfile::tempdir().unwrap();
+    let engine = EmbeddedEngine::open(EngineConfig::new(folder.path())).unwrap();
+    engine.create_index(INDEX).await.unwrap();
+    let config = CollectionConfig {
+        mappings: Some(json!({"dynamic": "true", "properties": {"n": {"type": "long"}}})),
+        settings: None,
+    };
+    engine
+        .create_collection(INDEX, "dynamic", config)
+        .await
+        .unwrap();
+    let options = WriteOptions::default();
+
+    // Calls prepare their sources against the mapping they see, while other calls of the same
+    // batch add the field `added`: a number in even calls, an object in odd ones. The first
+    // call applied sets its type, and the calls of the other type fail.
+    let mut tasks = Vec::new();
+    for call in 0..8 {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let added = if call % 2 == 0 {
+                json!(call)
+            } else {
+                json!({"call": call})
+            };
+            let operations: Vec<BulkOperation> = (0..20)
+                .map(|n| BulkOperation::Create {
+                    id: Some(format!("c{call}-{n}")),
+                    source: json!({"n": n, "added": added}),
+                })
+                .collect();
+            let results = engine
+                .bulk(INDEX, "dynamic", operations, options)
+                .await
+                .unwrap();
+            (added, results)
+        }));
+    }
+
+    let mut numbers = 0;
+    let mut objects = 0;
+    for task in tasks {
+        let (added, results) = task.await.unwrap();
+        let written = results.iter().filter(|result| result.is_ok()).count();
+        // A call's documents share one type, so all of them fit the mapping or none does.
+        assert!(written == 0 || written == 20, "{written} of 20 written");
+        if added.is_number() {
+            numbers += written;
+        } else {
+            objects += written;
+        }
+    }
+    assert!(
+        numbers == 0 || objects == 0,
+        "{numbers} numbers and {objects} objects written to one field"
+    );
+    assert_eq!(numbers + objects, 80);
+
+    engine.refresh_collection(INDEX, "dynamic").await.unwrap();
+    let count = engine.count(INDEX, "dynamic", json!({})).await.unwrap();
+    assert_eq!(count, 80);
+    let query = json!({"exists": {"field": "added"}});
+    let with_field = engine.count(INDEX, "dynamic", query).await.unwrap();
+    assert_eq!(with_field, 80);
+}

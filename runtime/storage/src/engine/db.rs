@@ -147,14 +147,12 @@ pub(crate) fn clear_collection(txn: &redb::WriteTransaction, key: &str) -> Resul
     Ok(())
 }
 
-/// Returns the next sequence number inside a write transaction.
-pub(crate) fn next_seq(counters: &mut redb::Table<&str, u64>) -> Result<u64> {
-    let current = counters
+/// Returns the last sequence number given, inside a write transaction.
+pub(crate) fn last_seq(counters: &redb::Table<&str, u64>) -> Result<u64> {
+    Ok(counters
         .get(SEQ_COUNTER)
         .or_internal()?
-        .map_or(0, |value| value.value());
-    counters.insert(SEQ_COUNTER, current + 1).or_internal()?;
-    Ok(current + 1)
+        .map_or(0, |value| value.value()))
 }
 
 /// Returns the last sequence number given.

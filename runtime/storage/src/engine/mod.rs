@@ -14,6 +14,7 @@ mod catalog;
 mod db;
 mod fast_range;
 mod geo_filter;
+mod prepare;
 mod recovery;
 mod scroll;
 mod search;

@@ -204,7 +204,28 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn to_tantivy(&self, mapping: &Mapping, id: &str, source: &Value) -> TantivyDocument {
+    /// Adds a document built by [`Self::to_tantivy`] that the index cannot contain yet, as
+    /// [`Self::stage_created`] does.
+    pub fn stage_created_document(&self, document: TantivyDocument, seq: u64) -> Result<()> {
+        let writer = self.writer.lock();
+        writer.add_document(document).or_internal()?;
+        self.added_seq.fetch_max(seq, Ordering::SeqCst);
+        self.dirty.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Replaces a document with one built by [`Self::to_tantivy`], as [`Self::stage`] does.
+    pub fn stage_document(&self, id: &str, document: TantivyDocument, seq: u64) -> Result<()> {
+        let writer = self.writer.lock();
+        writer.delete_term(Term::from_field_text(self.id_field, id));
+        writer.add_document(document).or_internal()?;
+        self.added_seq.fetch_max(seq, Ordering::SeqCst);
+        self.dirty.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Builds the search document of a source.
+    pub fn to_tantivy(&self, mapping: &Mapping, id: &str, source: &Value) -> TantivyDocument {
         let indexed = mapping.index_document(source);
         let mut document = TantivyDocument::default();
         document.add_text(self.id_field, id);

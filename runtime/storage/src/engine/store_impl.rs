@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use tokio::sync::oneshot;
 
+use super::prepare::prepare;
 use super::write::{WriteOp, drain_writes};
 use super::write_queue::QueuedWrite;
 use super::{EmbeddedEngine, Inner};
@@ -35,14 +36,23 @@ impl EmbeddedEngine {
         &self,
         index: &str,
         collection: &str,
-        operations: Vec<WriteOp>,
+        mut operations: Vec<WriteOp>,
         options: WriteOptions,
     ) -> Result<Vec<Result<WriteResult>>> {
+        // Preparing runs on the caller's thread, in parallel with the other callers, because
+        // the writer applies every call on one thread. An unknown collection fails in the
+        // writer, as it does without preparation.
+        let prepared = self
+            .inner
+            .collection(index, collection)
+            .ok()
+            .map(|open| prepare(&open, &mut operations));
         let (reply, applied) = oneshot::channel();
         let write = QueuedWrite {
             index: index.to_owned(),
             collection: collection.to_owned(),
             operations,
+            prepared,
             reply,
         };
         if self.inner.write_queue.push(write) {

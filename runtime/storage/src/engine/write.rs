@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use redb::ReadableTable;
 use serde_json::Value;
+use tantivy::TantivyDocument;
 use tokio::sync::oneshot;
 
 use super::db::{self, CHANGES, COLLECTIONS, COUNTERS, CollectionMeta, DOCUMENTS, OrInternal};
+use super::prepare::{PreparedCall, PreparedSource};
+use super::search_index::SearchIndex;
 use super::write_queue::{AppliedWrite, DrainGuard, QueuedWrite};
 use super::{Collection, Inner};
 use crate::error::{Result, StorageError};
@@ -74,10 +77,14 @@ impl From<BulkOperation> for WriteOp {
 
 /// A committed write waiting to be staged in the search index.
 struct Staged {
-    id: String,
-    source: Option<Value>,
+    /// Position of the write's call in the batch, then of the write in the call. Staging reads
+    /// the id and the new source from that result instead of a copy.
+    call: usize,
+    operation: usize,
     seq: u64,
     created: bool,
+    /// The search document the caller prepared, when it is valid for this batch.
+    document: Option<TantivyDocument>,
 }
 
 type DocumentTable<'txn> = redb::Table<'txn, (&'static str, &'static str), &'static [u8]>;
@@ -87,14 +94,29 @@ struct BatchTables<'txn> {
     documents: DocumentTable<'txn>,
     changes: redb::Table<'txn, (&'static str, u64), &'static str>,
     counters: redb::Table<'txn, &'static str, u64>,
+    /// The last sequence number given, written to `counters` once before the commit.
+    seq: u64,
+}
+
+impl BatchTables<'_> {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
 }
 
 /// The writes of one batch on one collection.
 struct CollectionBatch {
     collection: Arc<Collection>,
+    /// The collection's search index, which stays the same while the batch holds the write
+    /// lock.
+    search: Arc<SearchIndex>,
     original_mapping: Mapping,
     /// The mapping with the fields added by the batch's documents.
     mapping: Mapping,
+    /// Whether a document of the batch added fields to the mapping, after which the sources
+    /// prepared with the original mapping are checked again.
+    grown: bool,
     staged: Vec<Staged>,
 }
 
@@ -112,8 +134,8 @@ struct CallOutcome {
     last_seq: u64,
 }
 
-/// A queued call's index, collection and operations.
-type Call = (String, String, Vec<WriteOp>);
+/// A queued call's index, collection, operations and prepared sources.
+type Call = (String, String, Vec<WriteOp>, Option<PreparedCall>);
 
 /// A caller's reply channel and the outcome to send on it.
 type Reply = (oneshot::Sender<Result<AppliedWrite>>, Result<AppliedWrite>);
@@ -160,7 +182,12 @@ impl Inner {
         let mut calls = Vec::with_capacity(batch.len());
         for write in batch {
             senders.push(write.reply);
-            calls.push((write.index, write.collection, write.operations));
+            calls.push((
+                write.index,
+                write.collection,
+                write.operations,
+                write.prepared,
+            ));
         }
 
         let guard = self.write_lock.lock();
@@ -181,7 +208,7 @@ impl Inner {
             .collect();
         let indexed: Vec<Result<()>> = batches
             .into_iter()
-            .map(|batch| self.index_batch(batch))
+            .map(|batch| self.index_batch(batch, &outcomes))
             .collect();
         drop(guard);
 
@@ -211,12 +238,15 @@ impl Inner {
         let mut outcomes = Vec::with_capacity(calls.len());
         let txn = self.db.begin_write().or_internal()?;
         {
+            let counters = txn.open_table(COUNTERS).or_internal()?;
+            let first_seq = db::last_seq(&counters)?;
             let mut tables = BatchTables {
                 documents: txn.open_table(DOCUMENTS).or_internal()?,
                 changes: txn.open_table(CHANGES).or_internal()?,
-                counters: txn.open_table(COUNTERS).or_internal()?,
+                counters,
+                seq: first_seq,
             };
-            for (index, name, operations) in calls {
+            for (index, name, operations, prepared) in calls {
                 let position = match self.batch_position(&mut batches, &index, &name) {
                     Ok(position) => position,
                     Err(error) => {
@@ -224,13 +254,23 @@ impl Inner {
                         continue;
                     }
                 };
-                let (results, last_seq) =
-                    apply_call(&mut tables, &mut batches[position], operations)?;
+                let call = CallWrites {
+                    position: outcomes.len(),
+                    operations,
+                    prepared,
+                };
+                let (results, last_seq) = apply_call(&mut tables, &mut batches[position], call)?;
                 outcomes.push(Ok(CallOutcome {
                     batch: position,
                     results,
                     last_seq,
                 }));
+            }
+            if tables.seq != first_seq {
+                tables
+                    .counters
+                    .insert(db::SEQ_COUNTER, tables.seq)
+                    .or_internal()?;
             }
             record_mappings(&txn, &batches)?;
         }
@@ -252,11 +292,13 @@ impl Inner {
             return Ok(position);
         }
         let collection = self.collection(index, name)?;
-        let mapping = collection.mapping.read().clone();
+        let (mapping, search) = collection.snapshot();
         batches.push(CollectionBatch {
             collection,
+            search,
             original_mapping: mapping.clone(),
             mapping,
+            grown: false,
             staged: Vec::new(),
         });
         Ok(batches.len() - 1)
@@ -265,15 +307,47 @@ impl Inner {
     /// Makes a committed batch searchable on the next search index commit: stores a changed
     /// mapping, which may rebuild the search index from the stored documents, or else stages
     /// each write.
-    fn index_batch(&self, batch: CollectionBatch) -> Result<()> {
-        let rebuilt = batch.mapping_changed()
-            && self.store_mapping(&batch.collection, batch.mapping.clone())?;
+    fn index_batch(
+        &self,
+        mut batch: CollectionBatch,
+        outcomes: &[Result<CallOutcome>],
+    ) -> Result<()> {
+        let mapping_changed = batch.mapping_changed();
+        let rebuilt =
+            mapping_changed && self.store_mapping(&batch.collection, batch.mapping.clone())?;
         // A rebuilt search index read the documents just committed, so nothing is staged then.
-        if !rebuilt {
-            stage(&batch.collection, &batch.mapping, batch.staged);
+        if rebuilt {
+            return Ok(());
+        }
+        let search = batch.collection.search.read().clone();
+        // The prepared documents were built with the original mapping and search index.
+        let prepared_valid = !mapping_changed && Arc::ptr_eq(&search, &batch.search);
+        for staged in std::mem::take(&mut batch.staged) {
+            stage(&batch, &search, outcomes, staged, prepared_valid);
         }
         Ok(())
     }
+}
+
+/// The operations of one call and their prepared sources.
+struct CallWrites {
+    /// Position of the call in the batch.
+    position: usize,
+    operations: Vec<WriteOp>,
+    prepared: Option<PreparedCall>,
+}
+
+/// Returns the prepared sources of a call when they match the batch's mapping and search
+/// index, one entry per operation.
+fn usable_sources(
+    batch: &CollectionBatch,
+    prepared: Option<PreparedCall>,
+) -> Option<Vec<Option<PreparedSource>>> {
+    let prepared = prepared?;
+    let usable = !batch.grown
+        && Arc::ptr_eq(&prepared.search, &batch.search)
+        && prepared.mapping == batch.mapping;
+    usable.then_some(prepared.sources)
 }
 
 /// Applies one call's operations, each with its own result, and numbers the successful ones.
@@ -281,38 +355,39 @@ impl Inner {
 ///
 /// # Errors
 ///
-/// [`StorageError::Internal`] when the sequence counter or the replay table fails.
+/// [`StorageError::Internal`] when the replay table fails.
 fn apply_call(
     tables: &mut BatchTables<'_>,
     batch: &mut CollectionBatch,
-    operations: Vec<WriteOp>,
+    call: CallWrites,
 ) -> Result<(Vec<Result<WriteResult>>, u64)> {
-    let mut results = Vec::with_capacity(operations.len());
+    let count = call.operations.len();
+    let mut prepared = usable_sources(batch, call.prepared).map(Vec::into_iter);
+    let mut results = Vec::with_capacity(count);
     let mut last_seq = 0;
-    for operation in operations {
-        let applied = apply(
-            &mut tables.documents,
-            &mut batch.mapping,
-            &batch.collection,
-            operation,
-        );
-        let result = match applied {
-            Ok(result) => result,
+    for operation in call.operations {
+        // A document that added fields makes the rest of the prepared checks stale.
+        let source = prepared.as_mut().and_then(Iterator::next).flatten();
+        let source = source.filter(|_| !batch.grown);
+        let applied = apply(&mut tables.documents, batch, operation, source);
+        let (result, document) = match applied {
+            Ok(applied) => applied,
             Err(error) => {
                 results.push(Err(error));
                 continue;
             }
         };
-        let seq = db::next_seq(&mut tables.counters)?;
+        let seq = tables.next_seq();
         tables
             .changes
             .insert((batch.collection.key.as_str(), seq), result.id.as_str())
             .or_internal()?;
         batch.staged.push(Staged {
-            id: result.id.clone(),
-            source: result.source.clone(),
+            call: call.position,
+            operation: results.len(),
             seq,
             created: result.created,
+            document,
         });
         last_seq = seq;
         results.push(Ok(result));
@@ -338,31 +413,38 @@ fn record_mappings(txn: &redb::WriteTransaction, batches: &[CollectionBatch]) ->
     Ok(())
 }
 
-fn stage(collection: &Collection, mapping: &Mapping, staged: Vec<Staged>) {
-    let search = collection.search.read().clone();
-    for Staged {
-        id,
-        source,
-        seq,
-        created,
-    } in staged
-    {
-        // A created document was absent from redb, so the index has no live copy of it. Its
-        // last delete was staged, or it failed to stage and the next open replays it.
-        let result = match &source {
-            Some(source) if created => search.stage_created(mapping, &id, source, seq),
-            _ => search.stage(mapping, &id, source.as_ref(), seq),
-        };
-        if let Err(error) = result {
-            // The write is committed in redb and stays in the replay table, so the next open
-            // indexes it; until then search may miss it.
-            tracing::warn!(
-                %error,
-                collection = %collection.key,
-                id = %id,
-                "cannot stage a write in the search index"
-            );
-        }
+/// Stages one committed write, with its prepared search document when `prepared_valid`.
+fn stage(
+    batch: &CollectionBatch,
+    search: &SearchIndex,
+    outcomes: &[Result<CallOutcome>],
+    staged: Staged,
+    prepared_valid: bool,
+) {
+    let write = outcomes[staged.call]
+        .as_ref()
+        .ok()
+        .and_then(|outcome| outcome.results[staged.operation].as_ref().ok())
+        .expect("a staged write has a successful result");
+    let (id, seq, created) = (write.id.as_str(), staged.seq, staged.created);
+    let mapping = &batch.mapping;
+    // A created document was absent from redb, so the index has no live copy of it. Its last
+    // delete was staged, or it failed to stage and the next open replays it.
+    let result = match (staged.document.filter(|_| prepared_valid), &write.source) {
+        (Some(document), _) if created => search.stage_created_document(document, seq),
+        (Some(document), _) => search.stage_document(id, document, seq),
+        (None, Some(source)) if created => search.stage_created(mapping, id, source, seq),
+        (None, source) => search.stage(mapping, id, source.as_ref(), seq),
+    };
+    if let Err(error) = result {
+        // The write is committed in redb and stays in the replay table, so the next open
+        // indexes it; until then search may miss it.
+        tracing::warn!(
+            %error,
+            collection = %batch.collection.key,
+            id = %id,
+            "cannot stage a write in the search index"
+        );
     }
 }
 
@@ -412,34 +494,38 @@ fn not_found(collection: &Collection, id: &str) -> StorageError {
 }
 
 /// Checks a new source against the mapping; the mapping changes only when the check passes.
-fn check_source(mapping: &mut Mapping, collection: &Collection, source: &Value) -> Result<()> {
+/// Returns whether the source added fields.
+fn check_source(mapping: &mut Mapping, collection: &Collection, source: &Value) -> Result<bool> {
     // Checking a copy keeps the fields a rejected document would add out of the mapping, and
     // a mapping that cannot grow needs no copy.
     if !mapping.can_grow() {
-        mapping.apply_document(source, &collection.index, &collection.name)?;
-        return Ok(());
+        return mapping.apply_document(source, &collection.index, &collection.name);
     }
     let mut candidate = mapping.clone();
-    if candidate.apply_document(source, &collection.index, &collection.name)? {
+    let grown = candidate.apply_document(source, &collection.index, &collection.name)?;
+    if grown {
         *mapping = candidate;
     }
-    Ok(())
+    Ok(grown)
 }
 
 /// Generates a document id: a UUID version 7 in 32 hex digits. Its leading millisecond
 /// timestamp keeps new ids in ascending order. The creates of one batch then update a few
 /// neighbouring pages of the documents table instead of one random page each. In the document
 /// database benchmark, single creates ran about 40% faster than with random (version 4) ids.
-fn generate_id() -> String {
+pub(crate) fn generate_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// Applies one operation in the batch transaction. Returns its result and, for a prepared
+/// source, the search document to stage.
 fn apply(
     documents: &mut DocumentTable<'_>,
-    mapping: &mut Mapping,
-    collection: &Collection,
+    batch: &mut CollectionBatch,
     operation: WriteOp,
-) -> Result<WriteResult> {
+    prepared: Option<PreparedSource>,
+) -> Result<(WriteResult, Option<TantivyDocument>)> {
+    let collection = &*batch.collection;
     let key = collection.key.as_str();
     let (id, old, new_source) = match operation {
         WriteOp::Create { id, source } => {
@@ -500,9 +586,18 @@ fn apply(
     };
 
     let version = old.as_ref().map_or(1, |(version, _)| version + 1);
-    match &new_source {
-        Some(source) => {
-            check_source(mapping, collection, source)?;
+    let mut document = None;
+    match (&new_source, prepared) {
+        // The caller checked this source against the batch's mapping and serialized it.
+        (Some(_), Some(prepared)) => {
+            let (record, prepared_document) = prepared.into_record(version);
+            documents
+                .insert((key, id.as_str()), record.as_slice())
+                .or_internal()?;
+            document = Some(prepared_document);
+        }
+        (Some(source), None) => {
+            batch.grown |= check_source(&mut batch.mapping, collection, source)?;
             documents
                 .insert(
                     (key, id.as_str()),
@@ -510,13 +605,13 @@ fn apply(
                 )
                 .or_internal()?;
         }
-        None => {
+        (None, _) => {
             documents.remove((key, id.as_str())).or_internal()?;
         }
     }
     let created = old.is_none();
     let (old_version, old_source) = old.unzip();
-    Ok(WriteResult {
+    let result = WriteResult {
         id,
         version: if new_source.is_some() {
             version
@@ -526,5 +621,6 @@ fn apply(
         old_source,
         source: new_source,
         created,
-    })
+    };
+    Ok((result, document))
 }

@@ -11,22 +11,24 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use super::prepare::PreparedCall;
 use super::write::WriteOp;
 use super::{Collection, Inner};
 use crate::error::Result;
 use crate::store::WriteResult;
 
-// TODO(storage-speed): a batch's callers wait for its durable commit before they can send more,
-// and the next batch is only applied after it. `bench/document-db.sh` imports 1,000,000
-// documents at 0.40x the raw redb + tantivy rate, with the server using under one of the two
-// cores. Preparing the next batch (mapping checks, search documents) while the previous one
-// syncs would shorten that round trip.
+// TODO(storage-speed): a batch's callers wait for its durable commit and its staging before
+// they can send more, and the next batch is only applied after both. Staging a committed batch
+// on another thread while the next one is applied would shorten that round trip, but catalog
+// changes (a rebuilt search index) would then have to wait for the staging thread too.
 
 /// The writes of one call on one collection, waiting for the next batch.
 pub(crate) struct QueuedWrite {
     pub index: String,
     pub collection: String,
     pub operations: Vec<WriteOp>,
+    /// The new sources the caller prepared, `None` when the collection was not found.
+    pub prepared: Option<PreparedCall>,
     pub reply: oneshot::Sender<Result<AppliedWrite>>,
 }
 
