@@ -124,6 +124,11 @@ impl PointTrig {
     pub fn latitude(&self) -> (f64, f64) {
         (self.latitude.sin, self.latitude.cos)
     }
+
+    /// Returns the sine and cosine of the longitude.
+    pub fn longitude(&self) -> (f64, f64) {
+        (self.longitude.sin, self.longitude.cos)
+    }
 }
 
 impl Polygon {
