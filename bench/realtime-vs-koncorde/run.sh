@@ -23,7 +23,7 @@ bin="${CARGO_TARGET_DIR:-$root/target}/release/realtime-vs-koncorde"
 # One process per keyword and engine, so that memory growth belongs to one keyword. The two
 # sides alternate so that both see the same machine load.
 for run in $(seq "${RUNS:-3}"); do
-  for keyword in equals exists in range geoBoundingBox geoDistance geoDistanceRange geoPolygon regexp; do
+  for keyword in equals exists in range geoBoundingBox geoDistance geoDistanceRange geoPolygon regexp mixed; do
     "$bin" run "$work/data" "$keyword" >> "$work/rust.jsonl"
     node --expose-gc "$root/bench/realtime-vs-koncorde/koncorde.js" "$work/data" "$keyword" \
       >> "$work/node.jsonl"

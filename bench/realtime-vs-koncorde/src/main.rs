@@ -1,6 +1,8 @@
 //! Benchmark of the realtime engine against koncorde 4.7.0, on the same filters and documents.
 //!
-//! `generate DIR` writes one JSON file per keyword with 10,000 filters and 1,000 documents.
+//! `generate DIR` writes one JSON file per keyword with 10,000 filters and 1,000 documents,
+//! and one for `mixed`, 100,000 filters of several shapes that each match about 1% of its
+//! documents.
 //! `run DIR KEYWORD` registers that file's filters in a fresh engine, then matches the
 //! documents in turn, and prints one JSON line of measures. Each keyword runs in a process of
 //! its own so that the resident memory growth belongs to that keyword alone.
@@ -16,6 +18,8 @@ use palisade_realtime::{EngineConfig, FilterEngine};
 use serde_json::{Value, json};
 
 const FILTERS: usize = 10_000;
+/// Filters of the `mixed` case, which stands for a busy application rather than one keyword.
+const MIXED_FILTERS: usize = 100_000;
 const DOCUMENTS: usize = 1_000;
 /// Matching runs for at least this long per keyword, over whole passes of the document pool.
 const MATCH_TIME: Duration = Duration::from_secs(2);
@@ -29,8 +33,9 @@ const KEYWORDS: &[&str] = &[
     "geoDistance",
     "geoDistanceRange",
     "geoPolygon",
-    // Last, so that adding it left the seeds, and so the data, of the others unchanged.
+    // Appended, so that adding them left the seeds, and so the data, of the others unchanged.
     "regexp",
+    "mixed",
 ];
 
 /// Deterministic pseudo-random numbers (SplitMix64), so runs compare the same data.
@@ -64,8 +69,60 @@ impl Rng {
     }
 }
 
+/// Returns one filter of the `mixed` case. Each shape matches about 1% of the documents that
+/// [`mixed_document`] writes. Equal filters share one id, so a document of the pool matches
+/// 653 filter ids on average, both engines agreeing.
+fn mixed_filter(rng: &mut Rng) -> Value {
+    match rng.below(6) {
+        // 1 name in 100.
+        0 => json!({"equals": {"name": format!("n{}", rng.below(100))}}),
+        // 5 values in 500.
+        1 => {
+            let values: Vec<String> = (0..5).map(|_| format!("s{}", rng.below(500))).collect();
+            json!({"in": {"str": values}})
+        }
+        // 1 status in 5, and 1,000 integers in 20,000.
+        2 => {
+            let low = rng.int(-10_000, 9_000);
+            json!({"and": [
+                {"equals": {"status": format!("st{}", rng.below(5))}},
+                {"range": {"integer": {"gte": low, "lt": low + 1_000}}}
+            ]})
+        }
+        // A 56 km circle covers about 1.1 of the region's 100 square degrees.
+        3 => {
+            let (lat, lon) = rng.point();
+            json!({"geoDistance": {"point": {"lat": lat, "lon": lon}, "distance": "56km"}})
+        }
+        // 1 flag field in 100.
+        4 => json!({"exists": format!("f{}", rng.below(100))}),
+        // 250 integers in 20,000, unless the status is the one excluded (4 in 5).
+        _ => {
+            let low = rng.int(-10_000, 9_750);
+            json!({"bool": {
+                "must": [{"range": {"integer": {"gte": low, "lt": low + 250}}}],
+                "must_not": [{"equals": {"status": format!("st{}", rng.below(5))}}]
+            }})
+        }
+    }
+}
+
+fn mixed_document(rng: &mut Rng) -> Value {
+    let (lat, lon) = rng.point();
+    let mut document = json!({
+        "name": format!("n{}", rng.below(100)),
+        "str": format!("s{}", rng.below(500)),
+        "status": format!("st{}", rng.below(5)),
+        "integer": rng.int(-10_000, 10_000),
+        "point": {"lat": lat, "lon": lon},
+    });
+    document[format!("f{}", rng.below(100))] = json!(true);
+    document
+}
+
 fn filter(rng: &mut Rng, keyword: &str) -> Value {
     match keyword {
+        "mixed" => mixed_filter(rng),
         "equals" => json!({"equals": {"str": format!("v{}", rng.below(20_000))}}),
         "exists" => json!({"exists": format!("f{}", rng.below(20_000))}),
         "in" => {
@@ -116,6 +173,7 @@ fn filter(rng: &mut Rng, keyword: &str) -> Value {
 
 fn document(rng: &mut Rng, keyword: &str) -> Value {
     match keyword {
+        "mixed" => mixed_document(rng),
         "equals" | "regexp" => json!({"str": format!("v{}", rng.below(20_000))}),
         "in" => json!({"str": format!("v{}", rng.below(50_000))}),
         "exists" => {
@@ -136,7 +194,12 @@ fn generate(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     for (i, keyword) in KEYWORDS.iter().enumerate() {
         let mut rng = Rng(0xBE4C_0000 + i as u64);
-        let filters: Vec<Value> = (0..FILTERS).map(|_| filter(&mut rng, keyword)).collect();
+        let count = if *keyword == "mixed" {
+            MIXED_FILTERS
+        } else {
+            FILTERS
+        };
+        let filters: Vec<Value> = (0..count).map(|_| filter(&mut rng, keyword)).collect();
         let documents: Vec<Value> = (0..DOCUMENTS)
             .map(|_| document(&mut rng, keyword))
             .collect();

@@ -1,6 +1,7 @@
 //! Per-field indexes from document values to the conditions they satisfy.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -38,6 +39,24 @@ struct GeoData {
     id: ConditionId,
     shape: PreparedShape,
 }
+
+/// Node sizes of the range and geo trees. rstar's default of 3 to 6 children builds deep trees
+/// whose many small nodes a point query visits one cache miss at a time. With up to 16
+/// children, the benchmark's geo and range filters matched 15% to 30% more documents per
+/// second. An insert costs more (about 6% of a polygon filter's registration), since it
+/// compares more children.
+#[derive(Debug)]
+struct NodeSize;
+
+impl rstar::RTreeParams for NodeSize {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
+/// Every query collects what it finds, so the visitors never stop early.
+const CONTINUE: ControlFlow<()> = ControlFlow::Continue(());
 
 /// Range bounds beyond this magnitude are stored clamped; the exact test runs after the tree.
 const RANGE_LIMIT: f64 = 1e150;
@@ -125,9 +144,9 @@ struct ExistsIndex {
 struct FieldIndex {
     equals: ScalarMap,
     exists: ExistsIndex,
-    ranges: Option<RTree<RangeEntry>>,
+    ranges: Option<RTree<RangeEntry, NodeSize>>,
     regexps: Vec<(ConditionId, Arc<LazyRegex>)>,
-    geo: Option<RTree<GeoEntry>>,
+    geo: Option<RTree<GeoEntry, NodeSize>>,
     selects: Vec<(ConditionId, Condition)>,
 }
 
@@ -216,12 +235,18 @@ impl FieldIndexes {
             }
             ConditionKind::Range { .. } => {
                 let entry = range_entry(id, kind).expect("range condition");
-                index.ranges.get_or_insert_with(RTree::new).insert(entry);
+                index
+                    .ranges
+                    .get_or_insert_with(RTree::new_with_params)
+                    .insert(entry);
             }
             ConditionKind::Regexp { regex, .. } => index.regexps.push((id, regex.clone())),
             ConditionKind::Geo { .. } => {
                 let entry = geo_entry(id, kind).expect("geo condition");
-                index.geo.get_or_insert_with(RTree::new).insert(entry);
+                index
+                    .geo
+                    .get_or_insert_with(RTree::new_with_params)
+                    .insert(entry);
             }
             ConditionKind::Select { .. } => index.selects.push((id, condition.clone())),
         }
@@ -323,7 +348,10 @@ impl FieldIndexes {
 }
 
 /// Removes an entry from an optional tree, and drops the tree once empty.
-fn remove_entry<T: rstar::RTreeObject + PartialEq>(tree: &mut Option<RTree<T>>, entry: &T) {
+fn remove_entry<T: rstar::RTreeObject + PartialEq>(
+    tree: &mut Option<RTree<T, NodeSize>>,
+    entry: &T,
+) {
     if let Some(inner) = tree {
         inner.remove(entry);
         if inner.size() == 0 {
@@ -347,17 +375,18 @@ fn exists_hits(index: &ExistsIndex, value: &Value, hits: &mut Hits) {
     }
 }
 
-fn range_hits(tree: &RTree<RangeEntry>, value: &Value, hits: &mut Hits) {
+fn range_hits(tree: &RTree<RangeEntry, NodeSize>, value: &Value, hits: &mut Hits) {
     let Some(n) = value.as_f64() else {
         return;
     };
     let v = n.clamp(-RANGE_LIMIT, RANGE_LIMIT);
     let quarter = AABB::from_corners([-RANGE_LIMIT, v], [v, RANGE_LIMIT]);
-    for entry in tree.locate_in_envelope(quarter) {
+    let _ = tree.locate_in_envelope_int(quarter, |entry| {
         if in_range(n, entry.data.lower, entry.data.upper) {
             hits.push(Hit::both(entry.data.id));
         }
-    }
+        CONTINUE
+    });
 }
 
 fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut Hits) {
@@ -383,7 +412,7 @@ fn regexp_hits(list: &[(ConditionId, Arc<LazyRegex>)], value: &Value, hits: &mut
     }
 }
 
-fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Hits) {
+fn geo_hits(tree: &RTree<GeoEntry, NodeSize>, value: &Value, hits: &mut Hits) {
     if !is_truthy(value) {
         return;
     }
@@ -392,9 +421,11 @@ fn geo_hits(tree: &RTree<GeoEntry>, value: &Value, hits: &mut Hits) {
         return;
     };
     let point = PreparedPoint::new(point);
-    let candidates: SmallVec<[&GeoEntry; 64]> = tree
-        .locate_all_at_point([point.lon(), point.lat()])
-        .collect();
+    let mut candidates: SmallVec<[&GeoEntry; 64]> = SmallVec::new();
+    let _ = tree.locate_all_at_point_int([point.lon(), point.lat()], |entry| {
+        candidates.push(entry);
+        CONTINUE
+    });
     // A polygon's edges sit in an allocation of their own that is rarely in cache. Tested one
     // by one, each candidate waits for its own miss, because the test branches on the loaded
     // edges. Reading every candidate's edges first, with no branch on the values, lets the

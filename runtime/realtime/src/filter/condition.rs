@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 use super::lazy_regex::LazyRegex;
 use super::normalize::Normalized;
 use crate::geo::{GeoShape, parse_geopoint};
-use crate::json::{FlatDocument, Scalar, is_truthy, js_to_string, number_value};
+use crate::json::{
+    FlatDocument, Scalar, is_truthy, js_to_string, number_value, write_json_string, write_stable,
+};
 
 /// One bound of a `range` condition.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,7 +114,8 @@ impl Ord for Condition {
 impl Condition {
     /// Wraps a condition kind and computes its canonical key.
     pub fn new(kind: ConditionKind) -> Self {
-        let key = crate::json::stable_stringify(&kind_to_json(&kind));
+        let key = direct_key(&kind)
+            .unwrap_or_else(|| crate::json::stable_stringify(&kind_to_json(&kind)));
         Self { key, kind }
     }
 
@@ -292,6 +295,147 @@ fn match_array(actual: &[Value], expected: &[Value]) -> bool {
     true
 }
 
+/// Writes the key of an `equals`, `exists`, `range` or geo condition straight from its fields.
+/// Going through a JSON tree took about a fifth of a `range` filter's registration. The text
+/// is the one that [`kind_to_json`] and [`crate::json::stable_stringify`] give.
+fn direct_key(kind: &ConditionKind) -> Option<String> {
+    let mut out = Vec::with_capacity(64);
+    match kind {
+        ConditionKind::Equals { field, value } => {
+            out.extend_from_slice(br#"{"equals":{"#);
+            write_json_string(field, &mut out);
+            out.push(b':');
+            write_scalar(value, &mut out);
+            out.extend_from_slice(b"}}");
+        }
+        ConditionKind::Exists { field, value } => {
+            out.extend_from_slice(br#"{"exists":{"array":"#);
+            out.extend_from_slice(if value.is_some() { b"true" } else { b"false" });
+            out.extend_from_slice(br#","path":"#);
+            write_json_string(field, &mut out);
+            out.extend_from_slice(br#","value":"#);
+            write_stable(value.as_ref().unwrap_or(&Value::Null), &mut out);
+            out.extend_from_slice(b"}}");
+        }
+        ConditionKind::Range {
+            field,
+            lower,
+            upper,
+        } => {
+            out.extend_from_slice(br#"{"range":{"#);
+            write_json_string(field, &mut out);
+            out.push(b':');
+            write_bounds(*lower, *upper, &mut out);
+            out.extend_from_slice(b"}}");
+        }
+        ConditionKind::Geo { field, shape } => {
+            out.extend_from_slice(br#"{"geospatial":{""#);
+            out.extend_from_slice(shape.keyword().as_bytes());
+            out.extend_from_slice(br#"":{"#);
+            write_json_string(field, &mut out);
+            out.push(b':');
+            write_shape(shape, &mut out);
+            out.extend_from_slice(b"}}}");
+        }
+        _ => return None,
+    }
+    Some(String::from_utf8(out).expect("keys are written as UTF-8"))
+}
+
+/// Writes the value of [`GeoShape::to_json`], its keys sorted.
+fn write_shape(shape: &GeoShape, out: &mut Vec<u8>) {
+    let mut members = |pairs: &[(&str, f64)]| {
+        out.push(b'{');
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_string(name, out);
+            out.push(b':');
+            write_number(*value, out);
+        }
+        out.push(b'}');
+    };
+    match shape {
+        GeoShape::BoundingBox {
+            top,
+            left,
+            bottom,
+            right,
+        } => members(&[
+            ("bottom", *bottom),
+            ("left", *left),
+            ("right", *right),
+            ("top", *top),
+        ]),
+        GeoShape::Circle { center, radius } => {
+            members(&[
+                ("distance", *radius),
+                ("lat", center.lat),
+                ("lon", center.lon),
+            ]);
+        }
+        GeoShape::Annulus { center, from, to } => members(&[
+            ("from", *from),
+            ("lat", center.lat),
+            ("lon", center.lon),
+            ("to", *to),
+        ]),
+        GeoShape::Polygon(polygon) => {
+            out.push(b'[');
+            for (i, point) in polygon.points().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                write_number(point.lat, out);
+                out.push(b',');
+                write_number(point.lon, out);
+                out.push(b']');
+            }
+            out.push(b']');
+        }
+    }
+}
+
+fn write_number(n: f64, out: &mut Vec<u8>) {
+    write_stable(&number_value(n), out);
+}
+
+fn write_scalar(value: &Scalar, out: &mut Vec<u8>) {
+    match value {
+        Scalar::Null => out.extend_from_slice(b"null"),
+        Scalar::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Scalar::Number(n) => write_number(*n, out),
+        Scalar::String(s) => write_json_string(s, out),
+    }
+}
+
+/// Writes the bounds object. `gt` and `gte` sort before `lt` and `lte`.
+fn write_bounds(lower: Option<Bound>, upper: Option<Bound>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    if let Some(b) = lower {
+        out.extend_from_slice(if b.inclusive {
+            br#""gte":"#
+        } else {
+            br#""gt":"#
+        });
+        write_number(b.value, out);
+    }
+    if let Some(b) = upper {
+        if lower.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(if b.inclusive {
+            br#""lte":"#
+        } else {
+            br#""lt":"#
+        });
+        write_number(b.value, out);
+    }
+    out.push(b'}');
+}
+
 fn kind_to_json(kind: &ConditionKind) -> Value {
     match kind {
         ConditionKind::Nothing => json!({"nothing": true}),
@@ -344,5 +488,117 @@ fn kind_to_json(kind: &ConditionKind) -> Value {
         } => json!({"select": {
             "field": field, "index": index, "query": query.to_json()
         }}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::geo::{GeoPoint, Polygon};
+    use crate::json::stable_stringify;
+
+    fn bound(value: f64, inclusive: bool) -> Option<Bound> {
+        Some(Bound { value, inclusive })
+    }
+
+    #[test]
+    fn direct_keys_equal_the_json_keys() {
+        let fields = ["a", "a.b", "é\"\\\n", ""];
+        let scalars = [
+            Scalar::Null,
+            Scalar::Bool(true),
+            Scalar::Bool(false),
+            Scalar::Number(-0.0),
+            Scalar::Number(42.0),
+            Scalar::Number(-1.5),
+            Scalar::Number(1e20),
+            Scalar::Number(9.0e15),
+            Scalar::Number(f64::MIN_POSITIVE),
+            Scalar::String("x\u{1}\"y".into()),
+        ];
+        let members = [
+            None,
+            Some(json!(3)),
+            Some(json!("s")),
+            Some(json!({"b": 1, "a": [2]})),
+        ];
+        let bounds = [
+            (bound(1.0, true), None),
+            (bound(-0.5, false), bound(7.0, true)),
+            (None, bound(1e300, false)),
+            (bound(-3.0, false), bound(2.25, false)),
+        ];
+        let mut kinds = Vec::new();
+        for field in fields {
+            for value in &scalars {
+                kinds.push(ConditionKind::Equals {
+                    field: field.into(),
+                    value: value.clone(),
+                });
+            }
+            for value in &members {
+                kinds.push(ConditionKind::Exists {
+                    field: field.into(),
+                    value: value.clone(),
+                });
+            }
+            for (lower, upper) in bounds {
+                kinds.push(ConditionKind::Range {
+                    field: field.into(),
+                    lower,
+                    upper,
+                });
+            }
+        }
+        let shapes = [
+            GeoShape::BoundingBox {
+                top: 45.5,
+                left: 3.0,
+                bottom: -1e-7,
+                right: 3.25,
+            },
+            GeoShape::Circle {
+                center: GeoPoint {
+                    lat: 43.6,
+                    lon: 1.44,
+                },
+                radius: 20000.0,
+            },
+            GeoShape::Annulus {
+                center: GeoPoint {
+                    lat: -0.0,
+                    lon: 179.9,
+                },
+                from: 0.5,
+                to: 1e6,
+            },
+            GeoShape::Polygon(Polygon::new(vec![
+                GeoPoint { lat: 0.0, lon: 0.0 },
+                GeoPoint {
+                    lat: 1.5,
+                    lon: 0.25,
+                },
+                GeoPoint {
+                    lat: 0.75,
+                    lon: 2.0,
+                },
+            ])),
+        ];
+        for shape in shapes {
+            kinds.push(ConditionKind::Geo {
+                field: "a.b".into(),
+                shape,
+            });
+        }
+        for kind in &kinds {
+            let expected = stable_stringify(&kind_to_json(kind));
+            assert_eq!(
+                direct_key(kind).as_deref(),
+                Some(expected.as_str()),
+                "{kind:?}"
+            );
+        }
     }
 }

@@ -379,8 +379,8 @@ fn range(value: &Value, path: &str) -> Result<Expr> {
     let (mut lower, mut upper) = (None, None);
 
     for (key, bound) in bounds {
-        let bound_path = join(Some(&field_path), key);
         let Some(n) = bound.as_f64() else {
+            let bound_path = join(Some(&field_path), key);
             return invalid(&bound_path, format!("must be a number, got `{bound}`"));
         };
         let (slot, inclusive) = match key.as_str() {

@@ -124,6 +124,11 @@ impl PointTrig {
     pub fn latitude(&self) -> (f64, f64) {
         (self.latitude.sin, self.latitude.cos)
     }
+
+    /// Returns the sine and cosine of the longitude.
+    pub fn longitude(&self) -> (f64, f64) {
+        (self.longitude.sin, self.longitude.cos)
+    }
 }
 
 impl Polygon {
@@ -164,33 +169,41 @@ impl Polygon {
 }
 
 impl GeoShape {
+    /// Returns the Koncorde keyword of the shape.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Self::BoundingBox { .. } => "geoBoundingBox",
+            Self::Circle { .. } => "geoDistance",
+            Self::Annulus { .. } => "geoDistanceRange",
+            Self::Polygon(_) => "geoPolygon",
+        }
+    }
+
     /// Returns the canonical JSON of the shape, keyed by its Koncorde keyword.
     pub fn to_json(&self) -> Value {
         let n = number_value;
-        match self {
+        let value = match self {
             Self::BoundingBox {
                 top,
                 left,
                 bottom,
                 right,
-            } => json!({"geoBoundingBox": {
-                "top": n(*top), "left": n(*left), "bottom": n(*bottom), "right": n(*right)
-            }}),
-            Self::Circle { center, radius } => json!({"geoDistance": {
-                "lat": n(center.lat), "lon": n(center.lon), "distance": n(*radius)
-            }}),
-            Self::Annulus { center, from, to } => json!({"geoDistanceRange": {
-                "lat": n(center.lat), "lon": n(center.lon), "from": n(*from), "to": n(*to)
-            }}),
-            Self::Polygon(polygon) => {
-                let points: Vec<Value> = polygon
-                    .points
-                    .iter()
-                    .map(|p| json!([n(p.lat), n(p.lon)]))
-                    .collect();
-                json!({"geoPolygon": points})
+            } => {
+                json!({"top": n(*top), "left": n(*left), "bottom": n(*bottom), "right": n(*right)})
             }
-        }
+            Self::Circle { center, radius } => {
+                json!({"lat": n(center.lat), "lon": n(center.lon), "distance": n(*radius)})
+            }
+            Self::Annulus { center, from, to } => json!({
+                "lat": n(center.lat), "lon": n(center.lon), "from": n(*from), "to": n(*to)
+            }),
+            Self::Polygon(polygon) => polygon
+                .points
+                .iter()
+                .map(|p| json!([n(p.lat), n(p.lon)]))
+                .collect(),
+        };
+        json!({ self.keyword(): value })
     }
 
     /// Returns the shape's envelope as `([min_lon, min_lat], [max_lon, max_lat])`. A point
