@@ -136,20 +136,24 @@ impl From<Value> for Response {
 /// equals the request id.
 pub fn envelope(
     request: &Request,
-    outcome: &Result<Response, ApiError>,
+    outcome: Result<Response, ApiError>,
     node: &str,
     with_room: bool,
 ) -> Value {
     let mut object = Map::new();
     object.insert("requestId".into(), json!(request.request_id));
 
+    // The result moves into the envelope without a copy, because a write of many documents
+    // returns all of them.
+    let mut headers = Map::new();
     match outcome {
         Ok(response) => {
             object.insert("status".into(), json!(response.status));
             object.insert("error".into(), Value::Null);
-            if let Some(result) = &response.result {
-                object.insert("result".into(), result.clone());
+            if let Some(result) = response.result {
+                object.insert("result".into(), result);
             }
+            headers = response.headers;
         }
         Err(error) => {
             object.insert("status".into(), json!(error.status()));
@@ -169,10 +173,6 @@ pub fn envelope(
     object.insert("volatile".into(), volatile);
     object.insert("node".into(), json!(node));
     // Like Kuzzle, the envelope never repeats a cookie: it is only sent as an HTTP header.
-    let mut headers = outcome
-        .as_ref()
-        .map(|r| r.headers.clone())
-        .unwrap_or_default();
     headers.retain(|name, _| !name.eq_ignore_ascii_case("set-cookie"));
     object.insert("headers".into(), Value::Object(headers));
 
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn success_envelope_omits_missing_result() {
-        let value = envelope(&request(), &Ok(Response::empty()), "knode-1", true);
+        let value = envelope(&request(), Ok(Response::empty()), "knode-1", true);
         assert_eq!(value["status"], 200);
         assert_eq!(value["error"], Value::Null);
         assert!(value.get("result").is_none());
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn error_envelope_carries_error_object() {
         let error = ApiError::controller_not_found("nope");
-        let value = envelope(&request(), &Err(error), "knode-1", false);
+        let value = envelope(&request(), Err(error), "knode-1", false);
         assert_eq!(value["status"], 404);
         assert_eq!(value["error"]["id"], "api.process.controller_not_found");
         assert!(value.get("room").is_none());

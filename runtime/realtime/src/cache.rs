@@ -16,6 +16,12 @@ pub trait DocumentRoomCache {
     fn set(&mut self, key: &str, rooms: Vec<String>);
     /// Forgets a document.
     fn remove(&mut self, key: &str);
+
+    /// Returns false when the cache surely contains no entry. A cache that cannot tell cheaply
+    /// keeps this default of true.
+    fn may_hold_entries(&self) -> bool {
+        true
+    }
 }
 
 /// Returns the cache key of a document.
@@ -92,6 +98,10 @@ impl DocumentRoomCache for MemoryRoomCache {
 
     fn remove(&mut self, key: &str) {
         self.entries.remove(key);
+    }
+
+    fn may_hold_entries(&self) -> bool {
+        !self.entries.is_empty()
     }
 }
 

@@ -160,6 +160,18 @@ impl<C: DocumentRoomCache> Realtime<C> {
         }
     }
 
+    /// Returns whether a change of a document of a collection can notify anyone. It is false
+    /// when no filter reads the collection and the document cache is empty, because the change
+    /// then matches no room and leaves no room, and [`Realtime::notify_document`] would change
+    /// nothing. Writers check it before copying a document for its notification.
+    pub fn watches(&self, index: &str, collection: &str) -> bool {
+        let has_filters = self
+            .filters
+            .engine(index, collection)
+            .is_some_and(|engine| !engine.is_empty());
+        has_filters || self.cache.may_hold_entries()
+    }
+
     /// Returns the filter engine, to validate or test filters directly.
     pub fn filters(&self) -> &FilterEngine {
         &self.filters

@@ -404,3 +404,37 @@ fn registry_can_be_shared_between_threads() {
     assert_send_sync::<Realtime>();
     assert_send_sync::<crate::FilterEngine>();
 }
+
+#[test]
+fn watches_follows_filters_and_cache() {
+    let mut rt = realtime();
+    assert!(!rt.watches("i", "c"));
+
+    let filter = json!({"range": {"n": {"gte": 10}}});
+    let sub = rt
+        .subscribe("c1", "i", "c", &filter, options("all", "none"), &origin())
+        .unwrap();
+    assert!(rt.watches("i", "c"));
+    assert!(!rt.watches("i", "other"));
+
+    // The document enters the room, so the cache remembers it for a later `out`.
+    rt.notify_document(&change(
+        "d",
+        DocumentAction::Create,
+        Some(json!({"n": 12})),
+        None,
+    ));
+    rt.unsubscribe("c1", &sub.room_id, &origin()).unwrap();
+    assert!(
+        rt.watches("i", "c"),
+        "the cache still holds the document's rooms"
+    );
+
+    rt.notify_document(&change(
+        "d",
+        DocumentAction::Delete,
+        None,
+        Some(json!({"n": 12})),
+    ));
+    assert!(!rt.watches("i", "c"));
+}

@@ -299,11 +299,20 @@ impl<'a> Notifier<'a> {
 
     /// Hands one applied write to the realtime engine.
     pub fn notify(&self, action: DocumentAction, write: &WriteResult) {
-        if !self.enabled {
+        if !self.enabled || !self.watched() {
             return;
         }
         let change = document_change(self.request, self.index, self.collection, action, write);
         self.state.notify_document(change);
+    }
+
+    /// Returns whether a notification of the collection can reach a subscriber, so that writes
+    /// to a collection without subscriptions copy no document.
+    fn watched(&self) -> bool {
+        let (index, collection) = (self.index, self.collection);
+        self.state
+            .realtime
+            .read(|registry| registry.watches(index, collection))
     }
 
     /// Notifies a write that may have created the document (`createOrReplace`, `upsert`).

@@ -216,7 +216,7 @@ async fn execute(
         .as_ref()
         .map(|r| r.headers.clone())
         .unwrap_or_default();
-    let body = envelope(api_request, &outcome, &state.node_id, false);
+    let body = envelope(api_request, outcome, &state.node_id, false);
     reply::envelope(state, status, &body, &headers, api_request, parts, cors)
 }
 

@@ -184,7 +184,7 @@ impl Reader<'_> {
                 let handle = self.handle.clone();
                 tokio::spawn(async move {
                     let outcome = state.execute(&request).await;
-                    let body = envelope(&request, &outcome, &state.node_id, true);
+                    let body = envelope(&request, outcome, &state.node_id, true);
                     handle.push(Outgoing::Text(body.to_string()));
                 });
             }
