@@ -69,8 +69,8 @@ pub async fn pipe(
     }
     let mut payload = payload;
     if set.pipes_for(event).next().is_some() {
-        // TODO(plugins-events): a pipe adds about 30 µs to `document:get` at p50 against a target
-        // of 10 (BENCHMARKS.md). A Rust guest spends about 6 µs hot parsing and serializing a
+        // TODO(plugins-events): a pipe adds 26 to 47 µs to `document:get` at p50 in the recorded
+        // runs, against a target of 10 (BENCHMARKS.md). A Rust guest spends about 6 µs hot parsing and serializing a
         // small document. The request record crosses as a dozen strings that the guest copies and
         // parses (about 1 µs hot), which a resource read on demand would save.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
