@@ -5,6 +5,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+
+# A CI run builds once from scratch: incremental caches would only take disk space.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
 
 "$root/scripts/install-test-deps.sh"
 
@@ -18,7 +24,7 @@ echo "==> cargo build (the palisade binary used by the end-to-end tests)"
 cargo build --workspace --bins --locked
 
 echo "==> build the plugins from source"
-export PALISADE_PLUGINS_BUILD_DIR="${CARGO_TARGET_DIR:-$root/target}/plugins"
+export PALISADE_PLUGINS_BUILD_DIR="$target_dir/plugins"
 "$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR"
 # Test-only guests, such as the strategy over a fixed account list that the server tests use.
 "$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR" "$root"/tests/plugins/*/
@@ -30,14 +36,17 @@ echo "==> cargo test"
 cargo test --workspace --locked
 
 # Rust plugins stay out of the workspace (they target WebAssembly), so their formatting, lints
-# and unit tests run on the build machine's target here, one crate at a time.
+# and unit tests run on the build machine's target here, one crate at a time. They share one
+# target folder without debug information, so common dependencies build once and take little disk.
 for manifest in "$root"/plugins/*/Cargo.toml; do
   echo "==> cargo fmt, clippy and test (${manifest#"$root"/})"
   cargo fmt --manifest-path "$manifest" --check
-  cargo clippy --manifest-path "$manifest" --all-targets --locked -- -D warnings
-  cargo test --manifest-path "$manifest" --locked
+  CARGO_TARGET_DIR="$target_dir/plugin-checks" CARGO_PROFILE_DEV_DEBUG=false \
+    cargo clippy --manifest-path "$manifest" --all-targets --locked -- -D warnings
+  CARGO_TARGET_DIR="$target_dir/plugin-checks" CARGO_PROFILE_DEV_DEBUG=false \
+    cargo test --manifest-path "$manifest" --locked
 done
 
 echo "==> kuzzle-sdk tests"
-export PALISADE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/palisade"
+export PALISADE_BIN="$target_dir/debug/palisade"
 (cd tests/sdk-js && npm test)
