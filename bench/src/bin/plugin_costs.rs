@@ -9,8 +9,8 @@
 //!
 //! The plugins come from `scripts/build-plugins.sh` (folder `PALISADE_PLUGINS_BUILD_DIR`, by
 //! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
-//! and is skipped when absent. The pipe is `bench/plugins/pipe`, a Rust plugin whose pipe parses
-//! its payload and returns it unchanged.
+//! and is skipped when absent. The pipe is `bench/plugins/pipe`, a Rust plugin whose pipe returns
+//! its payload unchanged: unread in the collection `c`, parsed in the collection `parsed`.
 //!
 //! Run: `bench/plugin-costs.sh`
 
@@ -78,6 +78,7 @@ fn main() {
     let hello_js = json!({"controller": "greetingJs", "action": "sayHello", "name": "Ada"});
     let now = json!({"controller": "server", "action": "now"});
     let get = json!({"controller": "document", "action": "get", "index": "bench", "collection": "c", "_id": "d"});
+    let get_parsed = json!({"controller": "document", "action": "get", "index": "bench", "collection": "parsed", "_id": "d"});
 
     let mut cases = vec![
         ("server:now (native)", plugged.0, now),
@@ -91,7 +92,8 @@ fn main() {
         ));
     }
     cases.push(("document:get, no pipe", plain.0, get.clone()));
-    cases.push(("document:get, pass-through pipe", plugged.0, get));
+    cases.push(("document:get, pipe returning the payload unread", plugged.0, get.clone()));
+    cases.push(("document:get, pipe parsing the document", plugged.0, get_parsed.clone()));
     // `PLUGIN_COSTS_ONLY=pipe` keeps the cases whose name contains `pipe`, for profiling one case.
     let only = std::env::var("PLUGIN_COSTS_ONLY").ok();
     if let Some(only) = &only {
@@ -125,6 +127,7 @@ fn main() {
         );
     }
     if only.is_some() {
+        pipe_interleaved(&client, plain.0, plugged.0, &[&get, &get_parsed]);
         return;
     }
     let native = best[0].0.p50_us;
@@ -138,8 +141,10 @@ fn main() {
             best[2].0.p50_us - native
         );
     }
-    let (no_pipe, pipe) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
-    println!("pipe p50 − no pipe p50: {:.1} µs", pipe - no_pipe);
+    let no_pipe = best[best.len() - 3].0.p50_us;
+    let (unread, parsed) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
+    println!("pipe p50 − no pipe p50: {:.1} µs unread, {:.1} µs parsed", unread - no_pipe, parsed - no_pipe);
+    pipe_interleaved(&client, plain.0, plugged.0, &[&get, &get_parsed]);
 
     reload_times(&client);
 }
@@ -216,14 +221,19 @@ async fn check_plugins(address: SocketAddr, has_javascript: bool) {
 
 async fn seed_document(address: SocketAddr) {
     let mut socket = connect(address).await;
-    for request in [
-        json!({"controller": "index", "action": "create", "index": "bench"}),
-        json!({"controller": "collection", "action": "create", "index": "bench", "collection": "c"}),
-        json!({"controller": "document", "action": "create", "index": "bench", "collection": "c",
-            "_id": "d", "body": {"title": "a document", "n": 1}}),
-    ] {
-        let reply = send(&mut socket, &request).await;
-        assert_eq!(reply["status"], 200, "{reply}");
+    let index = json!({"controller": "index", "action": "create", "index": "bench"});
+    let reply = send(&mut socket, &index).await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    for collection in ["c", "parsed"] {
+        for request in [
+            json!({"controller": "collection", "action": "create", "index": "bench",
+                "collection": collection}),
+            json!({"controller": "document", "action": "create", "index": "bench",
+                "collection": collection, "_id": "d", "body": {"title": "a document", "n": 1}}),
+        ] {
+            let reply = send(&mut socket, &request).await;
+            assert_eq!(reply["status"], 200, "{reply}");
+        }
     }
 }
 
@@ -287,6 +297,62 @@ async fn load(address: SocketAddr, request: &Value, connections: usize) -> Measu
     }
 }
 
+/// Measures the pipe's cost a second way: one connection to each server, requests alternating
+/// between them, so both latencies are sampled under the same machine conditions. Prints the
+/// p50 of each and of the per-pair differences, for `ROUNDS` rounds of each request.
+fn pipe_interleaved(
+    client: &tokio::runtime::Runtime,
+    plain: SocketAddr,
+    plugged: SocketAddr,
+    requests: &[&Value],
+) {
+    println!("\nInterleaved document:get, one connection per server, requests alternating:");
+    println!("| collection | round | pairs | no pipe p50 µs | pipe p50 µs | p50 of pair differences µs |");
+    println!("|---|---|---|---|---|---|");
+    for round in 1..=ROUNDS {
+        for request in requests {
+            let (without, with) = client.block_on(alternate(plain, plugged, request));
+            let mut differences: Vec<f64> =
+                with.iter().zip(&without).map(|(a, b)| a - b).collect();
+            println!(
+                "| {} | {round} | {} | {:.1} | {:.1} | {:.1} |",
+                request["collection"].as_str().unwrap_or_default(),
+                without.len(),
+                median(&mut without.clone()),
+                median(&mut with.clone()),
+                median(&mut differences)
+            );
+        }
+    }
+}
+
+/// Sends `request` to `first` then `second`, back to back for `DURATION`, and returns the
+/// latencies in µs of each, pair by pair.
+async fn alternate(first: SocketAddr, second: SocketAddr, request: &Value) -> (Vec<f64>, Vec<f64>) {
+    let mut sockets = [connect(first).await, connect(second).await];
+    let mut latencies = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + DURATION;
+    while Instant::now() < deadline {
+        for (position, socket) in sockets.iter_mut().enumerate() {
+            let sent = Instant::now();
+            let reply = send(socket, request).await;
+            assert_eq!(reply["status"], 200, "{reply}");
+            let micros = sent.elapsed().as_secs_f64() * 1e6;
+            if position == 0 {
+                latencies.0.push(micros);
+            } else {
+                latencies.1.push(micros);
+            }
+        }
+    }
+    latencies
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// Replaces a small plugin and measures the time until it serves the new version: first with
 /// versions never compiled (cold cache), then with versions compiled before (warm cache).
 fn reload_times(client: &tokio::runtime::Runtime) {
@@ -308,16 +374,12 @@ fn reload_times(client: &tokio::runtime::Runtime) {
             warm.push(elapsed);
         }
     }
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
     println!(
         "\nHot reload of a 2 KB plugin, file rename to first answer of the new version (plugins.watchInterval = 50 ms), median of {RELOADS}:"
     );
     println!("| cache | ms |\n|---|---|");
-    println!("| cold | {:.0} |", median(cold));
-    println!("| warm | {:.0} |", median(warm));
+    println!("| cold | {:.0} |", median(&mut cold));
+    println!("| warm | {:.0} |", median(&mut warm));
 }
 
 /// Installs `bytes` by rename and returns the milliseconds until `echo:say` returns version `n`.

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::bindings::palisade::plugin::types;
+use crate::payload::{self, Payload};
 use crate::{ApiError, Plugin, Request, log};
 
 /// Runs [`Plugin::init`] on the host's configuration string.
@@ -26,16 +27,16 @@ pub fn pipe<P: Plugin>(
     payload: String,
 ) -> Result<String, types::ApiError> {
     let request = Request::from_host(request)?;
-    let payload = parse_payload(&event, &payload)?;
+    let payload = Payload::from_host(&event, payload);
     let payload = P::pipe(&event, request, payload)?;
-    Ok(payload.to_string())
+    Ok(payload.into_text())
 }
 
 /// Runs [`Plugin::hook`] on the host's request and payload. A request or payload that does not
 /// parse is logged and the hook is skipped, because a hook has no way to return an error.
 pub fn hook<P: Plugin>(event: String, request: types::Request, payload: String) {
     let parsed = Request::from_host(request)
-        .and_then(|request| Ok((request, parse_payload(&event, &payload)?)));
+        .and_then(|request| Ok((request, payload::parse(&event, &payload)?)));
     match parsed {
         Ok((request, payload)) => P::hook(&event, request, payload),
         Err(error) => log::error(&format!("hook on \"{event}\" skipped: {error}")),
@@ -149,18 +150,6 @@ fn parse_settings(config: &str) -> Result<Value, ApiError> {
             format!("The plugin settings are not valid JSON: {error}."),
         )),
     }
-}
-
-fn parse_payload(event: &str, payload: &str) -> Result<Value, ApiError> {
-    if payload.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(payload).map_err(|error| {
-        ApiError::internal(format!(
-            "The payload of \"{event}\" is not valid JSON: {error}."
-        ))
-        .prop(event)
-    })
 }
 
 /// Exports a type that implements [`Plugin`] as the plugin of this crate, which must be a

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::strategy::{Credentials, Verdict};
-use crate::{ApiError, Manifest, Request, Response};
+use crate::{ApiError, Manifest, Payload, Request, Response};
 
 /// A Palisade plugin. Implement it on a type and export that type with
 /// [`export_plugin!`](crate::export_plugin).
@@ -34,12 +34,13 @@ pub trait Plugin {
     }
 
     /// Runs the pipe for `event` and returns the payload for the next pipe. The default returns
-    /// `payload` unchanged.
+    /// `payload` unchanged. The payload is parsed only when the pipe reads it, and returned
+    /// unchanged it goes back to the host as the text that came.
     ///
     /// # Errors
     ///
     /// An error aborts the request and reaches the client unchanged.
-    fn pipe(event: &str, request: Request, payload: Value) -> Result<Value, ApiError> {
+    fn pipe(event: &str, request: Request, payload: Payload) -> Result<Payload, ApiError> {
         let _ = (event, request);
         Ok(payload)
     }

@@ -35,8 +35,6 @@ pub struct Request {
     pub protocol: String,
     /// Id of the client connection.
     pub connection_id: String,
-    /// The request as the host sent it, passed back to `api.call` for the current user's calls.
-    raw: types::Request,
 }
 
 impl Request {
@@ -47,6 +45,8 @@ impl Request {
     /// A 500 error when `args`, `body` or `volatile` is not valid JSON or `args` is not an
     /// object, because the host, not the client, wrote them.
     pub(crate) fn from_host(raw: types::Request) -> Result<Self, ApiError> {
+        // The host's strings move into the fields: each copy would cost an allocation in the
+        // guest on every call.
         let args = match parse_json("args", &raw.args)? {
             Value::Object(args) => args,
             Value::Null => Map::new(),
@@ -60,19 +60,18 @@ impl Request {
         let volatile = parse_optional_json("volatile", raw.volatile.as_deref())?;
 
         Ok(Self {
-            request_id: raw.request_id.clone(),
-            controller: raw.controller.clone(),
-            action: raw.action.clone(),
+            request_id: raw.request_id,
+            controller: raw.controller,
+            action: raw.action,
             args,
             body,
             volatile,
             user: User {
-                id: raw.user.id.clone(),
-                profile_ids: raw.user.profile_ids.clone(),
+                id: raw.user.id,
+                profile_ids: raw.user.profile_ids,
             },
-            protocol: raw.protocol.clone(),
-            connection_id: raw.connection_id.clone(),
-            raw,
+            protocol: raw.protocol,
+            connection_id: raw.connection_id,
         })
     }
 
@@ -126,9 +125,22 @@ impl Request {
         self.arg_str("_id")
     }
 
-    /// Returns the request as the host sent it.
-    pub(crate) fn raw(&self) -> &types::Request {
-        &self.raw
+    /// Returns the request in the host's form, for `api.call` on behalf of its user.
+    pub(crate) fn to_host(&self) -> types::Request {
+        types::Request {
+            request_id: self.request_id.clone(),
+            controller: self.controller.clone(),
+            action: self.action.clone(),
+            args: Value::Object(self.args.clone()).to_string(),
+            body: self.body.as_ref().map(Value::to_string),
+            volatile: self.volatile.as_ref().map(Value::to_string),
+            user: types::User {
+                id: self.user.id.clone(),
+                profile_ids: self.user.profile_ids.clone(),
+            },
+            protocol: self.protocol.clone(),
+            connection_id: self.connection_id.clone(),
+        }
     }
 }
 
@@ -185,6 +197,24 @@ pub(crate) mod tests {
         assert_eq!(request.arg_str("size"), None);
         assert_eq!(request.user_id(), "kuid-1");
         assert_eq!(request.user.profile_ids, ["default"]);
+    }
+
+    #[test]
+    fn host_form_round_trips() {
+        let sent = host_request(r#"{"index":"books","size":3}"#, Some(r#"{"title":"Dune"}"#));
+
+        let returned = Request::from_host(sent.clone()).unwrap().to_host();
+
+        assert_eq!(returned.request_id, sent.request_id);
+        assert_eq!(returned.controller, sent.controller);
+        assert_eq!(returned.action, sent.action);
+        assert_eq!(returned.args, sent.args);
+        assert_eq!(returned.body, sent.body);
+        assert_eq!(returned.volatile, sent.volatile);
+        assert_eq!(returned.user.id, sent.user.id);
+        assert_eq!(returned.user.profile_ids, sent.user.profile_ids);
+        assert_eq!(returned.protocol, sent.protocol);
+        assert_eq!(returned.connection_id, sent.connection_id);
     }
 
     #[test]

@@ -6,11 +6,13 @@
 
 mod catalogue;
 mod error;
+mod json;
 mod request;
 mod response;
 
 pub use catalogue::ErrorId;
 pub use error::ApiError;
+pub use json::json_text;
 pub use request::{Protocol, Request, RequestContext, RunAs, new_request_id};
 pub use response::{ChunkStream, RawBody, Response, StreamedBody, envelope, error_envelope};
 

@@ -90,7 +90,7 @@ impl RealtimeHub {
 /// Connections that closed meanwhile are skipped.
 fn push_all(connections: &Connections, deliveries: Vec<Delivery>) {
     for delivery in deliveries {
-        let text = delivery.notification.to_string();
+        let text = palisade_api::json_text(&delivery.notification);
         for connection_id in &delivery.connection_ids {
             let Some(handle) = connections.get(connection_id) else {
                 continue;

@@ -75,7 +75,7 @@ impl<'a> Api<'a> {
         let result = match self.identity {
             Identity::Plugin => api::call(&payload, api::Identity::Plugin, None),
             Identity::CurrentUser(current) => {
-                api::call(&payload, api::Identity::CurrentUser, Some(current.raw()))
+                api::call(&payload, api::Identity::CurrentUser, Some(&current.to_host()))
             }
         }?;
         parse_result(&result)

@@ -11,7 +11,7 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
         controller: request.controller.clone(),
         action: request.action.clone(),
         args: object_text(&request.args),
-        body: request.body.as_ref().map(Value::to_string),
+        body: request.body.as_ref().map(palisade_api::json_text),
         volatile: request.volatile.as_ref().map(object_text),
         user: palisade_plugins::User {
             id: request.context.kuid().unwrap_or("-1").to_owned(),

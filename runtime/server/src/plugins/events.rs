@@ -79,7 +79,7 @@ pub async fn pipe(
             let plugin = Arc::clone(&listener.plugin);
             let event_name = event.to_owned();
             let record = Arc::clone(&record);
-            let text = payload.to_string();
+            let text = palisade_api::json_text(&payload);
             let (returned, text) = super::run_blocking(move || {
                 let returned = plugin.plugin.run_pipe(&event_name, &record, &text);
                 (returned, text)
@@ -112,7 +112,7 @@ pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profi
     tokio::task::spawn_blocking(move || {
         let _call = call;
         for (event, payload) in emitted.events {
-            observe(&set, &event, &record, &payload.to_string());
+            observe(&set, &event, &record, &palisade_api::json_text(&payload));
         }
     });
 }

@@ -128,7 +128,7 @@ impl TokenExpiry {
                 "node": state.node_id,
                 "room": "kuzzle:notification:server",
             });
-            connection.push(Outgoing::Text(notification.to_string()));
+            connection.push(Outgoing::Text(palisade_api::json_text(&notification)));
             tracing::debug!(connection_id = %connection_id, "sent TokenExpired");
             let hooks: Vec<TokenExpiredHook> = hooks.read().clone();
             for hook in hooks {

@@ -185,7 +185,7 @@ impl Reader<'_> {
                 tokio::spawn(async move {
                     let outcome = state.execute(&request).await;
                     let body = envelope(&request, outcome, &state.node_id, true);
-                    handle.push(Outgoing::Text(body.to_string()));
+                    handle.push(Outgoing::Text(palisade_api::json_text(&body)));
                 });
             }
         }
@@ -193,7 +193,7 @@ impl Reader<'_> {
 
     fn send_error(&self, request_id: Option<String>, error: ApiError) {
         let body: Value = error_envelope(request_id.as_deref(), &error, &self.state.node_id);
-        self.handle.push(Outgoing::Text(body.to_string()));
+        self.handle.push(Outgoing::Text(palisade_api::json_text(&body)));
     }
 }
 
