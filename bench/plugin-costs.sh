@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the plugins (the first-party ones, the benchmark's pipe and its TypeScript greeting) from
-# source, then runs the plugin benchmark in release mode.
+# Builds the plugins (the first-party ones, the benchmark's two pipes and its TypeScript
+# greeting) from source, then runs the plugin benchmark in release mode.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 export PALISADE_PLUGINS_BUILD_DIR="$target_dir/plugins"
 
 "$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR"
-"$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR" "$root/bench/plugins/pipe"
+"$root/scripts/build-plugins.sh" "$PALISADE_PLUGINS_BUILD_DIR" "$root/bench/plugins/pipe" \
+  "$root/bench/plugins/pipe-parse"
 
 sdk="$root/plugin-sdk/js"
 if [[ ! -d "$sdk/node_modules" ]]; then

@@ -1,5 +1,5 @@
 //! Measures what plugins cost. A controller action as a Rust plugin and as a JavaScript plugin
-//! runs against a native action, and a pipe on `document:get` against no pipe. The reload time
+//! runs against a native action, and two pipes on `document:get` against no pipe. The reload time
 //! goes from a plugin file change to the first response of the new version, with a cold and a
 //! warm compiled-code cache.
 //!
@@ -9,8 +9,9 @@
 //!
 //! The plugins come from `scripts/build-plugins.sh` (folder `PALISADE_PLUGINS_BUILD_DIR`, by
 //! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
-//! and is skipped when absent. The pipe is `bench/plugins/pipe`, a Rust plugin whose pipe returns
-//! its payload unchanged: unread in the collection `c`, parsed in the collection `parsed`.
+//! and is skipped when absent. The pipes are Rust plugins that return their payload unchanged:
+//! `bench/plugins/pipe` reads neither the payload nor the request, `bench/plugins/pipe-parse`
+//! parses the document. Each runs in a server of its own.
 //!
 //! Run: `bench/plugin-costs.sh`
 
@@ -28,6 +29,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 const CONNECTIONS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
+/// Rounds of the interleaved pipe measurement, whose rounds vary more than its pairs do.
+const INTERLEAVED_ROUNDS: usize = 9;
 /// Reloads per cache state; versions are single digits, so at most 9.
 const RELOADS: usize = 5;
 
@@ -59,13 +62,21 @@ fn main() {
         with_plugins.path().join("pipe.wasm"),
     )
     .expect("pipe.wasm: run bench/plugin-costs.sh, which builds bench/plugins/pipe");
+    let with_parsing_pipe = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        built.join("pipe-parse.wasm"),
+        with_parsing_pipe.path().join("pipe-parse.wasm"),
+    )
+    .expect("pipe-parse.wasm: run bench/plugin-costs.sh, which builds bench/plugins/pipe-parse");
     let no_plugins = tempfile::tempdir().unwrap();
 
     let plugged = start(with_plugins.path(), 0);
+    let parsing = start(with_parsing_pipe.path(), 0);
     let plain = start(no_plugins.path(), 0);
     let client = runtime();
-    client.block_on(seed_document(plugged.0));
-    client.block_on(seed_document(plain.0));
+    for address in [plugged.0, parsing.0, plain.0] {
+        client.block_on(seed_document(address));
+    }
     client.block_on(check_plugins(plugged.0, has_javascript));
 
     println!(
@@ -78,7 +89,6 @@ fn main() {
     let hello_js = json!({"controller": "greetingJs", "action": "sayHello", "name": "Ada"});
     let now = json!({"controller": "server", "action": "now"});
     let get = json!({"controller": "document", "action": "get", "index": "bench", "collection": "c", "_id": "d"});
-    let get_parsed = json!({"controller": "document", "action": "get", "index": "bench", "collection": "parsed", "_id": "d"});
 
     let mut cases = vec![
         ("server:now (native)", plugged.0, now),
@@ -92,8 +102,12 @@ fn main() {
         ));
     }
     cases.push(("document:get, no pipe", plain.0, get.clone()));
-    cases.push(("document:get, pipe returning the payload unread", plugged.0, get.clone()));
-    cases.push(("document:get, pipe parsing the document", plugged.0, get_parsed.clone()));
+    cases.push(("document:get, pass-through pipe", plugged.0, get.clone()));
+    cases.push((
+        "document:get, pipe parsing the document",
+        parsing.0,
+        get.clone(),
+    ));
     // `PLUGIN_COSTS_ONLY=pipe` keeps the cases whose name contains `pipe`, for profiling one case.
     let only = std::env::var("PLUGIN_COSTS_ONLY").ok();
     if let Some(only) = &only {
@@ -126,8 +140,16 @@ fn main() {
             latency.p99_us
         );
     }
+    // A second server without plugins is the control: what two identical servers measure apart.
+    let control = start(no_plugins.path(), 0);
+    client.block_on(seed_document(control.0));
+    let pipes = [
+        ("pass-through", plugged.0),
+        ("parsing", parsing.0),
+        ("none (control)", control.0),
+    ];
     if only.is_some() {
-        pipe_interleaved(&client, plain.0, plugged.0, &[&get, &get_parsed]);
+        pipe_interleaved(&client, plain.0, &pipes, &get);
         return;
     }
     let native = best[0].0.p50_us;
@@ -142,9 +164,13 @@ fn main() {
         );
     }
     let no_pipe = best[best.len() - 3].0.p50_us;
-    let (unread, parsed) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
-    println!("pipe p50 − no pipe p50: {:.1} µs unread, {:.1} µs parsed", unread - no_pipe, parsed - no_pipe);
-    pipe_interleaved(&client, plain.0, plugged.0, &[&get, &get_parsed]);
+    let (through, parsing) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
+    println!(
+        "pipe p50 − no pipe p50: {:.1} µs pass-through, {:.1} µs parsing",
+        through - no_pipe,
+        parsing - no_pipe
+    );
+    pipe_interleaved(&client, plain.0, &pipes, &get);
 
     reload_times(&client);
 }
@@ -224,16 +250,13 @@ async fn seed_document(address: SocketAddr) {
     let index = json!({"controller": "index", "action": "create", "index": "bench"});
     let reply = send(&mut socket, &index).await;
     assert_eq!(reply["status"], 200, "{reply}");
-    for collection in ["c", "parsed"] {
-        for request in [
-            json!({"controller": "collection", "action": "create", "index": "bench",
-                "collection": collection}),
-            json!({"controller": "document", "action": "create", "index": "bench",
-                "collection": collection, "_id": "d", "body": {"title": "a document", "n": 1}}),
-        ] {
-            let reply = send(&mut socket, &request).await;
-            assert_eq!(reply["status"], 200, "{reply}");
-        }
+    for request in [
+        json!({"controller": "collection", "action": "create", "index": "bench", "collection": "c"}),
+        json!({"controller": "document", "action": "create", "index": "bench", "collection": "c",
+            "_id": "d", "body": {"title": "a document", "n": 1}}),
+    ] {
+        let reply = send(&mut socket, &request).await;
+        assert_eq!(reply["status"], 200, "{reply}");
     }
 }
 
@@ -297,45 +320,57 @@ async fn load(address: SocketAddr, request: &Value, connections: usize) -> Measu
     }
 }
 
-/// Measures the pipe's cost a second way: one connection to each server, requests alternating
-/// between them, so both latencies are sampled under the same machine conditions. Prints the
-/// p50 of each and of the per-pair differences, for `ROUNDS` rounds of each request.
+/// Measures each pipe's cost a second way: one connection to the server without plugins and one
+/// to the server of the pipe, requests alternating between them, so both latencies are sampled
+/// under the same machine conditions. Prints the p50 of each and of the per-pair differences for
+/// `INTERLEAVED_ROUNDS` rounds of each pipe, then the median of those rounds.
 fn pipe_interleaved(
     client: &tokio::runtime::Runtime,
     plain: SocketAddr,
-    plugged: SocketAddr,
-    requests: &[&Value],
+    pipes: &[(&str, SocketAddr)],
+    request: &Value,
 ) {
     println!("\nInterleaved document:get, one connection per server, requests alternating:");
-    println!("| collection | round | pairs | no pipe p50 µs | pipe p50 µs | p50 of pair differences µs |");
+    println!(
+        "| pipe | round | pairs | no pipe p50 µs | pipe p50 µs | p50 of pair differences µs |"
+    );
     println!("|---|---|---|---|---|---|");
-    for round in 1..=ROUNDS {
-        for request in requests {
-            let (without, with) = client.block_on(alternate(plain, plugged, request));
-            let mut differences: Vec<f64> =
-                with.iter().zip(&without).map(|(a, b)| a - b).collect();
+    let mut rounds = vec![Vec::new(); pipes.len()];
+    for round in 1..=INTERLEAVED_ROUNDS {
+        for ((pipe, address), costs) in pipes.iter().zip(&mut rounds) {
+            let (without, with) = client.block_on(alternate(plain, *address, request));
+            let mut differences: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
+            let cost = median(&mut differences);
+            costs.push(cost);
             println!(
-                "| {} | {round} | {} | {:.1} | {:.1} | {:.1} |",
-                request["collection"].as_str().unwrap_or_default(),
+                "| {pipe} | {round} | {} | {:.1} | {:.1} | {cost:.1} |",
                 without.len(),
                 median(&mut without.clone()),
                 median(&mut with.clone()),
-                median(&mut differences)
             );
         }
     }
+    for ((pipe, _), costs) in pipes.iter().zip(&mut rounds) {
+        println!(
+            "{pipe} pipe, median of {INTERLEAVED_ROUNDS} rounds: {:.1} µs",
+            median(costs)
+        );
+    }
 }
 
-/// Sends `request` to `first` then `second`, back to back for `DURATION`, and returns the
-/// latencies in µs of each, pair by pair.
+/// Sends `request` to `first` and `second` in turn, back to back for `DURATION`, and returns the
+/// latencies in µs of each, pair by pair. The order flips at every pair: the request sent second
+/// waits about 4 µs more (measured with two servers without plugins), so a fixed order would
+/// charge that to one server.
 async fn alternate(first: SocketAddr, second: SocketAddr, request: &Value) -> (Vec<f64>, Vec<f64>) {
     let mut sockets = [connect(first).await, connect(second).await];
     let mut latencies = (Vec::new(), Vec::new());
     let deadline = Instant::now() + DURATION;
+    let mut order = [0, 1];
     while Instant::now() < deadline {
-        for (position, socket) in sockets.iter_mut().enumerate() {
+        for position in order {
             let sent = Instant::now();
-            let reply = send(socket, request).await;
+            let reply = send(&mut sockets[position], request).await;
             assert_eq!(reply["status"], 200, "{reply}");
             let micros = sent.elapsed().as_secs_f64() * 1e6;
             if position == 0 {
@@ -344,6 +379,7 @@ async fn alternate(first: SocketAddr, second: SocketAddr, request: &Value) -> (V
                 latencies.1.push(micros);
             }
         }
+        order.reverse();
     }
     latencies
 }

@@ -15,7 +15,7 @@ pub fn init<P: Plugin>(config: String) -> Result<types::Manifest, types::ApiErro
 
 /// Runs [`Plugin::handle`] on the host's request.
 pub fn handle<P: Plugin>(request: types::Request) -> Result<types::Response, types::ApiError> {
-    let request = Request::from_host(request)?;
+    let request = Request::from_host(request);
     let response = P::handle(request)?;
     Ok(response.into())
 }
@@ -26,19 +26,17 @@ pub fn pipe<P: Plugin>(
     request: types::Request,
     payload: String,
 ) -> Result<String, types::ApiError> {
-    let request = Request::from_host(request)?;
+    let request = Request::from_host(request);
     let payload = Payload::from_host(&event, payload);
     let payload = P::pipe(&event, request, payload)?;
     Ok(payload.into_text())
 }
 
-/// Runs [`Plugin::hook`] on the host's request and payload. A request or payload that does not
-/// parse is logged and the hook is skipped, because a hook has no way to return an error.
+/// Runs [`Plugin::hook`] on the host's request and payload. A payload that does not parse is
+/// logged and the hook is skipped, because a hook has no way to return an error.
 pub fn hook<P: Plugin>(event: String, request: types::Request, payload: String) {
-    let parsed = Request::from_host(request)
-        .and_then(|request| Ok((request, payload::parse(&event, &payload)?)));
-    match parsed {
-        Ok((request, payload)) => P::hook(&event, request, payload),
+    match payload::parse(&event, &payload) {
+        Ok(payload) => P::hook(&event, Request::from_host(request), payload),
         Err(error) => log::error(&format!("hook on \"{event}\" skipped: {error}")),
     }
 }
@@ -58,7 +56,7 @@ pub mod strategy {
         credentials: String,
         request: types::Request,
     ) -> Result<wit::Verdict, types::ApiError> {
-        let request = Request::from_host(request)?;
+        let request = Request::from_host(request);
         let credentials = parse_credentials(&credentials)?;
         Ok(P::verify(&strategy, credentials, request)?.into())
     }

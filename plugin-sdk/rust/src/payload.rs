@@ -158,6 +158,10 @@ mod tests {
         let error = payload.value().unwrap_err();
 
         assert_eq!(error.status, 500);
-        assert!(error.message.contains("document:afterGet"), "{}", error.message);
+        assert!(
+            error.message.contains("document:afterGet"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! The API request that a controller action, a pipe or a hook receives.
 
+use std::cell::OnceCell;
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -14,7 +17,8 @@ pub struct User {
     pub profile_ids: Vec<String>,
 }
 
-/// An API request with its JSON parts parsed.
+/// An API request. Its JSON parts (`args`, `body`, `volatile`) arrive as text and are parsed on
+/// first read, so a pipe or hook that does not read them does not pay for parsing them.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The request id, echoed in the response.
@@ -23,61 +27,100 @@ pub struct Request {
     pub controller: String,
     /// Action name, such as `sayHello`.
     pub action: String,
-    /// Every argument (`index`, `collection`, `_id`, query-string values...) as a JSON object.
-    pub args: Map<String, Value>,
-    /// The request body, if any.
-    pub body: Option<Value>,
-    /// The client's volatile data, if any.
-    pub volatile: Option<Value>,
     /// The user the request runs as.
     pub user: User,
     /// `http`, `websocket` or `internal`.
     pub protocol: String,
     /// Id of the client connection.
     pub connection_id: String,
+    args: JsonPart,
+    body: JsonPart,
+    volatile: JsonPart,
+}
+
+/// A JSON part of the request: the host's text, if any, and its value once parsed.
+#[derive(Debug, Clone)]
+struct JsonPart {
+    name: &'static str,
+    text: Option<String>,
+    value: OnceCell<Value>,
+}
+
+impl JsonPart {
+    fn new(name: &'static str, text: Option<String>) -> Self {
+        Self {
+            name,
+            text,
+            value: OnceCell::new(),
+        }
+    }
+
+    /// Returns the parsed value: `null` for no text or an empty one.
+    ///
+    /// # Panics
+    ///
+    /// When the text is not valid JSON. The host always serializes these parts itself, so invalid
+    /// text is a host bug: the panic traps the instance and the host reports the failed call.
+    fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or_default();
+            if text.trim().is_empty() {
+                return Value::Null;
+            }
+            serde_json::from_str(text).unwrap_or_else(|error| {
+                panic!(
+                    "the host sent a request {} that is not valid JSON: {error}",
+                    self.name
+                )
+            })
+        })
+    }
+
+    /// Returns the value, or `None` when it is `null`.
+    fn optional(&self) -> Option<&Value> {
+        Some(self.value()).filter(|value| !value.is_null())
+    }
 }
 
 impl Request {
-    /// Parses the JSON parts of a request from the host.
-    ///
-    /// # Errors
-    ///
-    /// A 500 error when `args`, `body` or `volatile` is not valid JSON or `args` is not an
-    /// object, because the host, not the client, wrote them.
-    pub(crate) fn from_host(raw: types::Request) -> Result<Self, ApiError> {
+    /// Wraps a request from the host. Its JSON parts are parsed on first read.
+    pub(crate) fn from_host(raw: types::Request) -> Self {
         // The host's strings move into the fields: each copy would cost an allocation in the
         // guest on every call.
-        let args = match parse_json("args", &raw.args)? {
-            Value::Object(args) => args,
-            Value::Null => Map::new(),
-            _ => {
-                return Err(ApiError::internal(
-                    "The request arguments are not a JSON object.",
-                ));
-            }
-        };
-        let body = parse_optional_json("body", raw.body.as_deref())?;
-        let volatile = parse_optional_json("volatile", raw.volatile.as_deref())?;
-
-        Ok(Self {
+        Self {
             request_id: raw.request_id,
             controller: raw.controller,
             action: raw.action,
-            args,
-            body,
-            volatile,
             user: User {
                 id: raw.user.id,
                 profile_ids: raw.user.profile_ids,
             },
             protocol: raw.protocol,
             connection_id: raw.connection_id,
-        })
+            args: JsonPart::new("args", Some(raw.args)),
+            body: JsonPart::new("body", raw.body),
+            volatile: JsonPart::new("volatile", raw.volatile),
+        }
+    }
+
+    /// Returns every argument (`index`, `collection`, `_id`, query-string values...) as a JSON
+    /// object, empty when the request has none.
+    ///
+    /// # Panics
+    ///
+    /// When the host sent arguments that are not a JSON object, which it never does.
+    pub fn args(&self) -> &Map<String, Value> {
+        static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+        match self.args.value() {
+            Value::Object(args) => args,
+            Value::Null => EMPTY.get_or_init(Map::new),
+            _ => panic!("the host sent request args that are not a JSON object"),
+        }
     }
 
     /// Returns the argument `name`, if present.
     pub fn arg(&self, name: &str) -> Option<&Value> {
-        self.args.get(name)
+        self.args().get(name)
     }
 
     /// Returns the argument `name` if it is a string, `None` if it is absent or of another type.
@@ -102,7 +145,12 @@ impl Request {
 
     /// Returns the request body, if any.
     pub fn body(&self) -> Option<&Value> {
-        self.body.as_ref()
+        self.body.optional()
+    }
+
+    /// Returns the client's volatile data, if any.
+    pub fn volatile(&self) -> Option<&Value> {
+        self.volatile.optional()
     }
 
     /// Returns the kuid of the user the request runs as (`-1` for the anonymous user).
@@ -131,9 +179,9 @@ impl Request {
             request_id: self.request_id.clone(),
             controller: self.controller.clone(),
             action: self.action.clone(),
-            args: Value::Object(self.args.clone()).to_string(),
-            body: self.body.as_ref().map(Value::to_string),
-            volatile: self.volatile.as_ref().map(Value::to_string),
+            args: self.args.text.clone().unwrap_or_default(),
+            body: self.body.text.clone(),
+            volatile: self.volatile.text.clone(),
             user: types::User {
                 id: self.user.id.clone(),
                 profile_ids: self.user.profile_ids.clone(),
@@ -141,22 +189,6 @@ impl Request {
             protocol: self.protocol.clone(),
             connection_id: self.connection_id.clone(),
         }
-    }
-}
-
-fn parse_json(field: &str, text: &str) -> Result<Value, ApiError> {
-    if text.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(text).map_err(|error| {
-        ApiError::internal(format!("The request's {field} is not valid JSON: {error}.")).prop(field)
-    })
-}
-
-fn parse_optional_json(field: &str, text: Option<&str>) -> Result<Option<Value>, ApiError> {
-    match text.map(|text| parse_json(field, text)).transpose()? {
-        Some(Value::Null) | None => Ok(None),
-        value => Ok(value),
     }
 }
 
@@ -183,7 +215,7 @@ pub(crate) mod tests {
     }
 
     fn request(args: &str) -> Request {
-        Request::from_host(host_request(args, None)).expect("the request parses")
+        Request::from_host(host_request(args, None))
     }
 
     #[test]
@@ -203,7 +235,7 @@ pub(crate) mod tests {
     fn host_form_round_trips() {
         let sent = host_request(r#"{"index":"books","size":3}"#, Some(r#"{"title":"Dune"}"#));
 
-        let returned = Request::from_host(sent.clone()).unwrap().to_host();
+        let returned = Request::from_host(sent.clone()).to_host();
 
         assert_eq!(returned.request_id, sent.request_id);
         assert_eq!(returned.controller, sent.controller);
@@ -243,7 +275,7 @@ pub(crate) mod tests {
     #[test]
     fn body_parsed() {
         let raw = host_request("{}", Some(r#"{"title":"Dune"}"#));
-        let request = Request::from_host(raw).expect("the request parses");
+        let request = Request::from_host(raw);
 
         assert_eq!(request.body(), Some(&serde_json::json!({"title": "Dune"})));
     }
@@ -252,16 +284,27 @@ pub(crate) mod tests {
     fn empty_args_become_empty_object() {
         let request = request("");
 
-        assert!(request.args.is_empty());
+        assert!(request.args().is_empty());
         assert_eq!(request.body(), None);
     }
 
     #[test]
-    fn invalid_args_rejected() {
-        let error = Request::from_host(host_request("{not json", None)).expect_err("invalid");
-        assert_eq!(error.status, 500);
+    #[should_panic(expected = "not valid JSON")]
+    fn invalid_args_panic() {
+        Request::from_host(host_request("{not json", None)).arg("a");
+    }
 
-        let error = Request::from_host(host_request("[1]", None)).expect_err("not an object");
-        assert_eq!(error.status, 500);
+    #[test]
+    #[should_panic(expected = "not a JSON object")]
+    fn array_args_panic() {
+        Request::from_host(host_request("[1]", None)).arg("a");
+    }
+
+    #[test]
+    fn unread_parts_stay_unparsed() {
+        let request = Request::from_host(host_request("{not json", Some("{not json")));
+
+        assert_eq!(request.user_id(), "kuid-1");
+        assert_eq!(request.to_host().args, "{not json");
     }
 }

@@ -74,9 +74,11 @@ impl<'a> Api<'a> {
         let payload = request.to_string();
         let result = match self.identity {
             Identity::Plugin => api::call(&payload, api::Identity::Plugin, None),
-            Identity::CurrentUser(current) => {
-                api::call(&payload, api::Identity::CurrentUser, Some(&current.to_host()))
-            }
+            Identity::CurrentUser(current) => api::call(
+                &payload,
+                api::Identity::CurrentUser,
+                Some(&current.to_host()),
+            ),
         }?;
         parse_result(&result)
     }

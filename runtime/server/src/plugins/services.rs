@@ -117,7 +117,9 @@ impl HostServices for ServerServices {
             .map_err(|e| to_guest(&e))?;
         let outcome = block_on(&self.runtime, state.execute_internal(&request));
         match outcome {
-            Ok(response) => Ok(palisade_api::json_text(&response.result.unwrap_or(Value::Null))),
+            Ok(response) => Ok(palisade_api::json_text(
+                &response.result.unwrap_or(Value::Null),
+            )),
             Err(error) => Err(to_guest(&error)),
         }
     }

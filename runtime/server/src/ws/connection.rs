@@ -193,7 +193,8 @@ impl Reader<'_> {
 
     fn send_error(&self, request_id: Option<String>, error: ApiError) {
         let body: Value = error_envelope(request_id.as_deref(), &error, &self.state.node_id);
-        self.handle.push(Outgoing::Text(palisade_api::json_text(&body)));
+        self.handle
+            .push(Outgoing::Text(palisade_api::json_text(&body)));
     }
 }
 
