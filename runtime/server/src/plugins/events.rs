@@ -69,10 +69,10 @@ pub async fn pipe(
     }
     let mut payload = payload;
     if set.pipes_for(event).next().is_some() {
-        // TODO(plugins-events): a pipe adds 26 to 47 µs to `document:get` at p50 in the recorded
-        // runs, against a target of 10 (BENCHMARKS.md). A Rust guest spends about 6 µs hot parsing and serializing a
-        // small document. The request record crosses as a dozen strings that the guest copies and
-        // parses (about 1 µs hot), which a resource read on demand would save.
+        // TODO(plugins-events): a pass-through pipe adds about 13 µs to `document:get` at p50,
+        // against a target of 10 (BENCHMARKS.md). The call takes 1.8 µs in a loop but about 6 µs
+        // here, cold. The record crosses as about ten strings, each lowered through the guest's
+        // allocator: a request resource read on demand would pass one handle.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
         let _call = set.calls().enter(&request.request_id, &record.user.id);
         for listener in set.pipes_for(event) {
