@@ -35,10 +35,11 @@ node "$root/plugin-sdk/js/bin/palisade-plugin-build.js" "$root/plugin-sdk/js/exa
 echo "==> cargo test"
 cargo test --workspace --locked
 
-# Rust plugins stay out of the workspace (they target WebAssembly), so their formatting, lints
-# and unit tests run on the build machine's target here, one crate at a time. They share one
-# target folder without debug information, so common dependencies build once and take little disk.
-for manifest in "$root"/plugins/*/Cargo.toml; do
+# The Rust plugin SDK and the Rust plugins stay out of the workspace (they target WebAssembly),
+# so their formatting, lints and unit tests run on the build machine's target here, one crate at
+# a time. They share one target folder without debug information, so common dependencies build
+# once and take little disk.
+for manifest in "$root"/plugin-sdk/rust/Cargo.toml "$root"/plugins/*/Cargo.toml; do
   echo "==> cargo fmt, clippy and test (${manifest#"$root"/})"
   cargo fmt --manifest-path "$manifest" --check
   CARGO_TARGET_DIR="$target_dir/plugin-checks" CARGO_PROFILE_DEV_DEBUG=false \
