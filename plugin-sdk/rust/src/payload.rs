@@ -94,15 +94,20 @@ impl From<Value> for Payload {
 
 /// Parses a payload text from the host, where an empty text is `null`.
 pub(crate) fn parse(event: &str, text: &str) -> Result<Value, ApiError> {
-    if text.trim().is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(text).map_err(|error| {
+    parse_host_json(text).map_err(|error| {
         ApiError::internal(format!(
             "The payload of \"{event}\" is not valid JSON: {error}."
         ))
         .prop(event)
     })
+}
+
+/// Parses JSON text from the host, where an empty text is `null`.
+pub(crate) fn parse_host_json(text: &str) -> serde_json::Result<Value> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 use crate::bindings::palisade::plugin::types;
+use crate::payload::parse_host_json;
 
 /// The user a request runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +65,7 @@ impl JsonPart {
     fn value(&self) -> &Value {
         self.value.get_or_init(|| {
             let text = self.text.as_deref().unwrap_or_default();
-            if text.trim().is_empty() {
-                return Value::Null;
-            }
-            serde_json::from_str(text).unwrap_or_else(|error| {
+            parse_host_json(text).unwrap_or_else(|error| {
                 panic!(
                     "the host sent a request {} that is not valid JSON: {error}",
                     self.name
@@ -108,7 +106,8 @@ impl Request {
     ///
     /// # Panics
     ///
-    /// When the host sent arguments that are not a JSON object, which it never does.
+    /// When the host sent arguments that are not a JSON object. The server serializes them from
+    /// a JSON object, so this is a host bug.
     pub fn args(&self) -> &Map<String, Value> {
         static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
         match self.args.value() {

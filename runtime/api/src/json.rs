@@ -7,7 +7,7 @@ use serde_json::Value;
 /// `Value::to_string` goes through `Display`, whose formatter adapter made it about 2.7 times
 /// slower than this for a 230-byte document (0.89 µs against 0.33 µs, release build).
 pub fn json_text(value: &Value) -> String {
-    // Serializing a `Value` fails only for a map with non-string keys, which it cannot hold.
+    // A `Value`'s maps have `String` keys by type, and only non-string keys fail to serialize.
     serde_json::to_string(value).unwrap_or_default()
 }
 
