@@ -48,6 +48,9 @@ for manifest in "$root"/plugin-sdk/rust/Cargo.toml "$root"/plugins/*/Cargo.toml;
     cargo test --manifest-path "$manifest" --locked
 done
 
+echo "==> TypeScript plugin SDK: unit tests and type check"
+(cd "$root/plugin-sdk/js" && npm test && npm run typecheck)
+
 echo "==> kuzzle-sdk tests"
 export PALISADE_BIN="$target_dir/debug/palisade"
 (cd tests/sdk-js && npm test)

@@ -1,5 +1,6 @@
 import { ApiError, toApiError } from "./errors.js";
 import { apiCallRaw, httpSendRaw, logWrite, nowMsRaw, randomBytesRaw, settingsRaw } from "./host.js";
+import { lentRequestOf } from "./request.js";
 
 /**
  * Runs an API action through the host's `api.call`, like a client would, and returns its parsed
@@ -24,7 +25,7 @@ function identityOf(options) {
   if (options.onBehalfOf === undefined || options.onBehalfOf === null) {
     return { identity: "plugin", current: undefined };
   }
-  return { identity: "current-user", current: options.onBehalfOf };
+  return { identity: "current-user", current: lentRequestOf(options.onBehalfOf) };
 }
 
 /** Helpers over the `document` controller. Each takes `options.onBehalfOf` like `apiCall`. */

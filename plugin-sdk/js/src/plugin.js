@@ -1,4 +1,5 @@
 import { ApiError, toApiError } from "./errors.js";
+import { fromHost } from "./request.js";
 
 /** A controller action's result with a status or headers other than 200 and none. */
 export class Reply {
@@ -61,8 +62,9 @@ export function definePlugin(spec) {
     },
 
     controller: {
-      handle(request) {
+      handle(lent) {
         return guard(() => {
+          const request = fromHost(lent);
           const actions = Object.hasOwn(controllers, request.controller)
             ? controllers[request.controller]
             : undefined;
@@ -83,25 +85,25 @@ export function definePlugin(spec) {
     },
 
     pipe: {
-      run(event, request, payloadJson) {
+      run(event, lent, payloadJson) {
         return guard(() => {
           const handler = pipes.find(event);
           if (handler === undefined) {
             return payloadJson;
           }
           const payload = JSON.parse(payloadJson);
-          const value = checkSynchronous(handler(payload, request, event), `pipe ${event}`);
+          const value = checkSynchronous(handler(payload, fromHost(lent), event), `pipe ${event}`);
           return value === undefined ? payloadJson : JSON.stringify(value);
         });
       },
     },
 
     hook: {
-      observe(event, request, payloadJson) {
+      observe(event, lent, payloadJson) {
         const handler = hooks.find(event);
         if (handler !== undefined) {
           // A hook has no error channel: an exception traps the call and the host logs it.
-          checkSynchronous(handler(JSON.parse(payloadJson), request, event), `hook ${event}`);
+          checkSynchronous(handler(JSON.parse(payloadJson), fromHost(lent), event), `hook ${event}`);
         }
       },
     },

@@ -4,6 +4,62 @@ import { ApiError } from "./errors.js";
 const parsedArgs = new WeakMap();
 const parsedBodies = new WeakMap();
 
+// The host's `request` resource behind each request object, for `api.call` on its user's behalf.
+const lentRequests = new WeakMap();
+
+// The fields of a request object and how each is read from the host's resource.
+const FIELDS = [
+  ["requestId", (lent) => lent.requestId()],
+  ["controller", (lent) => lent.controller()],
+  ["action", (lent) => lent.action()],
+  ["args", (lent) => lent.args()],
+  ["body", (lent) => lent.body()],
+  ["volatile", (lent) => lent.volatile()],
+  ["user", (lent) => lent.user()],
+  ["protocol", (lent) => lent.protocol()],
+  ["connectionId", (lent) => lent.connectionId()],
+];
+
+/**
+ * Wraps the `request` resource that the host lent to the current call in the request object that
+ * handlers receive: `requestId`, `controller`, `action`, `args`, `body`, `volatile`, `user`,
+ * `protocol` and `connectionId`. Each field is read from the host on first access, so a pipe or
+ * hook that does not look at the request pays for none of it.
+ */
+export function fromHost(lent) {
+  const request = {};
+  for (const [field, read] of FIELDS) {
+    Object.defineProperty(request, field, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = read(lent);
+        Object.defineProperty(request, field, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  lentRequests.set(request, lent);
+  return request;
+}
+
+/**
+ * Returns the host's resource behind a request object that a handler received, or throws a 400
+ * error for any other value: only the request being handled can lend its user's rights.
+ */
+export function lentRequestOf(request) {
+  const lent = lentRequests.get(request);
+  if (lent === undefined) {
+    throw new ApiError(
+      400,
+      "api.assert.invalid_argument",
+      'Invalid argument "onBehalfOf": pass the request object the handler received.',
+      ["onBehalfOf"],
+    );
+  }
+  return lent;
+}
+
 /** Returns the arguments of `request` (the `args` JSON object) as an object. */
 export function args(request) {
   let value = parsedArgs.get(request);

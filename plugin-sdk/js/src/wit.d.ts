@@ -12,21 +12,42 @@ export interface User {
   profileIds: string[];
 }
 
-/** `types.request`: an API request, as a controller action or a pipe receives it. */
-export interface Request {
-  requestId: string;
-  controller: string;
-  action: string;
+/**
+ * `types.request`: the resource of an API request, which the host lends to one call of a
+ * controller action, a pipe or a hook. `src/request.js` turns it into the `Request` object that
+ * handlers receive.
+ */
+export interface LentRequest {
+  requestId(): string;
+  controller(): string;
+  action(): string;
   /** Every argument of the request as a JSON object. */
-  args: string;
+  args(): string;
   /** The request body as JSON, if any. */
-  body: string | undefined;
+  body(): string | undefined;
   /** The client's volatile data as a JSON object, if any. */
-  volatile: string | undefined;
-  user: User;
+  volatile(): string | undefined;
+  user(): User;
   /** `http`, `websocket` or `internal`. */
-  protocol: string;
-  connectionId: string;
+  protocol(): string;
+  connectionId(): string;
+}
+
+/** A request as handlers receive it: the fields of `LentRequest`, each read on first access. */
+export interface Request {
+  readonly requestId: string;
+  readonly controller: string;
+  readonly action: string;
+  /** Every argument of the request as a JSON object. */
+  readonly args: string;
+  /** The request body as JSON, if any. */
+  readonly body: string | undefined;
+  /** The client's volatile data as a JSON object, if any. */
+  readonly volatile: string | undefined;
+  readonly user: User;
+  /** `http`, `websocket` or `internal`. */
+  readonly protocol: string;
+  readonly connectionId: string;
 }
 
 /** `types.response`: a successful action result. */
@@ -108,17 +129,17 @@ export interface LifecycleExport {
 
 /** The `controller` export. */
 export interface ControllerExport {
-  handle(request: Request): Response;
+  handle(request: LentRequest): Response;
 }
 
 /** The `pipe` export. */
 export interface PipeExport {
-  run(event: string, request: Request, payload: string): string;
+  run(event: string, request: LentRequest, payload: string): string;
 }
 
 /** The `hook` export. */
 export interface HookExport {
-  observe(event: string, request: Request, payload: string): void;
+  observe(event: string, request: LentRequest, payload: string): void;
 }
 
 /** The imports, as `src/host.js` calls them. */
@@ -126,7 +147,7 @@ export interface LogImport {
   write(level: Level, message: string): void;
 }
 export interface ApiImport {
-  call(payload: string, identity: Identity, current: Request | undefined): string;
+  call(payload: string, identity: Identity, current: LentRequest | undefined): string;
 }
 export interface HttpImport {
   send(request: OutgoingRequest): IncomingResponse;

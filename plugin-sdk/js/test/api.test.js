@@ -3,7 +3,8 @@ import { beforeEach, test } from "node:test";
 
 import { ApiError, apiCall, documents, httpSend, log, nowMs, publish, randomBytes, settings } from "../src/index.js";
 import { behaviour, calls, importError, reset } from "./fake-host.js";
-import { makeRequest } from "./helpers.js";
+import { fromHost } from "../src/request.js";
+import { hostRequest } from "./helpers.js";
 
 beforeEach(reset);
 
@@ -17,11 +18,19 @@ test("apiCall uses the plugin identity by default", () => {
 });
 
 test("apiCall onBehalfOf uses the current user", () => {
-  const request = makeRequest();
-  documents.get("i", "c", "d1", { onBehalfOf: request });
+  const lent = hostRequest();
+  documents.get("i", "c", "d1", { onBehalfOf: fromHost(lent) });
   assert.equal(calls[0].identity, "current-user");
-  assert.equal(calls[0].current, request);
+  assert.equal(calls[0].current, lent);
   assert.deepEqual(calls[0].payload, { controller: "document", action: "get", index: "i", collection: "c", _id: "d1" });
+});
+
+test("apiCall onBehalfOf refuses an object that is not the handled request", () => {
+  assert.throws(
+    () => documents.get("i", "c", "d1", { onBehalfOf: { user: { id: "admin" } } }),
+    (error) => error instanceof ApiError && error.status === 400 && error.props[0] === "onBehalfOf",
+  );
+  assert.equal(calls.length, 0);
 });
 
 test("apiCall throws the host's error as ApiError", () => {

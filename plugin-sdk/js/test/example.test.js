@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 import { behaviour, calls, reset } from "./fake-host.js";
-import { makeRequest } from "./helpers.js";
+import { hostRequest } from "./helpers.js";
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let workDir;
@@ -55,13 +55,13 @@ test("example init rejects a bad setting", () => {
 });
 
 test("example sayHello greets", () => {
-  const response = plugin.controller.handle(makeRequest({ args: '{"name":"Ada"}' }));
+  const response = plugin.controller.handle(hostRequest({ args: '{"name":"Ada"}' }));
   assert.equal(response.result, '{"message":"Hello, Ada!"}');
 });
 
 test("example save calls the API as the user", () => {
   behaviour.call = () => '{"_id":"g1","_source":{"name":"Ada"}}';
-  const request = makeRequest({ action: "save", args: '{"name":"Ada"}' });
+  const request = hostRequest({ action: "save", args: '{"name":"Ada"}' });
   const response = plugin.controller.handle(request);
   assert.equal(response.status, 201);
   assert.equal(response.result, '{"_id":"g1"}');
@@ -70,6 +70,6 @@ test("example save calls the API as the user", () => {
 });
 
 test("example pipe stamps the creation day", () => {
-  const payload = JSON.parse(plugin.pipe.run("document:beforeCreate", makeRequest(), '{"body":{"a":1}}'));
+  const payload = JSON.parse(plugin.pipe.run("document:beforeCreate", hostRequest(), '{"body":{"a":1}}'));
   assert.deepEqual(payload, { body: { a: 1, createdOn: "2023-11-14" } });
 });

@@ -1,6 +1,11 @@
-/** Returns a WIT `request` record for the tests; `overrides` replace its fields. */
-export function makeRequest(overrides = {}) {
-  return {
+import { fromHost } from "../src/request.js";
+
+/**
+ * Returns a stand-in for the `request` resource the host lends to a call: the methods of the WIT
+ * resource over fixed values. `overrides` replace its fields.
+ */
+export function hostRequest(overrides = {}) {
+  const fields = {
     requestId: "req-1",
     controller: "greeting",
     action: "sayHello",
@@ -12,4 +17,18 @@ export function makeRequest(overrides = {}) {
     connectionId: "conn-1",
     ...overrides,
   };
+  const reads = [];
+  const lent = { reads };
+  for (const [field, value] of Object.entries(fields)) {
+    lent[field] = () => {
+      reads.push(field);
+      return value;
+    };
+  }
+  return lent;
+}
+
+/** Returns a request object as handlers receive it; `overrides` replace its fields. */
+export function makeRequest(overrides = {}) {
+  return fromHost(hostRequest(overrides));
 }

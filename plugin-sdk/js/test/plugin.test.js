@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiError, argString, definePlugin, reply } from "../src/index.js";
-import { makeRequest } from "./helpers.js";
+import { hostRequest } from "./helpers.js";
 
 // Runs `run` and returns the `payload` of the exception it throws, as componentize-js would read
 // it for the `err` case of the export's result.
@@ -86,13 +86,13 @@ test("init rejection returns the error", () => {
 
 test("handle returns the result as JSON", () => {
   const response = plugin.controller.handle(
-    makeRequest({ controller: "greeting", action: "sayHello", args: '{"name":"Ada"}' }),
+    hostRequest({ controller: "greeting", action: "sayHello", args: '{"name":"Ada"}' }),
   );
   assert.deepEqual(response, { status: 200, result: '{"message":"Hello, Ada!"}', headers: [] });
 });
 
 test("handle applies a reply's status and headers", () => {
-  const response = plugin.controller.handle(makeRequest({ controller: "greeting", action: "create" }));
+  const response = plugin.controller.handle(hostRequest({ controller: "greeting", action: "create" }));
   assert.deepEqual(response, {
     status: 201,
     result: '{"created":true}',
@@ -102,7 +102,7 @@ test("handle applies a reply's status and headers", () => {
 
 test("handle returns argument errors", () => {
   const payload = errPayload(() =>
-    plugin.controller.handle(makeRequest({ controller: "greeting", action: "sayHello" })),
+    plugin.controller.handle(hostRequest({ controller: "greeting", action: "sayHello" })),
   );
   assert.equal(payload.status, 400);
   assert.equal(payload.id, "api.assert.missing_argument");
@@ -114,27 +114,27 @@ test("handle rejects an unknown action with 404", () => {
     ["other", "sayHello"],
     ["greeting", "toString"],
   ]) {
-    const payload = errPayload(() => plugin.controller.handle(makeRequest({ controller, action })));
+    const payload = errPayload(() => plugin.controller.handle(hostRequest({ controller, action })));
     assert.equal(payload.status, 404, `${controller}:${action}`);
     assert.equal(payload.id, "api.process.action_not_found");
   }
 });
 
 test("handle turns an exception into a 500", () => {
-  const payload = errPayload(() => plugin.controller.handle(makeRequest({ controller: "greeting", action: "crash" })));
+  const payload = errPayload(() => plugin.controller.handle(hostRequest({ controller: "greeting", action: "crash" })));
   assert.equal(payload.status, 500);
   assert.equal(payload.id, "plugin.runtime.unexpected_error");
   assert.match(payload.message, /boom/);
 });
 
 test("handle rejects an async handler", () => {
-  const payload = errPayload(() => plugin.controller.handle(makeRequest({ controller: "greeting", action: "later" })));
+  const payload = errPayload(() => plugin.controller.handle(hostRequest({ controller: "greeting", action: "later" })));
   assert.equal(payload.status, 500);
   assert.match(payload.message, /synchronous/);
 });
 
 test("pipe run dispatches exact before wildcard", () => {
-  const request = makeRequest();
+  const request = hostRequest();
   assert.deepEqual(JSON.parse(plugin.pipe.run("document:beforeCreate", request, '{"a":1}')), {
     a: 1,
     stamped: true,
@@ -145,13 +145,23 @@ test("pipe run dispatches exact before wildcard", () => {
 });
 
 test("pipe run passes unknown events and undefined through", () => {
-  const request = makeRequest();
+  const request = hostRequest();
   assert.equal(plugin.pipe.run("realtime:beforePublish", request, '{"a" : 1}'), '{"a" : 1}');
   assert.equal(plugin.pipe.run("document:afterGet", request, '[{"_id":"x"}]'), '[{"_id":"x"}]');
 });
 
+test("pipe run reads from the host only the request fields a handler uses", () => {
+  const lent = hostRequest();
+  plugin.pipe.run("realtime:beforePublish", lent, "{}");
+  plugin.pipe.run("document:beforeCreate", lent, "{}");
+  assert.deepEqual(lent.reads, []);
+
+  assert.equal(errPayload(() => plugin.controller.handle(lent)).status, 400);
+  assert.deepEqual(lent.reads, ["controller", "action", "args"]);
+});
+
 test("pipe run returns the ApiError unchanged", () => {
-  assert.deepEqual(errPayload(() => plugin.pipe.run("document:afterDelete", makeRequest(), "{}")), {
+  assert.deepEqual(errPayload(() => plugin.pipe.run("document:afterDelete", hostRequest(), "{}")), {
     status: 403,
     id: "security.rights.forbidden",
     message: "No.",
@@ -160,8 +170,8 @@ test("pipe run returns the ApiError unchanged", () => {
 });
 
 test("hook observe runs the hook", () => {
-  assert.equal(plugin.hook.observe("document:afterCreate", makeRequest(), "{}"), undefined);
-  assert.equal(plugin.hook.observe("unknown:event", makeRequest(), "{}"), undefined);
+  assert.equal(plugin.hook.observe("document:afterCreate", hostRequest(), "{}"), undefined);
+  assert.equal(plugin.hook.observe("unknown:event", hostRequest(), "{}"), undefined);
 });
 
 test("definePlugin validates the manifest", () => {

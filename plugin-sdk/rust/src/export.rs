@@ -14,7 +14,7 @@ pub fn init<P: Plugin>(config: String) -> Result<types::Manifest, types::ApiErro
 }
 
 /// Runs [`Plugin::handle`] on the host's request.
-pub fn handle<P: Plugin>(request: types::Request) -> Result<types::Response, types::ApiError> {
+pub fn handle<P: Plugin>(request: &types::Request) -> Result<types::Response, types::ApiError> {
     let request = Request::from_host(request);
     let response = P::handle(request)?;
     Ok(response.into())
@@ -23,7 +23,7 @@ pub fn handle<P: Plugin>(request: types::Request) -> Result<types::Response, typ
 /// Runs [`Plugin::pipe`] on the host's request and payload.
 pub fn pipe<P: Plugin>(
     event: String,
-    request: types::Request,
+    request: &types::Request,
     payload: String,
 ) -> Result<String, types::ApiError> {
     let request = Request::from_host(request);
@@ -34,7 +34,7 @@ pub fn pipe<P: Plugin>(
 
 /// Runs [`Plugin::hook`] on the host's request and payload. A payload that does not parse is
 /// logged and the hook is skipped, because a hook has no way to return an error.
-pub fn hook<P: Plugin>(event: String, request: types::Request, payload: String) {
+pub fn hook<P: Plugin>(event: String, request: &types::Request, payload: String) {
     match payload::parse(&event, &payload) {
         Ok(payload) => P::hook(&event, Request::from_host(request), payload),
         Err(error) => log::error(&format!("hook on \"{event}\" skipped: {error}")),
@@ -54,7 +54,7 @@ pub mod strategy {
     pub fn verify<P: Plugin>(
         strategy: String,
         credentials: String,
-        request: types::Request,
+        request: &types::Request,
     ) -> Result<wit::Verdict, types::ApiError> {
         let request = Request::from_host(request);
         let credentials = parse_credentials(&credentials)?;
@@ -168,7 +168,7 @@ macro_rules! export_plugin {
             }
 
             impl exports::controller::Guest for PluginExports {
-                fn handle(request: types::Request) -> Result<types::Response, types::ApiError> {
+                fn handle(request: &types::Request) -> Result<types::Response, types::ApiError> {
                     $crate::__private::handle::<$plugin>(request)
                 }
             }
@@ -176,7 +176,7 @@ macro_rules! export_plugin {
             impl exports::pipe::Guest for PluginExports {
                 fn run(
                     event: String,
-                    request: types::Request,
+                    request: &types::Request,
                     payload: String,
                 ) -> Result<String, types::ApiError> {
                     $crate::__private::pipe::<$plugin>(event, request, payload)
@@ -184,7 +184,7 @@ macro_rules! export_plugin {
             }
 
             impl exports::hook::Guest for PluginExports {
-                fn observe(event: String, request: types::Request, payload: String) {
+                fn observe(event: String, request: &types::Request, payload: String) {
                     $crate::__private::hook::<$plugin>(event, request, payload)
                 }
             }
@@ -193,7 +193,7 @@ macro_rules! export_plugin {
                 fn verify(
                     strategy: String,
                     credentials: String,
-                    request: types::Request,
+                    request: &types::Request,
                 ) -> Result<exports::strategy::Verdict, types::ApiError> {
                     $crate::__private::strategy::verify::<$plugin>(strategy, credentials, request)
                 }

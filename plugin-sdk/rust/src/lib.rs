@@ -55,7 +55,7 @@ pub use error::ApiError;
 pub use manifest::{Action, Controller, Manifest};
 pub use payload::Payload;
 pub use plugin::Plugin;
-pub use request::{Request, User};
+pub use request::{Request, RequestParts, User};
 pub use response::Response;
 pub use serde_json::{self, Value, json};
 pub use strategy::{Credentials, Identity, NextStep, Verdict};

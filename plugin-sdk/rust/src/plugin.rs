@@ -26,10 +26,10 @@ pub trait Plugin {
     /// # Errors
     ///
     /// The error reaches the client unchanged.
-    fn handle(request: Request) -> Result<Response, ApiError> {
+    fn handle(request: Request<'_>) -> Result<Response, ApiError> {
         Err(ApiError::action_not_found(
-            &request.controller,
-            &request.action,
+            request.controller(),
+            request.action(),
         ))
     }
 
@@ -40,14 +40,14 @@ pub trait Plugin {
     /// # Errors
     ///
     /// An error aborts the request and reaches the client unchanged.
-    fn pipe(event: &str, request: Request, payload: Payload) -> Result<Payload, ApiError> {
+    fn pipe(event: &str, request: Request<'_>, payload: Payload) -> Result<Payload, ApiError> {
         let _ = (event, request);
         Ok(payload)
     }
 
     /// Observes `event` after the fact. The default does nothing. A hook returns nothing, so it
     /// cannot fail the request: log what goes wrong with [`log`](crate::log).
-    fn hook(event: &str, request: Request, payload: Value) {
+    fn hook(event: &str, request: Request<'_>, payload: Value) {
         let _ = (event, request, payload);
     }
 
@@ -59,7 +59,11 @@ pub trait Plugin {
     ///
     /// Failures other than wrong credentials, such as an unreachable identity provider: wrong
     /// credentials are a [`Verdict::Rejected`].
-    fn verify(strategy: &str, credentials: Value, request: Request) -> Result<Verdict, ApiError> {
+    fn verify(
+        strategy: &str,
+        credentials: Value,
+        request: Request<'_>,
+    ) -> Result<Verdict, ApiError> {
         let _ = (credentials, request);
         Err(unknown_strategy(strategy))
     }

@@ -1,4 +1,4 @@
-//! The API request that a controller action, a pipe or a hook receives.
+//! The API request that a controller action, a pipe, a hook or a strategy receives.
 
 use std::cell::OnceCell;
 use std::sync::OnceLock;
@@ -18,42 +18,84 @@ pub struct User {
     pub profile_ids: Vec<String>,
 }
 
-/// An API request. Its JSON parts (`args`, `body`, `volatile`) arrive as text and are parsed on
-/// first read, so a pipe or hook that does not read them does not pay for parsing them.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The request id, echoed in the response.
+/// An API request. The host lends it for one call and the SDK reads each part from the host on
+/// first use, so a pipe or hook that does not look at the request pays for none of it. The JSON
+/// parts (`args`, `body`, `volatile`) are parsed on first read too.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// The host's request, or `None` for one built with [`Request::from_parts`].
+    host: Option<&'a types::Request>,
+    request_id: OnceCell<String>,
+    controller: OnceCell<String>,
+    action: OnceCell<String>,
+    user: OnceCell<User>,
+    protocol: OnceCell<String>,
+    connection_id: OnceCell<String>,
+    args: JsonPart,
+    body: JsonPart,
+    volatile: JsonPart,
+}
+
+/// Every part of a request, to build one with [`Request::from_parts`], such as in a plugin's unit
+/// tests.
+#[derive(Debug, Clone, Default)]
+pub struct RequestParts {
+    /// The request id.
     pub request_id: String,
-    /// Controller name, such as `greeting`.
+    /// Controller name.
     pub controller: String,
-    /// Action name, such as `sayHello`.
+    /// Action name.
     pub action: String,
+    /// The arguments as a JSON object's text; empty for none.
+    pub args: String,
+    /// The body as JSON, if any.
+    pub body: Option<String>,
+    /// The volatile data as a JSON object's text, if any.
+    pub volatile: Option<String>,
     /// The user the request runs as.
     pub user: User,
     /// `http`, `websocket` or `internal`.
     pub protocol: String,
     /// Id of the client connection.
     pub connection_id: String,
-    args: JsonPart,
-    body: JsonPart,
-    volatile: JsonPart,
+}
+
+impl Default for User {
+    /// The anonymous user, without profiles.
+    fn default() -> Self {
+        Self {
+            id: "-1".to_owned(),
+            profile_ids: Vec::new(),
+        }
+    }
 }
 
 /// A JSON part of the request: the host's text, if any, and its value once parsed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct JsonPart {
     name: &'static str,
-    text: Option<String>,
+    text: OnceCell<Option<String>>,
     value: OnceCell<Value>,
 }
 
 impl JsonPart {
-    fn new(name: &'static str, text: Option<String>) -> Self {
+    fn new(name: &'static str) -> Self {
         Self {
             name,
-            text,
+            text: OnceCell::new(),
             value: OnceCell::new(),
         }
+    }
+
+    fn with_text(name: &'static str, text: Option<String>) -> Self {
+        let part = Self::new(name);
+        let _ = part.text.set(text);
+        part
+    }
+
+    /// Returns the text, reading it with `read` the first time.
+    fn text(&self, read: impl FnOnce() -> Option<String>) -> Option<&str> {
+        self.text.get_or_init(read).as_deref()
     }
 
     /// Returns the parsed value: `null` for no text or an empty one.
@@ -62,9 +104,9 @@ impl JsonPart {
     ///
     /// When the text is not valid JSON. The host always serializes these parts itself, so invalid
     /// text is a host bug: the panic traps the instance and the host reports the failed call.
-    fn value(&self) -> &Value {
+    fn value(&self, read: impl FnOnce() -> Option<String>) -> &Value {
         self.value.get_or_init(|| {
-            let text = self.text.as_deref().unwrap_or_default();
+            let text = self.text(read).unwrap_or_default();
             parse_host_json(text).unwrap_or_else(|error| {
                 panic!(
                     "the host sent a request {} that is not valid JSON: {error}",
@@ -73,32 +115,78 @@ impl JsonPart {
             })
         })
     }
-
-    /// Returns the value, or `None` when it is `null`.
-    fn optional(&self) -> Option<&Value> {
-        Some(self.value()).filter(|value| !value.is_null())
-    }
 }
 
-impl Request {
-    /// Wraps a request from the host. Its JSON parts are parsed on first read.
-    pub(crate) fn from_host(raw: types::Request) -> Self {
-        // The host's strings move into the fields: each copy would cost an allocation in the
-        // guest on every call.
+impl<'a> Request<'a> {
+    /// Wraps the request the host lent to the current call. Nothing is read from the host yet.
+    pub(crate) fn from_host(host: &'a types::Request) -> Self {
         Self {
-            request_id: raw.request_id,
-            controller: raw.controller,
-            action: raw.action,
-            user: User {
-                id: raw.user.id,
-                profile_ids: raw.user.profile_ids,
-            },
-            protocol: raw.protocol,
-            connection_id: raw.connection_id,
-            args: JsonPart::new("args", Some(raw.args)),
-            body: JsonPart::new("body", raw.body),
-            volatile: JsonPart::new("volatile", raw.volatile),
+            host: Some(host),
+            request_id: OnceCell::new(),
+            controller: OnceCell::new(),
+            action: OnceCell::new(),
+            user: OnceCell::new(),
+            protocol: OnceCell::new(),
+            connection_id: OnceCell::new(),
+            args: JsonPart::new("args"),
+            body: JsonPart::new("body"),
+            volatile: JsonPart::new("volatile"),
         }
+    }
+
+    /// Returns the request the host lent, for `api.call` on behalf of its user; `None` for a
+    /// request built with [`Request::from_parts`].
+    pub(crate) fn host(&self) -> Option<&'a types::Request> {
+        self.host
+    }
+
+    /// Returns the host's request. Only a request built with [`Request::from_parts`] has none,
+    /// and every part of such a request is set when it is built, so this is never reached for it.
+    fn lent(&self) -> &'a types::Request {
+        self.host
+            .expect("a request built from parts has every part set")
+    }
+
+    /// Returns the request id, echoed in the response.
+    pub fn request_id(&self) -> &str {
+        self.request_id.get_or_init(|| self.lent().request_id())
+    }
+
+    /// Returns the controller name, such as `greeting`.
+    pub fn controller(&self) -> &str {
+        self.controller.get_or_init(|| self.lent().controller())
+    }
+
+    /// Returns the action name, such as `sayHello`.
+    pub fn action(&self) -> &str {
+        self.action.get_or_init(|| self.lent().action())
+    }
+
+    /// Returns the user the request runs as.
+    pub fn user(&self) -> &User {
+        self.user.get_or_init(|| {
+            let user = self.lent().user();
+            User {
+                id: user.id,
+                profile_ids: user.profile_ids,
+            }
+        })
+    }
+
+    /// Returns the kuid of the user the request runs as (`-1` for the anonymous user).
+    pub fn user_id(&self) -> &str {
+        &self.user().id
+    }
+
+    /// Returns `http`, `websocket` or `internal`.
+    pub fn protocol(&self) -> &str {
+        self.protocol.get_or_init(|| self.lent().protocol())
+    }
+
+    /// Returns the id of the client connection.
+    pub fn connection_id(&self) -> &str {
+        self.connection_id
+            .get_or_init(|| self.lent().connection_id())
     }
 
     /// Returns every argument (`index`, `collection`, `_id`, query-string values...) as a JSON
@@ -110,7 +198,7 @@ impl Request {
     /// a JSON object, so this is a host bug.
     pub fn args(&self) -> &Map<String, Value> {
         static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
-        match self.args.value() {
+        match self.args.value(|| Some(self.lent().args())) {
             Value::Object(args) => args,
             Value::Null => EMPTY.get_or_init(Map::new),
             _ => panic!("the host sent request args that are not a JSON object"),
@@ -144,17 +232,14 @@ impl Request {
 
     /// Returns the request body, if any.
     pub fn body(&self) -> Option<&Value> {
-        self.body.optional()
+        let body = self.body.value(|| self.lent().body());
+        Some(body).filter(|body| !body.is_null())
     }
 
     /// Returns the client's volatile data, if any.
     pub fn volatile(&self) -> Option<&Value> {
-        self.volatile.optional()
-    }
-
-    /// Returns the kuid of the user the request runs as (`-1` for the anonymous user).
-    pub fn user_id(&self) -> &str {
-        &self.user.id
+        let volatile = self.volatile.value(|| self.lent().volatile());
+        Some(volatile).filter(|volatile| !volatile.is_null())
     }
 
     /// Returns the `index` argument, if it is a string.
@@ -171,22 +256,23 @@ impl Request {
     pub fn id(&self) -> Option<&str> {
         self.arg_str("_id")
     }
+}
 
-    /// Returns the request in the host's form, for `api.call` on behalf of its user.
-    pub(crate) fn to_host(&self) -> types::Request {
-        types::Request {
-            request_id: self.request_id.clone(),
-            controller: self.controller.clone(),
-            action: self.action.clone(),
-            args: self.args.text.clone().unwrap_or_default(),
-            body: self.body.text.clone(),
-            volatile: self.volatile.text.clone(),
-            user: types::User {
-                id: self.user.id.clone(),
-                profile_ids: self.user.profile_ids.clone(),
-            },
-            protocol: self.protocol.clone(),
-            connection_id: self.connection_id.clone(),
+impl Request<'static> {
+    /// Builds a request from its parts, without a host: for a plugin's unit tests, which run
+    /// outside the server. An `api.call` on behalf of its user fails with a 400 error.
+    pub fn from_parts(parts: RequestParts) -> Self {
+        Self {
+            host: None,
+            request_id: OnceCell::from(parts.request_id),
+            controller: OnceCell::from(parts.controller),
+            action: OnceCell::from(parts.action),
+            user: OnceCell::from(parts.user),
+            protocol: OnceCell::from(parts.protocol),
+            connection_id: OnceCell::from(parts.connection_id),
+            args: JsonPart::with_text("args", Some(parts.args)),
+            body: JsonPart::with_text("body", parts.body),
+            volatile: JsonPart::with_text("volatile", parts.volatile),
         }
     }
 }
@@ -195,26 +281,26 @@ impl Request {
 pub(crate) mod tests {
     use super::*;
 
-    /// Builds a request as the host would send it.
-    pub(crate) fn host_request(args: &str, body: Option<&str>) -> types::Request {
-        types::Request {
+    /// Builds a request as the host would lend it.
+    pub(crate) fn request_with(args: &str, body: Option<&str>) -> Request<'static> {
+        Request::from_parts(RequestParts {
             request_id: "request-1".to_owned(),
             controller: "greeting".to_owned(),
             action: "sayHello".to_owned(),
             args: args.to_owned(),
             body: body.map(str::to_owned),
             volatile: None,
-            user: types::User {
+            user: User {
                 id: "kuid-1".to_owned(),
                 profile_ids: vec!["default".to_owned()],
             },
             protocol: "http".to_owned(),
             connection_id: "connection-1".to_owned(),
-        }
+        })
     }
 
-    fn request(args: &str) -> Request {
-        Request::from_host(host_request(args, None))
+    fn request(args: &str) -> Request<'static> {
+        request_with(args, None)
     }
 
     #[test]
@@ -227,25 +313,20 @@ pub(crate) mod tests {
         assert_eq!(request.arg("size"), Some(&Value::from(3)));
         assert_eq!(request.arg_str("size"), None);
         assert_eq!(request.user_id(), "kuid-1");
-        assert_eq!(request.user.profile_ids, ["default"]);
+        assert_eq!(request.user().profile_ids, ["default"]);
     }
 
     #[test]
-    fn host_form_round_trips() {
-        let sent = host_request(r#"{"index":"books","size":3}"#, Some(r#"{"title":"Dune"}"#));
+    fn parts_read_back() {
+        let request = request_with("{}", None);
 
-        let returned = Request::from_host(sent.clone()).to_host();
-
-        assert_eq!(returned.request_id, sent.request_id);
-        assert_eq!(returned.controller, sent.controller);
-        assert_eq!(returned.action, sent.action);
-        assert_eq!(returned.args, sent.args);
-        assert_eq!(returned.body, sent.body);
-        assert_eq!(returned.volatile, sent.volatile);
-        assert_eq!(returned.user.id, sent.user.id);
-        assert_eq!(returned.user.profile_ids, sent.user.profile_ids);
-        assert_eq!(returned.protocol, sent.protocol);
-        assert_eq!(returned.connection_id, sent.connection_id);
+        assert_eq!(request.request_id(), "request-1");
+        assert_eq!(request.controller(), "greeting");
+        assert_eq!(request.action(), "sayHello");
+        assert_eq!(request.protocol(), "http");
+        assert_eq!(request.connection_id(), "connection-1");
+        assert_eq!(request.volatile(), None);
+        assert!(request.host().is_none());
     }
 
     #[test]
@@ -273,8 +354,7 @@ pub(crate) mod tests {
 
     #[test]
     fn body_parsed() {
-        let raw = host_request("{}", Some(r#"{"title":"Dune"}"#));
-        let request = Request::from_host(raw);
+        let request = request_with("{}", Some(r#"{"title":"Dune"}"#));
 
         assert_eq!(request.body(), Some(&serde_json::json!({"title": "Dune"})));
     }
@@ -290,20 +370,20 @@ pub(crate) mod tests {
     #[test]
     #[should_panic(expected = "not valid JSON")]
     fn invalid_args_panic() {
-        Request::from_host(host_request("{not json", None)).arg("a");
+        request_with("{not json", None).arg("a");
     }
 
     #[test]
     #[should_panic(expected = "not a JSON object")]
     fn array_args_panic() {
-        Request::from_host(host_request("[1]", None)).arg("a");
+        request_with("[1]", None).arg("a");
     }
 
     #[test]
     fn unread_parts_stay_unparsed() {
-        let request = Request::from_host(host_request("{not json", Some("{not json")));
+        let request = request_with("{not json", Some("{not json"));
 
         assert_eq!(request.user_id(), "kuid-1");
-        assert_eq!(request.to_host().args, "{not json");
+        assert_eq!(request.controller(), "greeting");
     }
 }

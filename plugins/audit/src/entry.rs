@@ -12,8 +12,8 @@ pub fn audit_entry(event: &str, request: &Request, payload: &Value) -> Value {
 fn entry_at(event: &str, request: &Request, payload: &Value, timestamp: u64) -> Value {
     json!({
         "event": event,
-        "controller": request.controller,
-        "action": request.action,
+        "controller": request.controller(),
+        "action": request.action(),
         "index": request.index(),
         "collection": request.collection(),
         "documentIds": document_ids(request, payload),

@@ -50,7 +50,8 @@ impl Plugin for Audit {
         if let Err(error) = created {
             log::error(&format!(
                 "writing the audit entry of \"{event}\" on {}:{} failed: {error}",
-                request.controller, request.action
+                request.controller(),
+                request.action()
             ));
         }
     }

@@ -46,10 +46,10 @@ impl Plugin for AuthSaml {
     }
 
     fn handle(request: Request) -> Result<Response, ApiError> {
-        if (request.controller.as_str(), request.action.as_str()) != ("saml", "metadata") {
+        if (request.controller(), request.action()) != ("saml", "metadata") {
             return Err(ApiError::action_not_found(
-                &request.controller,
-                &request.action,
+                request.controller(),
+                request.action(),
             ));
         }
         let settings = Settings::for_calls()?;

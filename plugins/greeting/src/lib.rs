@@ -17,11 +17,11 @@ impl Plugin for Greeting {
     }
 
     fn handle(request: Request) -> Result<Response, ApiError> {
-        match request.action.as_str() {
+        match request.action() {
             "sayHello" => say_hello(&request),
             _ => Err(ApiError::action_not_found(
-                &request.controller,
-                &request.action,
+                request.controller(),
+                request.action(),
             )),
         }
     }

@@ -18,7 +18,8 @@ use crate::bindings::{Plugin as PluginBindings, PluginIndices, PluginPre};
 use crate::strategy_bindings::exports::palisade::plugin::strategy;
 use crate::tcp::Connections;
 use crate::{
-    ApiError, DenyAll, HostServices, Manifest, PluginError, PluginFailure, Request, Response, cache,
+    ApiError, DenyAll, HostServices, Manifest, PluginError, PluginFailure, Request, Response,
+    cache, request,
 };
 
 /// Instances of one plugin kept ready for its next calls. Instantiating costs more than the call
@@ -304,12 +305,16 @@ impl Plugin {
         })
     }
 
-    /// Calls `controller.handle` and returns the plugin's response or error.
-    pub fn handle(&self, request: &Request) -> Result<Result<Response, ApiError>, PluginError> {
-        self.call("controller.handle", Reuse::AfterSuccess, |store, plugin| {
+    /// Calls `controller.handle`, lending the guest `request`, and returns the plugin's response
+    /// or error.
+    pub fn handle(
+        &self,
+        request: &Arc<Request>,
+    ) -> Result<Result<Response, ApiError>, PluginError> {
+        self.call_lending("controller.handle", request, |store, plugin| {
             plugin
                 .palisade_plugin_controller()
-                .call_handle(store, request)
+                .call_handle(store, request::lend())
         })
     }
 
@@ -318,13 +323,13 @@ impl Plugin {
     pub fn run_pipe(
         &self,
         event: &str,
-        request: &Request,
+        request: &Arc<Request>,
         payload: &str,
     ) -> Result<Result<String, ApiError>, PluginError> {
-        self.call("pipe.run", Reuse::AfterSuccess, |store, plugin| {
+        self.call_lending("pipe.run", request, |store, plugin| {
             plugin
                 .palisade_plugin_pipe()
-                .call_run(store, event, request, payload)
+                .call_run(store, event, request::lend(), payload)
         })
     }
 
@@ -332,13 +337,28 @@ impl Plugin {
     pub fn observe(
         &self,
         event: &str,
-        request: &Request,
+        request: &Arc<Request>,
         payload: &str,
     ) -> Result<(), PluginError> {
-        self.call("hook.observe", Reuse::AfterSuccess, |store, plugin| {
+        self.call_lending("hook.observe", request, |store, plugin| {
             plugin
                 .palisade_plugin_hook()
-                .call_observe(store, event, request, payload)
+                .call_observe(store, event, request::lend(), payload)
+        })
+    }
+
+    /// Runs `function` like [`Plugin::call`], with `request` lent to the guest for the call.
+    fn call_lending<T>(
+        &self,
+        function: &'static str,
+        request: &Arc<Request>,
+        run: impl FnOnce(&mut Store<InstanceState>, &PluginBindings) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginError> {
+        self.call_instance(function, Reuse::AfterSuccess, |ready| {
+            ready.store.data_mut().request = Some(Arc::clone(request));
+            let outcome = run(&mut ready.store, &ready.bindings);
+            ready.store.data_mut().request = None;
+            outcome
         })
     }
 
@@ -392,6 +412,7 @@ impl Plugin {
             services: Arc::clone(&self.services),
             limiter: MemoryLimiter::new(self.limits.max_memory_bytes),
             connections: Connections::default(),
+            request: None,
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -510,6 +531,8 @@ pub(crate) struct InstanceState {
     pub(crate) limiter: MemoryLimiter,
     /// The `tcp` connections of the current call.
     pub(crate) connections: Connections,
+    /// The request lent to the current call, if any.
+    pub(crate) request: Option<Arc<Request>>,
 }
 
 /// Traps an instance whose linear memory grows beyond the limit, and records that it did so the

@@ -1,13 +1,16 @@
 //! The host functions that plugins import: `log`, `environment`, `api`, `http` and `store`.
 //! `tcp` is in its own module.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use wasmtime::component::Resource;
 
 use crate::bindings::palisade::plugin::{api, environment, http, log, store, types};
 use crate::host::InstanceState;
 use crate::{
-    ApiError, Identity, IncomingResponse, Level, OutgoingRequest, Request, TcpConnection,
-    TcpSecurity,
+    ApiError, Identity, IncomingResponse, Level, OutgoingRequest, Request, RequestHandle,
+    TcpConnection, TcpSecurity,
 };
 
 /// Error id of a capability that the operator did not grant to a plugin. It is Palisade's own id:
@@ -28,6 +31,8 @@ pub const MAX_RANDOM_BYTES: u32 = 1024 * 1024;
 /// interrupts the guest only after they return. Implementations must bound their own run time.
 pub trait HostServices: Send + Sync + std::fmt::Debug {
     /// Runs an API request (a JSON request object) for `plugin` and returns its result as JSON.
+    /// `current` is the request the host lent to the calling guest, when the guest passed it
+    /// back to act as its user: a guest cannot name any other request.
     fn call_api(
         &self,
         plugin: &str,
@@ -158,10 +163,15 @@ impl api::Host for InstanceState {
         &mut self,
         payload: String,
         identity: Identity,
-        current: Option<Request>,
-    ) -> Result<String, ApiError> {
-        self.services
-            .call_api(&self.plugin, &payload, identity, current.as_ref())
+        current: Option<Resource<RequestHandle>>,
+    ) -> wasmtime::Result<Result<String, ApiError>> {
+        let current = match &current {
+            Some(handle) => Some(Arc::clone(self.lent_request(handle)?)),
+            None => None,
+        };
+        Ok(self
+            .services
+            .call_api(&self.plugin, &payload, identity, current.as_deref()))
     }
 }
 

@@ -10,6 +10,7 @@ mod cache;
 mod error;
 mod host;
 mod imports;
+mod request;
 mod strategy;
 mod tcp;
 
@@ -21,9 +22,21 @@ pub mod bindings {
         imports: {
             "palisade:plugin/environment.random-bytes": trappable,
             "palisade:plugin/tcp.[drop]connection": trappable,
+            "palisade:plugin/types.[method]request.request-id": trappable,
+            "palisade:plugin/types.[method]request.controller": trappable,
+            "palisade:plugin/types.[method]request.action": trappable,
+            "palisade:plugin/types.[method]request.args": trappable,
+            "palisade:plugin/types.[method]request.body": trappable,
+            "palisade:plugin/types.[method]request.volatile": trappable,
+            "palisade:plugin/types.[method]request.user": trappable,
+            "palisade:plugin/types.[method]request.protocol": trappable,
+            "palisade:plugin/types.[method]request.connection-id": trappable,
+            "palisade:plugin/types.[drop]request": trappable,
+            "palisade:plugin/api.call": trappable,
         },
         with: {
             "palisade:plugin/tcp.connection": crate::tcp::ConnectionHandle,
+            "palisade:plugin/types.request": crate::request::RequestHandle,
         },
     });
 }
@@ -51,11 +64,12 @@ pub use bindings::palisade::plugin::http::{IncomingResponse, OutgoingRequest};
 pub use bindings::palisade::plugin::log::Level;
 pub use bindings::palisade::plugin::tcp::Security as TcpSecurity;
 pub use bindings::palisade::plugin::types::{
-    Action, ApiError, Controller, HttpRoute, Manifest, Request, Response, Strategy, User,
+    Action, ApiError, Controller, HttpRoute, Manifest, Response, Strategy, User,
 };
 pub use error::{PluginError, PluginFailure};
 pub use host::{Plugin, PluginHost, PluginHostConfig};
 pub use imports::{DenyAll, HostServices, MAX_RANDOM_BYTES, NOT_GRANTED_ID, not_granted};
+pub use request::{Request, RequestHandle};
 pub use strategy_bindings::exports::palisade::plugin::strategy::{
     Identity as StrategyIdentity, NextStep, StoredCredentials, Verdict,
 };

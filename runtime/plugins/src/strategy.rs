@@ -1,5 +1,7 @@
 //! Calls into the optional `strategy` export of a plugin.
 
+use std::sync::Arc;
+
 use crate::host::{ReadyInstance, Reuse};
 use crate::strategy_bindings::exports::palisade::plugin::strategy::Guest;
 use crate::{ApiError, Plugin, PluginError, Request, StoredCredentials, Verdict};
@@ -10,10 +12,14 @@ impl Plugin {
         &self,
         strategy: &str,
         credentials: &str,
-        request: &Request,
+        request: &Arc<Request>,
     ) -> Result<Result<Verdict, ApiError>, PluginError> {
         self.call_strategy("strategy.verify", |guest, store| {
-            guest.call_verify(store, strategy, credentials, request)
+            store.data_mut().request = Some(Arc::clone(request));
+            let outcome =
+                guest.call_verify(&mut *store, strategy, credentials, crate::request::lend());
+            store.data_mut().request = None;
+            outcome
         })
     }
 

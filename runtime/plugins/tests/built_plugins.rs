@@ -78,8 +78,8 @@ fn crate_version(name: &str) -> String {
         .to_owned()
 }
 
-fn request(controller: &str, action: &str, args: Value) -> Request {
-    Request {
+fn request(controller: &str, action: &str, args: Value) -> Arc<Request> {
+    Arc::new(Request {
         request_id: "request-1".to_owned(),
         controller: controller.to_owned(),
         action: action.to_owned(),
@@ -92,7 +92,7 @@ fn request(controller: &str, action: &str, args: Value) -> Request {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    }
+    })
 }
 
 fn parse(json: &str) -> Value {

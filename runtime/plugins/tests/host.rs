@@ -38,8 +38,8 @@ fn test_host() -> PluginHost {
     PluginHost::new(test_config()).expect("the host starts")
 }
 
-fn request(action: &str, args: &str) -> Request {
-    Request {
+fn request(action: &str, args: &str) -> Arc<Request> {
+    Arc::new(Request {
         request_id: "request-1".to_owned(),
         controller: "echo".to_owned(),
         action: action.to_owned(),
@@ -52,7 +52,7 @@ fn request(action: &str, args: &str) -> Request {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    }
+    })
 }
 
 /// Checks that `plugin` echoes the request's arguments.

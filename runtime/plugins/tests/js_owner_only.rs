@@ -6,7 +6,7 @@
 //! `owner-only.wasm`. Otherwise each test prints why it is skipped and passes.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, User};
@@ -71,8 +71,8 @@ fn plugin() -> Option<&'static Plugin> {
     loaded().map(|loaded| &loaded.plugin)
 }
 
-fn request_from(user_id: &str) -> Request {
-    Request {
+fn request_from(user_id: &str) -> Arc<Request> {
+    Arc::new(Request {
         request_id: "request-1".to_owned(),
         controller: "document".to_owned(),
         action: "get".to_owned(),
@@ -85,7 +85,7 @@ fn request_from(user_id: &str) -> Request {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    }
+    })
 }
 
 /// Returns a `generic:document:afterGet` entry for the document `id` created by `author`.

@@ -54,8 +54,8 @@ fn plugin() -> Option<&'static Plugin> {
         .map(|(_, plugin)| plugin)
 }
 
-fn request(action: &str, args: &str) -> Request {
-    Request {
+fn request(action: &str, args: &str) -> Arc<Request> {
+    Arc::new(Request {
         request_id: "request-1".to_owned(),
         controller: "greeting".to_owned(),
         action: action.to_owned(),
@@ -68,7 +68,7 @@ fn request(action: &str, args: &str) -> Request {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    }
+    })
 }
 
 /// An `api.call` granted to the plugin: it records each call and returns a created document.

@@ -32,7 +32,7 @@ pub enum Identity<'a> {
     /// The plugin's own identity, whose rights the operator grants in its configuration.
     Plugin,
     /// The user of the request being handled.
-    CurrentUser(&'a Request),
+    CurrentUser(&'a Request<'a>),
 }
 
 /// Runs API requests with one [`Identity`].
@@ -52,7 +52,7 @@ impl Api<'static> {
 
 impl<'a> Api<'a> {
     /// Creates an API client that acts on behalf of the user of `request`.
-    pub fn as_user(request: &'a Request) -> Self {
+    pub fn as_user(request: &'a Request<'a>) -> Self {
         Self {
             identity: Identity::CurrentUser(request),
         }
@@ -74,11 +74,9 @@ impl<'a> Api<'a> {
         let payload = request.to_string();
         let result = match self.identity {
             Identity::Plugin => api::call(&payload, api::Identity::Plugin, None),
-            Identity::CurrentUser(current) => api::call(
-                &payload,
-                api::Identity::CurrentUser,
-                Some(&current.to_host()),
-            ),
+            Identity::CurrentUser(current) => {
+                api::call(&payload, api::Identity::CurrentUser, current.host())
+            }
         }?;
         parse_result(&result)
     }

@@ -1,6 +1,8 @@
   ;; Shared part of the test guests: memory, a bump allocator, the static manifest and the
   ;; exports a test does not exercise. Memory map: 16..512 strings, 1024.. static results,
   ;; 2048.. the return area of `handle`, 3072.. the arguments of imported calls, 4096.. heap.
+  ;; A call must drop the request handle it was lent before it returns.
+  (import "palisade:plugin/types@0.1.0" "[resource-drop]request" (func $drop_request (param i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 4096))
 
@@ -53,11 +55,16 @@
     (if (i32.eqz (local.get $len)) (then (return (i32.const 1152))))
     (i32.const 1024))
 
-  ;; Returns ok(payload): the arguments are (event, request, payload), the payload at offset 96.
-  (func (export "palisade:plugin/pipe@0.1.0#run") (param $args i32) (result i32)
+  ;; Returns ok(payload). The arguments are the event, the handle of the lent request and the
+  ;; payload, each string as a pointer and a length.
+  (func (export "palisade:plugin/pipe@0.1.0#run")
+    (param $event i32) (param $event_len i32) (param $request i32)
+    (param $payload i32) (param $payload_len i32) (result i32)
+    (call $drop_request (local.get $request))
     (i32.store8 (i32.const 2048) (i32.const 0))
-    (i32.store (i32.const 2052) (i32.load offset=96 (local.get $args)))
-    (i32.store (i32.const 2056) (i32.load offset=100 (local.get $args)))
+    (i32.store (i32.const 2052) (local.get $payload))
+    (i32.store (i32.const 2056) (local.get $payload_len))
     (i32.const 2048))
 
-  (func (export "palisade:plugin/hook@0.1.0#observe") (param $args i32))
+  (func (export "palisade:plugin/hook@0.1.0#observe") (param i32 i32 i32 i32 i32)
+    (call $drop_request (local.get 2)))

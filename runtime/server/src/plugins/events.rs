@@ -69,12 +69,7 @@ pub async fn pipe(
     }
     let mut payload = payload;
     if set.pipes_for(event).next().is_some() {
-        // TODO(plugins-events): a pass-through pipe adds about 13 µs to `document:get` at p50,
-        // against a target of 10 (BENCHMARKS.md). The call takes 1.8 µs in a loop but about 6 µs
-        // here, cold. The record crosses as about ten strings, each lowered through the guest's
-        // allocator: a request resource read on demand would pass one handle.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
-        let _call = set.calls().enter(&request.request_id, &record.user.id);
         for listener in set.pipes_for(event) {
             let plugin = Arc::clone(&listener.plugin);
             let event_name = event.to_owned();
@@ -107,10 +102,8 @@ pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profi
     if emitted.events.is_empty() {
         return;
     }
-    let record = convert::plugin_request(request, profile_ids.to_vec());
-    let call = set.calls().enter(&request.request_id, &record.user.id);
+    let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
     tokio::task::spawn_blocking(move || {
-        let _call = call;
         for (event, payload) in emitted.events {
             observe(&set, &event, &record, &palisade_api::json_text(&payload));
         }
@@ -118,7 +111,7 @@ pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profi
 }
 
 /// Calls every hook of `event` in order, logging the failures.
-fn observe(set: &PluginSet, event: &str, record: &palisade_plugins::Request, payload: &str) {
+fn observe(set: &PluginSet, event: &str, record: &Arc<palisade_plugins::Request>, payload: &str) {
     for listener in set.hooks_for(event) {
         if let Err(error) = listener.plugin.plugin.observe(event, record, payload) {
             tracing::warn!(plugin = %listener.plugin.name, %event, %error, "hook failed");
@@ -137,7 +130,7 @@ pub fn run_server_hooks(
     set.hooks_for(event).next()?;
     let context = palisade_api::RequestContext::json(palisade_api::Protocol::Internal, "server");
     let request = Request::new("core", event, context);
-    let record = convert::plugin_request(&request, Vec::new());
+    let record = Arc::new(convert::plugin_request(&request, Vec::new()));
     let (event, text) = (event.to_owned(), payload.to_string());
     Some(tokio::task::spawn_blocking(move || {
         observe(&set, &event, &record, &text);

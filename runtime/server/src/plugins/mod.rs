@@ -28,7 +28,6 @@ use palisade_plugins::{PluginHost, PluginHostConfig};
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 
-pub use services::CallRegistry;
 pub use set::{LoadedPlugin, PluginSet, kebab_case};
 pub use strategies::{LoginOutcome, PluginStrategy};
 
@@ -53,7 +52,6 @@ pub struct PluginManager {
     errors: RwLock<BTreeMap<String, String>>,
     /// Held while the folder is scanned, so two scans never race on one file.
     scanning: tokio::sync::Mutex<watch::FolderState>,
-    calls: Arc<CallRegistry>,
     /// The plugins' short-lived values, kept across reloads.
     store: Arc<store::PluginStore>,
 }
@@ -82,7 +80,6 @@ impl PluginManager {
             current: RwLock::new(Arc::new(PluginSet::default())),
             errors: RwLock::new(BTreeMap::new()),
             scanning: tokio::sync::Mutex::new(watch::FolderState::default()),
-            calls: Arc::default(),
             store: Arc::default(),
         }
     }
@@ -158,7 +155,6 @@ impl PluginManager {
             runtime: tokio::runtime::Handle::current(),
             settings: settings.clone(),
             tls,
-            calls: Arc::clone(&self.calls),
             store: Arc::clone(&self.store),
         });
         let (host, owned_path, config) = (host.clone(), path.to_owned(), self.config.clone());
@@ -238,7 +234,7 @@ impl PluginManager {
         check_strategies(&plugin, &plugins)?;
 
         plugins.insert(plugin.name.clone(), Arc::clone(&plugin));
-        *current = Arc::new(PluginSet::new(plugins, Arc::clone(&self.calls)));
+        *current = Arc::new(PluginSet::new(plugins));
         Ok(plugin)
     }
 
@@ -256,7 +252,7 @@ impl PluginManager {
         };
         let mut plugins = current.plugins.clone();
         plugins.remove(&name);
-        *current = Arc::new(PluginSet::new(plugins, Arc::clone(&self.calls)));
+        *current = Arc::new(PluginSet::new(plugins));
         tracing::info!(plugin = %name, file, "plugin unloaded: its file was removed");
     }
 
@@ -332,10 +328,7 @@ pub async fn dispatch(state: &ServerState, request: &Request) -> ApiResult {
     }
 
     let profile_ids = events::user_profiles(state, request).await;
-    let record = convert::plugin_request(request, profile_ids);
-    let _call = set
-        .calls()
-        .enter(&request.request_id, request.context.kuid().unwrap_or("-1"));
+    let record = Arc::new(convert::plugin_request(request, profile_ids));
     let name = plugin.name.clone();
     let returned = run_blocking(move || plugin.plugin.handle(&record))
         .await?

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::services::{CallRegistry, ServerServices};
+use super::services::ServerServices;
 use super::settings::PluginSettings;
 use super::tls;
 
@@ -67,7 +67,6 @@ fn services(settings: PluginSettings, folder: &Path) -> Arc<ServerServices> {
         runtime: tokio::runtime::Handle::current(),
         settings,
         tls,
-        calls: Arc::new(CallRegistry::default()),
         store: Arc::default(),
     })
 }

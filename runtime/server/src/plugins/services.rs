@@ -1,11 +1,9 @@
 //! The server's side of the `api` and `http` imports of one plugin.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use palisade_api::{ApiError, Protocol, Request, RequestContext, RunAs};
 use palisade_plugins::{HostServices, Identity, IncomingResponse, OutgoingRequest};
-use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::outbound;
@@ -13,55 +11,6 @@ use super::settings::PluginSettings;
 use super::store::PluginStore;
 use super::tcp;
 use crate::state::ServerState;
-
-/// The users of the requests that plugins are handling right now, by request id. A plugin's
-/// `api.call` as `current-user` names the request it handles. The user comes from here and never
-/// from the guest, so a guest cannot borrow a user it was not given.
-#[derive(Debug, Default)]
-pub struct CallRegistry {
-    users: Mutex<HashMap<String, (String, usize)>>,
-}
-
-impl CallRegistry {
-    /// Records that a plugin handles `request_id` for `kuid` until the guard drops.
-    pub fn enter(self: &Arc<Self>, request_id: &str, kuid: &str) -> CallGuard {
-        let mut users = self.users.lock();
-        let entry = users
-            .entry(request_id.to_owned())
-            .or_insert_with(|| (kuid.to_owned(), 0));
-        entry.1 += 1;
-        CallGuard {
-            registry: Arc::clone(self),
-            request_id: request_id.to_owned(),
-        }
-    }
-
-    fn user(&self, request_id: &str) -> Option<String> {
-        self.users
-            .lock()
-            .get(request_id)
-            .map(|(kuid, _)| kuid.clone())
-    }
-}
-
-/// Removes a request from the [`CallRegistry`] when the last plugin call for it ends.
-#[derive(Debug)]
-pub struct CallGuard {
-    registry: Arc<CallRegistry>,
-    request_id: String,
-}
-
-impl Drop for CallGuard {
-    fn drop(&mut self) {
-        let mut users = self.registry.users.lock();
-        if let Some(entry) = users.get_mut(&self.request_id) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                users.remove(&self.request_id);
-            }
-        }
-    }
-}
 
 /// [`HostServices`] backed by the server: API calls through the funnel with the rights of the
 /// chosen identity, and outbound HTTP to the hosts the operator allowed.
@@ -75,8 +24,6 @@ pub struct ServerServices {
     pub settings: PluginSettings,
     /// The TLS client configuration for HTTPS and TCP over TLS, built from `settings.tls`.
     pub tls: Arc<rustls::ClientConfig>,
-    /// The requests plugins are handling.
-    pub calls: Arc<CallRegistry>,
     /// The short-lived values of every plugin.
     pub store: Arc<PluginStore>,
 }
@@ -171,14 +118,9 @@ impl ServerServices {
                 profile_ids: self.plugin_profiles(),
             },
             Identity::CurrentUser => {
+                // The host lent `current` to this call, so its user is the request's own.
                 let current = current.ok_or_else(|| ApiError::missing_argument("current"))?;
-                let kuid = self.calls.user(&current.request_id).ok_or_else(|| {
-                    ApiError::invalid_argument(
-                        "current",
-                        "the request this plugin call is handling, as the host passed it",
-                    )
-                })?;
-                RunAs::User(kuid)
+                RunAs::User(current.user.id.clone())
             }
         };
         let mut context = RequestContext::json(Protocol::Internal, format!("plugin-{plugin}"));

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use palisade_plugins::{Manifest, Plugin};
 
 use super::events::EventName;
-use super::services::CallRegistry;
 use super::settings::PluginSettings;
 use super::strategies::PluginStrategy;
 use crate::routes::{Route, RouteTable, Router};
@@ -60,17 +59,12 @@ pub struct PluginSet {
     router: Option<Router>,
     /// Authentication strategies by name.
     strategies: BTreeMap<String, PluginStrategy>,
-    /// The requests plugins are handling, shared by every set.
-    calls: Arc<CallRegistry>,
 }
 
 impl PluginSet {
     /// Builds a set from plugins that were already checked against each other.
-    pub fn new(plugins: BTreeMap<String, Arc<LoadedPlugin>>, calls: Arc<CallRegistry>) -> Self {
-        let mut set = Self {
-            calls,
-            ..Self::default()
-        };
+    pub fn new(plugins: BTreeMap<String, Arc<LoadedPlugin>>) -> Self {
+        let mut set = Self::default();
         let mut routes = Vec::new();
         for plugin in plugins.values() {
             for controller in &plugin.manifest.controllers {
@@ -102,11 +96,6 @@ impl PluginSet {
         }
         set.plugins = plugins;
         set
-    }
-
-    /// Returns the requests plugins are handling, for `api.call` as the current user.
-    pub fn calls(&self) -> &Arc<CallRegistry> {
-        &self.calls
     }
 
     /// Returns whether no plugin listens to any event, so requests can skip the event steps.

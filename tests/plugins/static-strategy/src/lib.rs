@@ -123,7 +123,10 @@ fn account(subject: &str) -> Option<Value> {
 }
 
 fn text<'a>(object: &'a Value, field: &str) -> &'a str {
-    object.get(field).and_then(Value::as_str).unwrap_or_default()
+    object
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn hex(bytes: &[u8]) -> String {
