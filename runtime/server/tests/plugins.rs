@@ -594,10 +594,9 @@ async fn core_events_reach_hooks() {
                  (data (i32.const 400)",
             ),
             (
-                "(func (export \"palisade:plugin/hook@0.1.0#observe\") (param $args i32))",
-                "(func (export \"palisade:plugin/hook@0.1.0#observe\") (param $args i32)\n    \
-                 (call $log (i32.const 2) (i32.load (local.get $args)) \
-                 (i32.load offset=4 (local.get $args))))",
+                "    (call $drop_request (local.get 2)))",
+                "    (call $drop_request (local.get 2))\n    \
+                 (call $log (i32.const 2) (local.get 0) (local.get 1)))",
             ),
         ],
     );

@@ -127,6 +127,59 @@ for (const [name, makeProtocol] of Object.entries(protocols)) {
     });
   });
 
+  describe(`TypeScript SDK example over ${name}`, () => {
+    let server;
+    let kuzzle;
+
+    before(async () => {
+      server = await startServer(pluginCacheEnv(), { pluginsDir: pluginsFolder({ 'js-sdk-example': null }) });
+      kuzzle = new Kuzzle(makeProtocol(server));
+      await kuzzle.connect();
+      await kuzzle.index.create('greetings');
+      await kuzzle.collection.create('greetings', 'sent');
+      // `carol` may call the plugin's action and create documents; `dave` may only call the action.
+      const logout = { auth: { actions: { logout: true } } };
+      await kuzzle.security.createRole('greeter', {
+        controllers: { ...logout, greeting: { actions: { save: true } }, document: { actions: { create: true } } },
+      });
+      await kuzzle.security.createRole('caller', {
+        controllers: { ...logout, greeting: { actions: { save: true } } },
+      });
+      await kuzzle.security.createProfile('greeter', { policies: [{ roleId: 'greeter' }] });
+      await kuzzle.security.createProfile('caller', { policies: [{ roleId: 'caller' }] });
+      for (const [user, profile] of [['carol', 'greeter'], ['dave', 'caller']]) {
+        await kuzzle.security.createUser(user, {
+          content: { profileIds: [profile] },
+          credentials: { local: { username: user, password: `${user}-password` } },
+        });
+      }
+    });
+
+    after(async () => {
+      kuzzle.disconnect();
+      await server.stop();
+    });
+
+    it('writes on behalf of the requesting user with that user\'s rights', async () => {
+      await waitForLoginSlot();
+      await kuzzle.auth.login('local', { username: 'carol', password: 'carol-password' });
+      const saved = await kuzzle.query({ controller: 'greeting', action: 'save', name: 'Ada' });
+      assert.equal(saved.status, 201);
+      await kuzzle.auth.logout();
+
+      const document = await kuzzle.document.get('greetings', 'sent', saved.result._id);
+      assert.equal(document._source.name, 'Ada');
+      assert.equal(document._source._kuzzle_info.author, 'carol', 'the plugin wrote as the request\'s user');
+
+      await waitForLoginSlot();
+      await kuzzle.auth.login('local', { username: 'dave', password: 'dave-password' });
+      const denied = await rejection(kuzzle.query({ controller: 'greeting', action: 'save', name: 'Bo' }));
+      assert.equal(denied.status, 403, 'the user may not create documents, so neither may the plugin for him');
+      assert.equal(denied.id, 'security.rights.forbidden');
+      await kuzzle.auth.logout();
+    });
+  });
+
   describe(`audit plugin over ${name}`, () => {
     let server;
     let kuzzle;

@@ -23,18 +23,25 @@ pub enum Kind {
     Profile,
 }
 
-/// Lists every controller action the server implements, for role validation.
+/// Lists every controller action the server implements, the actions of the plugins loaded right
+/// now included, for role validation.
 pub fn known_actions(state: &ServerState) -> KnownActions {
-    let pairs: Vec<(&str, &str)> = state
-        .controllers
-        .iter()
-        .flat_map(|controller| {
+    let plugins = state.plugins.snapshot();
+    let native = state.controllers.iter().flat_map(|controller| {
+        controller
+            .actions()
+            .iter()
+            .map(move |action| (controller.name(), *action))
+    });
+    let added = plugins.plugins.values().flat_map(|plugin| {
+        plugin.manifest.controllers.iter().flat_map(|controller| {
             controller
-                .actions()
+                .actions
                 .iter()
-                .map(move |action| (controller.name(), *action))
+                .map(move |action| (controller.name.as_str(), action.name.as_str()))
         })
-        .collect();
+    });
+    let pairs: Vec<(&str, &str)> = native.chain(added).collect();
     KnownActions::new(pairs)
 }
 

@@ -10,6 +10,7 @@
   ;; Sends `GET URL` (tests replace URL and URL_LENGTH) and returns ok("sent") when a response
   ;; came back, or the host's error unchanged.
   (func (export "palisade:plugin/controller@0.1.0#handle") (param $request i32) (result i32)
+    (call $drop_request (local.get $request))
     (call $send
       (i32.const 420) (i32.const 3)
       (i32.const 432) (i32.const URL_LENGTH)

@@ -16,6 +16,7 @@
   ;; writes "ping" as a JSON string, reads up to 64 bytes and returns them as the result, which an
   ;; echo server makes "ping" again. Any host error is returned unchanged.
   (func (export "palisade:plugin/controller@0.1.0#handle") (param $request i32) (result i32)
+    (call $drop_request (local.get $request))
     (local $connection i32)
     (call $connect
       (i32.const 432) (i32.const 9)
