@@ -11,7 +11,8 @@
 //! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
 //! and is skipped when absent. The pipes are Rust plugins that return their payload unchanged:
 //! `bench/plugins/pipe` reads neither the payload nor the request, `bench/plugins/pipe-parse`
-//! parses the document. Each runs in a server of its own.
+//! parses the document. Each runs in a server of its own, and again in one server where it is
+//! loaded and unloaded between rounds.
 //!
 //! Run: `bench/plugin-costs.sh`
 
@@ -29,8 +30,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 const CONNECTIONS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
-/// Rounds of the interleaved pipe measurement, whose rounds vary more than its pairs do.
-const INTERLEAVED_ROUNDS: usize = 9;
+/// Pairs of rounds, without and with the pipe, of the same-server pipe measurement.
+const SAME_SERVER_PAIRS: usize = 9;
 /// Reloads per cache state; versions are single digits, so at most 9.
 const RELOADS: usize = 5;
 
@@ -140,16 +141,17 @@ fn main() {
             latency.p99_us
         );
     }
-    // A second server without plugins is the control: what two identical servers measure apart.
-    let control = start(no_plugins.path(), 0);
-    client.block_on(seed_document(control.0));
     let pipes = [
-        ("pass-through", plugged.0),
-        ("parsing", parsing.0),
-        ("none (control)", control.0),
+        ("pass-through", Some(built.join("pipe.wasm"))),
+        ("parsing", Some(built.join("pipe-parse.wasm"))),
+        ("none (control)", None),
     ];
+    let pipes: Vec<(&str, Option<&Path>)> = pipes
+        .iter()
+        .map(|(name, wasm)| (*name, wasm.as_deref()))
+        .collect();
     if only.is_some() {
-        pipe_interleaved(&client, plain.0, &pipes, &get);
+        pipe_same_server(&client, &pipes, &get);
         return;
     }
     let native = best[0].0.p50_us;
@@ -170,7 +172,7 @@ fn main() {
         through - no_pipe,
         parsing - no_pipe
     );
-    pipe_interleaved(&client, plain.0, &pipes, &get);
+    pipe_same_server(&client, &pipes, &get);
 
     reload_times(&client);
 }
@@ -320,40 +322,60 @@ async fn load(address: SocketAddr, request: &Value, connections: usize) -> Measu
     }
 }
 
-/// Measures each pipe's cost a second way: one connection to the server without plugins and one
-/// to the server of the pipe, requests alternating between them, so both latencies are sampled
-/// under the same machine conditions. Prints the p50 of each and of the per-pair differences for
-/// `INTERLEAVED_ROUNDS` rounds of each pipe in a row, then the median of those rounds. Rounds of
-/// one pipe run in a row: alternating pipes between rounds measured the pass-through pipe about
-/// 5 µs higher, with the other servers' work between its rounds.
-fn pipe_interleaved(
+/// Measures each pipe's cost a second way, on one server: rounds without the pipe and rounds
+/// with it, the pipe's file added and removed between rounds and each round starting once the
+/// server reports the change. Both variants run on the same server, runtime threads and data, so
+/// the only difference is the pipe. The order flips at every pair of rounds, so a drift of the
+/// machine during the run counts against both variants alike. The control pair installs nothing:
+/// what two rounds of the same server measure apart.
+fn pipe_same_server(
     client: &tokio::runtime::Runtime,
-    plain: SocketAddr,
-    pipes: &[(&str, SocketAddr)],
+    pipes: &[(&str, Option<&Path>)],
     request: &Value,
 ) {
-    println!("\nInterleaved document:get, one connection per server, requests alternating:");
     println!(
-        "| pipe | round | pairs | no pipe p50 µs | pipe p50 µs | p50 of pair differences µs |"
+        "\nThe same server with and without the pipe, {SAME_SERVER_PAIRS} pairs of {} s rounds over 1 connection:",
+        DURATION.as_secs()
     );
-    println!("|---|---|---|---|---|---|");
+    println!("| pipe | pair | without p50 µs | with p50 µs | difference µs |");
+    println!("|---|---|---|---|---|");
     let mut summaries = Vec::new();
-    for (pipe, address) in pipes {
+    for (pipe, wasm) in pipes {
+        let folder = tempfile::tempdir().unwrap();
+        let server = start(folder.path(), 50);
+        client.block_on(seed_document(server.0));
         let mut costs = Vec::new();
-        for round in 1..=INTERLEAVED_ROUNDS {
-            let (without, with) = client.block_on(alternate(plain, *address, request));
-            let mut differences: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
-            let cost = median(&mut differences);
+        for pair in 1..=SAME_SERVER_PAIRS {
+            let mut with = Measure::default();
+            let mut without = Measure::default();
+            let order = if pair % 2 == 1 {
+                [false, true]
+            } else {
+                [true, false]
+            };
+            for installed in order {
+                let wasm = wasm.filter(|_| installed);
+                client.block_on(install_pipe(server.0, folder.path(), wasm));
+                let measure = client.block_on(load(server.0, request, 1));
+                if installed {
+                    with = measure;
+                } else {
+                    without = measure;
+                }
+            }
+            let cost = with.p50_us - without.p50_us;
             costs.push(cost);
             println!(
-                "| {pipe} | {round} | {} | {:.1} | {:.1} | {cost:.1} |",
-                without.len(),
-                median(&mut without.clone()),
-                median(&mut with.clone()),
+                "| {pipe} | {pair} | {:.1} | {:.1} | {cost:.1} |",
+                without.p50_us, with.p50_us
             );
         }
+        let (low, high) = (
+            costs.iter().copied().fold(f64::INFINITY, f64::min),
+            costs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
         summaries.push(format!(
-            "{pipe} pipe, median of {INTERLEAVED_ROUNDS} rounds: {:.1} µs",
+            "{pipe} pipe, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
             median(&mut costs)
         ));
     }
@@ -363,30 +385,41 @@ fn pipe_interleaved(
     }
 }
 
-/// Sends `request` to `first` and `second` in turn, back to back for `DURATION`, and returns the
-/// latencies in µs of each, pair by pair. The order flips at every pair: the request sent second
-/// waits about 4 µs more (measured with two servers without plugins), so a fixed order would
-/// charge that to one server.
-async fn alternate(first: SocketAddr, second: SocketAddr, request: &Value) -> (Vec<f64>, Vec<f64>) {
-    let mut sockets = [connect(first).await, connect(second).await];
-    let mut latencies = (Vec::new(), Vec::new());
-    let deadline = Instant::now() + DURATION;
-    let mut order = [0, 1];
-    while Instant::now() < deadline {
-        for position in order {
-            let sent = Instant::now();
-            let reply = send(&mut sockets[position], request).await;
-            assert_eq!(reply["status"], 200, "{reply}");
-            let micros = sent.elapsed().as_secs_f64() * 1e6;
-            if position == 0 {
-                latencies.0.push(micros);
-            } else {
-                latencies.1.push(micros);
+/// Puts the pipe `wasm` in the server's plugins folder, or removes any pipe for `None`, and waits
+/// until `server:info` lists the plugins the folder now holds.
+async fn install_pipe(address: SocketAddr, folder: &Path, wasm: Option<&Path>) {
+    let file = folder.join("pipe.wasm");
+    match wasm {
+        Some(wasm) => {
+            let staging = folder.join(".pipe.partial");
+            std::fs::copy(wasm, &staging).unwrap();
+            std::fs::rename(&staging, &file).unwrap();
+        }
+        None => {
+            if file.exists() {
+                std::fs::remove_file(&file).unwrap();
             }
         }
-        order.reverse();
     }
-    latencies
+    let expected = usize::from(wasm.is_some());
+    let mut socket = connect(address).await;
+    let started = Instant::now();
+    loop {
+        let info = send(
+            &mut socket,
+            &json!({"controller": "server", "action": "info"}),
+        )
+        .await;
+        let plugins = &info["result"]["serverInfo"]["kuzzle"]["plugins"]["plugins"];
+        if plugins.as_object().map_or(0, serde_json::Map::len) == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the pipe never changed: {plugins}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -24,6 +24,10 @@ const TCP_ECHO: &str = include_str!("guests/tcp_echo.wat");
 fn component(guest: &str, replacements: &[(&str, &str)]) -> Vec<u8> {
     let mut source = guest.replace(";;COMMON", COMMON);
     for (from, to) in replacements {
+        assert!(
+            source.contains(from),
+            "the guest has no {from:?} to replace"
+        );
         source = source.replace(from, to);
     }
     palisade_test_harness::wat_component(&source)
@@ -506,9 +510,9 @@ async fn pipe_error_reaches_client_unchanged() {
             ),
             (
                 "(i32.store8 (i32.const 2048) (i32.const 0))\n    \
-                 (i32.store (i32.const 2052) (i32.load offset=96 (local.get $args)))",
+                 (i32.store (i32.const 2052) (local.get $payload))",
                 "(return (i32.const 1152))\n    \
-                 (i32.store (i32.const 2052) (i32.load offset=96 (local.get $args)))",
+                 (i32.store (i32.const 2052) (local.get $payload))",
             ),
         ],
     );

@@ -16,8 +16,8 @@
   ;; writes "ping" as a JSON string, reads up to 64 bytes and returns them as the result, which an
   ;; echo server makes "ping" again. Any host error is returned unchanged.
   (func (export "palisade:plugin/controller@0.1.0#handle") (param $request i32) (result i32)
-    (call $drop_request (local.get $request))
     (local $connection i32)
+    (call $drop_request (local.get $request))
     (call $connect
       (i32.const 432) (i32.const 9)
       (i32.const PORT) (i32.const SECURITY) (i32.const 2000)
