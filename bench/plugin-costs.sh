@@ -18,3 +18,4 @@ node "$sdk/bin/palisade-plugin-build.js" "$root/bench/plugins/greeting-js.ts" \
   -o "$PALISADE_PLUGINS_BUILD_DIR/greeting-js.wasm"
 
 cargo run --release -p palisade-bench --bin plugin_costs
+cargo run --release -p palisade-bench --bin plugin_call

@@ -150,7 +150,11 @@ fn main() {
         .iter()
         .map(|(name, wasm)| (*name, wasm.as_deref()))
         .collect();
-    if only.is_some() {
+    if let Some(only) = &only {
+        let pipes: Vec<_> = pipes
+            .into_iter()
+            .filter(|(name, _)| name.contains(only.as_str()))
+            .collect();
         pipe_same_server(&client, &pipes, &get);
         return;
     }
