@@ -4,43 +4,76 @@ import { ApiError } from "./errors.js";
 const parsedArgs = new WeakMap();
 const parsedBodies = new WeakMap();
 
-// The host's `request` resource behind each request object, for `api.call` on its user's behalf.
-const lentRequests = new WeakMap();
-
-// The fields of a request object and how each is read from the host's resource.
-const FIELDS = [
-  ["requestId", (lent) => lent.requestId()],
-  ["controller", (lent) => lent.controller()],
-  ["action", (lent) => lent.action()],
-  ["args", (lent) => lent.args()],
-  ["body", (lent) => lent.body()],
-  ["volatile", (lent) => lent.volatile()],
-  ["user", (lent) => lent.user()],
-  ["protocol", (lent) => lent.protocol()],
-  ["connectionId", (lent) => lent.connectionId()],
-];
-
 /**
- * Wraps the `request` resource that the host lent to the current call in the request object that
- * handlers receive: `requestId`, `controller`, `action`, `args`, `body`, `volatile`, `user`,
- * `protocol` and `connectionId`. Each field is read from the host on first access, so a pipe or
- * hook that does not look at the request pays for none of it.
+ * The request object that handlers receive, over the `request` resource that the host lent to
+ * the current call: `requestId`, `controller`, `action`, `args`, `body`, `volatile`, `user`,
+ * `protocol` and `connectionId`. The first read of any field fetches them all in one call to the
+ * host, because each call from the JavaScript engine costs more than the parts it carries; a pipe
+ * or hook that does not look at the request pays for none of it. The getters live on the class,
+ * so building a request per call defines no property.
  */
-export function fromHost(lent) {
-  const request = {};
-  for (const [field, read] of FIELDS) {
-    Object.defineProperty(request, field, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const value = read(lent);
-        Object.defineProperty(request, field, { value, enumerable: true });
-        return value;
-      },
-    });
+class LentRequest {
+  #lent;
+  #parts;
+
+  constructor(lent) {
+    this.#lent = lent;
   }
-  lentRequests.set(request, lent);
-  return request;
+
+  static lentOf(request) {
+    return #lent in request ? request.#lent : undefined;
+  }
+
+  #read() {
+    this.#parts ??= this.#lent.parts();
+    return this.#parts;
+  }
+
+  get requestId() {
+    return this.#read().requestId;
+  }
+
+  get controller() {
+    return this.#read().controller;
+  }
+
+  get action() {
+    return this.#read().action;
+  }
+
+  get args() {
+    return this.#read().args;
+  }
+
+  get body() {
+    return this.#read().body;
+  }
+
+  get volatile() {
+    return this.#read().volatile;
+  }
+
+  get user() {
+    return this.#read().user;
+  }
+
+  get protocol() {
+    return this.#read().protocol;
+  }
+
+  get connectionId() {
+    return this.#read().connectionId;
+  }
+
+  /** Every field, for `JSON.stringify` and logs. */
+  toJSON() {
+    return { ...this.#read() };
+  }
+}
+
+/** Wraps the `request` resource that the host lent to the current call; see `LentRequest`. */
+export function fromHost(lent) {
+  return new LentRequest(lent);
 }
 
 /**
@@ -48,7 +81,7 @@ export function fromHost(lent) {
  * error for any other value: only the request being handled can lend its user's rights.
  */
 export function lentRequestOf(request) {
-  const lent = lentRequests.get(request);
+  const lent = request !== null && typeof request === "object" ? LentRequest.lentOf(request) : undefined;
   if (lent === undefined) {
     throw new ApiError(
       400,

@@ -31,6 +31,21 @@ export interface LentRequest {
   /** `http`, `websocket` or `internal`. */
   protocol(): string;
   connectionId(): string;
+  /** Every part in one call. */
+  parts(): RequestParts;
+}
+
+/** `types.request-parts`: every part of a request, as `request.parts` returns them. */
+export interface RequestParts {
+  requestId: string;
+  controller: string;
+  action: string;
+  args: string;
+  body: string | undefined;
+  volatile: string | undefined;
+  user: User;
+  protocol: string;
+  connectionId: string;
 }
 
 /** A request as handlers receive it: the fields of `LentRequest`, each read on first access. */

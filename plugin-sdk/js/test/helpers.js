@@ -25,6 +25,10 @@ export function hostRequest(overrides = {}) {
       return value;
     };
   }
+  lent.parts = () => {
+    reads.push("parts");
+    return { ...fields };
+  };
   return lent;
 }
 

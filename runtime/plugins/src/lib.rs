@@ -31,6 +31,7 @@ pub mod bindings {
             "palisade:plugin/types.[method]request.user": trappable,
             "palisade:plugin/types.[method]request.protocol": trappable,
             "palisade:plugin/types.[method]request.connection-id": trappable,
+            "palisade:plugin/types.[method]request.parts": trappable,
             "palisade:plugin/types.[drop]request": trappable,
             "palisade:plugin/api.call": trappable,
         },

@@ -106,6 +106,21 @@ impl types::HostRequest for InstanceState {
         Ok(self.lent_request(&handle)?.connection_id.clone())
     }
 
+    fn parts(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<types::RequestParts> {
+        let request = self.lent_request(&handle)?;
+        Ok(types::RequestParts {
+            request_id: request.request_id.clone(),
+            controller: request.controller.clone(),
+            action: request.action.clone(),
+            args: request.args.clone(),
+            body: request.body.clone(),
+            volatile: request.volatile.clone(),
+            user: request.user.clone(),
+            protocol: request.protocol.clone(),
+            connection_id: request.connection_id.clone(),
+        })
+    }
+
     fn drop(&mut self, _handle: Resource<RequestHandle>) -> wasmtime::Result<()> {
         // The host only lends requests; the request itself stays in the instance's state until
         // the call ends.
