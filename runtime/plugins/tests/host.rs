@@ -129,6 +129,29 @@ fn handle_echoes_args() {
 }
 
 #[test]
+fn kept_request_handle_fails_call() {
+    // The echo guest's pipe without the drop of its lent request: the call ends with a borrowed
+    // handle still held, which the component model forbids.
+    let echo = ECHO.replace(";;COMMON", COMMON);
+    let keeping = echo.replace(
+        "    (call $drop_request (local.get $request))\n    (i32.store8 (i32.const 2048) (i32.const 0))\n    (i32.store (i32.const 2052) (local.get $payload))",
+        "    (i32.store8 (i32.const 2048) (i32.const 0))\n    (i32.store (i32.const 2052) (local.get $payload))",
+    );
+    assert_ne!(keeping, echo, "the pipe's drop was removed");
+    let host = test_host();
+    let plugin = host
+        .load("echo", &palisade_test_harness::wat_component(&keeping))
+        .expect("the guest loads");
+    let request = request("say", "{}");
+
+    let (error, failure) = failure_of(plugin.run_pipe("document:beforeCreate", &request, "{}"));
+
+    assert!(matches!(failure, PluginFailure::Trap(_)), "{error}");
+    assert!(error.to_string().contains("borrow"), "{error}");
+    assert_echoes(&plugin);
+}
+
+#[test]
 fn pipe_and_hook_run() {
     let host = test_host();
     let plugin = host
