@@ -53,7 +53,7 @@ fn built_plugins() -> PathBuf {
     target.join("plugins")
 }
 
-/// The request record of the benchmark's `document:get`, as the server lends it.
+/// Returns the request of the benchmark's `document:get`, as the server lends it.
 fn document_get() -> Request {
     Request {
         request_id: "0b6c2a4e-3f1d-4c5a-9e8b-7d6f5e4c3b2a".to_owned(),

@@ -8,7 +8,7 @@ const parsedBodies = new WeakMap();
  * The request object that handlers receive, over the `request` resource that the host lent to
  * the current call: `requestId`, `controller`, `action`, `args`, `body`, `volatile`, `user`,
  * `protocol` and `connectionId`. The first read of any field fetches them all in one call to the
- * host, because each call from the JavaScript engine costs more than the parts it carries; a pipe
+ * host, because each call from the JavaScript engine costs more than the parts it carries. A pipe
  * or hook that does not look at the request pays for none of it. The getters live on the class,
  * so building a request per call defines no property.
  */
@@ -65,7 +65,7 @@ class LentRequest {
     return this.#read().connectionId;
   }
 
-  /** Every field, for `JSON.stringify` and logs. */
+  /** Returns every field, for `JSON.stringify` and logs. */
   toJSON() {
     return { ...this.#read() };
   }

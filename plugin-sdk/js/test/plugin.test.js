@@ -150,7 +150,7 @@ test("pipe run passes unknown events and undefined through", () => {
   assert.equal(plugin.pipe.run("document:afterGet", request, '[{"_id":"x"}]'), '[{"_id":"x"}]');
 });
 
-test("pipe run reads the request from the host only when a handler uses it", () => {
+test("request read only when used", () => {
   const lent = hostRequest();
   plugin.pipe.run("realtime:beforePublish", lent, "{}");
   plugin.pipe.run("document:beforeCreate", lent, "{}");

@@ -61,7 +61,7 @@ pub struct RequestParts {
 }
 
 impl Default for User {
-    /// The anonymous user, without profiles.
+    /// Returns the anonymous user, without profiles.
     fn default() -> Self {
         Self {
             id: "-1".to_owned(),
@@ -134,8 +134,8 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// Returns the request the host lent, for `api.call` on behalf of its user; `None` for a
-    /// request built with [`Request::from_parts`].
+    /// Returns the request the host lent, for `api.call` on behalf of its user. A request built
+    /// with [`Request::from_parts`] has none.
     pub(crate) fn host(&self) -> Option<&'a types::Request> {
         self.host
     }

@@ -12,29 +12,9 @@ use crate::User;
 use crate::bindings::palisade::plugin::types;
 use crate::host::InstanceState;
 
-/// An API request as the host lends it to a plugin call. The guest reads its parts through the
-/// methods of the `request` resource.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The request id, echoed in the response.
-    pub request_id: String,
-    /// Controller name, such as `greeting`.
-    pub controller: String,
-    /// Action name, such as `sayHello`.
-    pub action: String,
-    /// Every argument of the request as a JSON object.
-    pub args: String,
-    /// The request body as JSON, if any.
-    pub body: Option<String>,
-    /// The client's volatile data as a JSON object, if any.
-    pub volatile: Option<String>,
-    /// The user the request runs as.
-    pub user: User,
-    /// `http`, `websocket` or `internal`.
-    pub protocol: String,
-    /// Id of the client connection.
-    pub connection_id: String,
-}
+/// An API request as the host lends it to a plugin call: the `request-parts` record, which the
+/// guest reads part by part through the methods of the `request` resource.
+pub type Request = types::RequestParts;
 
 /// The handle type of the `request` resource. Each call lends at most one request, kept in the
 /// instance's state, so the handle carries no index of its own.
@@ -106,19 +86,8 @@ impl types::HostRequest for InstanceState {
         Ok(self.lent_request(&handle)?.connection_id.clone())
     }
 
-    fn parts(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<types::RequestParts> {
-        let request = self.lent_request(&handle)?;
-        Ok(types::RequestParts {
-            request_id: request.request_id.clone(),
-            controller: request.controller.clone(),
-            action: request.action.clone(),
-            args: request.args.clone(),
-            body: request.body.clone(),
-            volatile: request.volatile.clone(),
-            user: request.user.clone(),
-            protocol: request.protocol.clone(),
-            connection_id: request.connection_id.clone(),
-        })
+    fn parts(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<Request> {
+        Ok(Request::clone(self.lent_request(&handle)?))
     }
 
     fn drop(&mut self, _handle: Resource<RequestHandle>) -> wasmtime::Result<()> {

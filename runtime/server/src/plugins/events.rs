@@ -71,8 +71,8 @@ pub async fn pipe(
     if set.pipes_for(event).next().is_some() {
         // TODO(plugins-events): a pass-through pipe adds about 14 µs to `document:get` at p50,
         // against a target of 10 (BENCHMARKS.md). The call takes 0.85 µs with warm caches but
-        // about 8 µs with the cold caches it meets here, most of it wasmtime's side of the call;
-        // the event steps around it take about 4 µs and this record and the payload's text 2 to 4.
+        // about 8 µs with the cold caches it meets here, most of it on wasmtime's side. The event
+        // steps around it take about 4 µs, and this record and the payload's text 2 to 4.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
         for listener in set.pipes_for(event) {
             let plugin = Arc::clone(&listener.plugin);
