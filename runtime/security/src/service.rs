@@ -2,7 +2,7 @@
 //! through the store, with the integrity rules between them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
@@ -14,6 +14,9 @@ use crate::model::role::{KnownActions, Role};
 use crate::model::user::{ANONYMOUS_KUID, ANONYMOUS_PROFILE, User};
 use crate::rights::UserRights;
 use crate::store::{Collection, SecurityStore};
+
+/// The anonymous user, which never changes, so that anonymous requests do not build it anew.
+static ANONYMOUS: LazyLock<Arc<User>> = LazyLock::new(|| Arc::new(User::anonymous()));
 
 /// Roles, profiles and users, with caching and integrity rules.
 ///
@@ -254,7 +257,7 @@ impl Security {
     /// [`SecurityError::UserNotFound`] for an unknown kuid.
     pub async fn get_user(&self, kuid: &str) -> Result<Arc<User>> {
         if kuid == ANONYMOUS_KUID {
-            return Ok(Arc::new(User::anonymous()));
+            return Ok(Arc::clone(&ANONYMOUS));
         }
         if let Some(user) = self.cache.user(kuid) {
             return Ok(user);

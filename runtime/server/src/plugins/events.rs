@@ -8,7 +8,8 @@ use palisade_api::{ApiError, ApiResult, Request};
 use serde_json::Value;
 
 use super::convert;
-use super::set::PluginSet;
+use super::plan::{ActionPlan, Step};
+use super::set::{Listener, PluginSet};
 use crate::state::ServerState;
 
 /// An event name or a pattern where `*` matches any run of characters, such as
@@ -50,54 +51,65 @@ pub struct Emitted {
     events: Vec<(String, Value)>,
 }
 
-/// Runs the pipes of `event` on `payload` and returns the payload for the next step. Nothing is
-/// serialized when no plugin listens.
+/// Runs the pipes of `step` on `payload` and returns the payload for the next step. Nothing is
+/// serialized when only hooks listen, and nothing at all happens for `None`, an event nothing
+/// listens to.
 ///
 /// # Errors
 ///
 /// The error a pipe returned, unchanged, or the failure of a plugin call.
 pub async fn pipe(
-    set: &Arc<PluginSet>,
+    step: Option<&Step>,
     emitted: &mut Emitted,
-    event: &str,
     request: &Request,
     profile_ids: &[String],
     payload: Value,
 ) -> Result<Value, ApiError> {
-    if !set.listens_to(event) {
+    let Some(step) = step else {
         return Ok(payload);
-    }
+    };
     let mut payload = payload;
-    if set.pipes_for(event).next().is_some() {
-        // TODO(plugins-events): a pass-through pipe adds about 14 µs to `document:get` at p50,
+    if !step.pipes.is_empty() {
+        // TODO(plugins-events): a pass-through pipe adds about 11 µs to `document:get` at p50,
         // against a target of 10 (BENCHMARKS.md). The call takes 0.85 µs with warm caches but
-        // about 8 µs with the cold caches it meets here, most of it on wasmtime's side. The event
-        // steps around it take about 4 µs, and this record and the payload's text 2 to 4.
+        // about 8 µs with the cold caches it meets here, most of it on wasmtime's side. This
+        // record and the payload's text take 2 to 4.
         let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
-        for listener in set.pipes_for(event) {
-            let plugin = Arc::clone(&listener.plugin);
-            let event_name = event.to_owned();
-            let record = Arc::clone(&record);
-            let text = palisade_api::json_text(&payload);
-            let (returned, text) = super::run_blocking(move || {
-                let returned = plugin.plugin.run_pipe(&event_name, &record, &text);
-                (returned, text)
-            })
-            .await?;
-            let returned = returned
-                .map_err(|error| convert::host_error(&error))?
-                .map_err(convert::guest_error)?;
-            // Most pipes return the payload they were given, and parsing it again would only copy it.
-            if returned != text {
-                payload = serde_json::from_str(&returned)
-                    .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))?;
-            }
+        for listener in &step.pipes {
+            payload = run_pipe(listener, &step.event, &record, payload).await?;
         }
     }
-    if set.hooks_for(event).next().is_some() {
-        emitted.events.push((event.to_owned(), payload.clone()));
+    if step.has_hooks {
+        emitted.events.push((step.event.clone(), payload.clone()));
     }
     Ok(payload)
+}
+
+/// Calls one pipe and returns the payload it returned.
+async fn run_pipe(
+    listener: &Listener,
+    event: &str,
+    record: &Arc<palisade_plugins::Request>,
+    payload: Value,
+) -> Result<Value, ApiError> {
+    let plugin = Arc::clone(&listener.plugin);
+    let (event_name, record) = (event.to_owned(), Arc::clone(record));
+    let text = palisade_api::json_text(&payload);
+    let (returned, text) = super::run_blocking(move || {
+        let returned = plugin.plugin.run_pipe(&event_name, &record, &text);
+        (returned, text)
+    })
+    .await?;
+    let returned = returned
+        .map_err(|error| convert::host_error(&error))?
+        .map_err(convert::guest_error)?;
+
+    // Most pipes return the payload they were given, and parsing it again would only copy it.
+    if returned == text {
+        return Ok(payload);
+    }
+    serde_json::from_str(&returned)
+        .map_err(|_| convert::invalid_payload(&listener.plugin.name, event, "JSON"))
 }
 
 /// Runs the hooks of every emitted event on a background task, in emission order. Their
@@ -145,65 +157,61 @@ pub fn run_server_hooks(
 /// the `generic:document:before*` events, the action, then the `after`, `generic:document:after*`
 /// and `request:onSuccess` events, or `<controller>:error<Action>` and `request:onError`.
 pub async fn run_request(state: &ServerState, set: Arc<PluginSet>, request: &Request) -> ApiResult {
+    let plan = set.plan(&request.controller, &request.action);
+    if plan.is_empty() {
+        return super::dispatch(state, request).await;
+    }
     let profile_ids = user_profiles(state, request).await;
     let mut emitted = Emitted::default();
-    let outcome = run_with_events(state, &set, &mut emitted, request, &profile_ids).await;
+    let outcome = run_with_events(state, &plan, &mut emitted, request, &profile_ids).await;
     run_hooks(set, emitted, request, &profile_ids);
     outcome
 }
 
 async fn run_with_events(
     state: &ServerState,
-    set: &Arc<PluginSet>,
+    plan: &ActionPlan,
     emitted: &mut Emitted,
     original: &Request,
     profile_ids: &[String],
 ) -> ApiResult {
-    let (controller, action) = (original.controller.as_str(), original.action.as_str());
     // Only a `before` pipe changes the request, so most requests run without a copy of it.
     let mut request = Cow::Borrowed(original);
-    let before = [
-        "request:onAuthorized".to_owned(),
-        format!("{controller}:before{}", capitalized(action)),
-    ];
     let outcome = async {
-        for event in &before {
-            if set.listens_to(event) {
-                let payload = convert::request_payload(&request);
-                let payload = pipe(set, emitted, event, &request, profile_ids, payload).await?;
-                let plugin = first_pipe_name(set, event);
-                convert::apply_request_payload(&plugin, event, request.to_mut(), payload)?;
-            }
+        for step in [&plan.on_authorized, &plan.before].into_iter().flatten() {
+            let payload = convert::request_payload(&request);
+            let payload = pipe(Some(step), emitted, &request, profile_ids, payload).await?;
+            let plugin = step.last_pipe_plugin();
+            convert::apply_request_payload(plugin, &step.event, request.to_mut(), payload)?;
         }
-        super::generic::before(set, emitted, &mut request, profile_ids).await?;
+        let generic = plan.generic_before.as_ref();
+        super::generic::before(generic, emitted, &mut request, profile_ids).await?;
         super::dispatch(state, &request).await
     }
     .await;
 
     match outcome {
-        Ok(response) => after_success(set, emitted, &request, profile_ids, response).await,
-        Err(error) => Err(after_error(set, emitted, &request, profile_ids, error).await),
+        Ok(response) => after_success(plan, emitted, &request, profile_ids, response).await,
+        Err(error) => Err(after_error(plan, emitted, &request, profile_ids, error).await),
     }
 }
 
 async fn after_success(
-    set: &Arc<PluginSet>,
+    plan: &ActionPlan,
     emitted: &mut Emitted,
     request: &Request,
     profile_ids: &[String],
     mut response: palisade_api::Response,
 ) -> ApiResult {
-    let (controller, action) = (request.controller.as_str(), request.action.as_str());
     let Some(mut result) = response.result.take() else {
         return Ok(response);
     };
-    let event = format!("{controller}:after{}", capitalized(action));
-    result = pipe(set, emitted, &event, request, profile_ids, result).await?;
-    result = super::generic::after(set, emitted, request, profile_ids, result).await?;
+    result = pipe(plan.after.as_ref(), emitted, request, profile_ids, result).await?;
+    let generic = plan.generic_after.as_ref();
+    result = super::generic::after(generic, emitted, request, profile_ids, result).await?;
     result = pipe(
-        set,
+        plan.on_success.as_ref(),
         emitted,
-        "request:onSuccess",
         request,
         profile_ids,
         result,
@@ -214,22 +222,15 @@ async fn after_success(
 }
 
 async fn after_error(
-    set: &Arc<PluginSet>,
+    plan: &ActionPlan,
     emitted: &mut Emitted,
     request: &Request,
     profile_ids: &[String],
     error: ApiError,
 ) -> ApiError {
-    let (controller, action) = (request.controller.as_str(), request.action.as_str());
     let mut error = error;
-    for event in [
-        format!("{controller}:error{}", capitalized(action)),
-        "request:onError".into(),
-    ] {
-        if !set.listens_to(&event) {
-            continue;
-        }
-        match pipe(set, emitted, &event, request, profile_ids, error.to_json()).await {
+    for step in [&plan.error, &plan.on_error].into_iter().flatten() {
+        match pipe(Some(step), emitted, request, profile_ids, error.to_json()).await {
             Ok(payload) => {
                 if let Some(changed) = convert::error_from_json(&payload) {
                     error = changed;
@@ -253,13 +254,6 @@ pub async fn user_profiles(state: &ServerState, request: &Request) -> Vec<String
             _ => Vec::new(),
         },
     }
-}
-
-fn first_pipe_name(set: &PluginSet, event: &str) -> String {
-    set.pipes_for(event)
-        .last()
-        .map(|listener| listener.plugin.name.clone())
-        .unwrap_or_default()
 }
 
 /// `create` becomes `Create`, as in `document:beforeCreate`.

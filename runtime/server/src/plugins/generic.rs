@@ -2,18 +2,17 @@
 //! (`[{_id, _source}]`), so one pipe covers `get`, `mGet` and `search` alike.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use palisade_api::{ApiError, Request};
 use serde_json::{Map, Value, json};
 
 use super::convert;
 use super::events::{Emitted, pipe};
-use super::set::PluginSet;
+use super::plan::Step;
 
 /// The family of `generic:document` events an action emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Write,
     Update,
     Get,
@@ -21,7 +20,8 @@ enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    /// Returns the end of the event's name, as in `generic:document:beforeWrite`.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Write => "Write",
             Self::Update => "Update",
@@ -33,7 +33,7 @@ impl Kind {
 
 /// The place of an action's documents in its request and in its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub enum Shape {
     /// `_id` and `body` in the request; the document is the result.
     Single,
     /// `body.documents` or `body.ids` in the request; `result.successes`.
@@ -44,11 +44,19 @@ enum Shape {
     ByQuery,
 }
 
-fn classify(request: &Request) -> Option<(Kind, Shape)> {
-    if request.controller != "document" {
+impl Shape {
+    /// Returns whether the request names documents, so that `before` pipes have some to change.
+    pub fn has_request_documents(self) -> bool {
+        matches!(self, Self::Single | Self::Multi)
+    }
+}
+
+/// Returns the `generic:document` events `controller:action` emits, and where its documents are.
+pub fn classify(controller: &str, action: &str) -> Option<(Kind, Shape)> {
+    if controller != "document" {
         return None;
     }
-    let found = match request.action.as_str() {
+    let found = match action {
         "create" | "createOrReplace" | "replace" => (Kind::Write, Shape::Single),
         "mCreate" | "mCreateOrReplace" | "mReplace" => (Kind::Write, Shape::Multi),
         "update" | "upsert" => (Kind::Update, Shape::Single),
@@ -72,27 +80,22 @@ fn classify(request: &Request) -> Option<(Kind, Shape)> {
 ///
 /// A pipe's error, or a payload of the wrong shape.
 pub async fn before(
-    set: &Arc<PluginSet>,
+    step: Option<&Step>,
     emitted: &mut Emitted,
     request: &mut Cow<'_, Request>,
     profile_ids: &[String],
 ) -> Result<(), ApiError> {
-    let Some((kind, shape)) = classify(request) else {
+    let Some(step) = step else {
         return Ok(());
     };
-    let event = format!("generic:document:before{}", kind.name());
-    if !set.listens_to(&event) || matches!(shape, Shape::Search | Shape::ByQuery) {
+    let Some((kind, shape)) = classify(&request.controller, &request.action) else {
         return Ok(());
-    }
+    };
 
     let documents = request_documents(request, kind, shape);
-    let returned = pipe(set, emitted, &event, request, profile_ids, documents).await?;
+    let returned = pipe(Some(step), emitted, request, profile_ids, documents).await?;
     let Value::Array(documents) = returned else {
-        return Err(convert::invalid_payload(
-            "",
-            &event,
-            "an array of documents",
-        ));
+        return Err(invalid_documents(step));
     };
     apply_to_request(request.to_mut(), kind, shape, documents);
     Ok(())
@@ -105,32 +108,35 @@ pub async fn before(
 ///
 /// A pipe's error, or a payload of the wrong shape.
 pub async fn after(
-    set: &Arc<PluginSet>,
+    step: Option<&Step>,
     emitted: &mut Emitted,
     request: &Request,
     profile_ids: &[String],
     result: Value,
 ) -> Result<Value, ApiError> {
-    let Some((kind, shape)) = classify(request) else {
+    let Some(step) = step else {
         return Ok(result);
     };
-    let event = format!("generic:document:after{}", kind.name());
-    if !set.listens_to(&event) {
+    let Some((kind, shape)) = classify(&request.controller, &request.action) else {
         return Ok(result);
-    }
+    };
 
     let mut result = result;
     let documents = result_documents(&mut result, shape);
-    let returned = pipe(set, emitted, &event, request, profile_ids, documents).await?;
+    let returned = pipe(Some(step), emitted, request, profile_ids, documents).await?;
     let Value::Array(documents) = returned else {
-        return Err(convert::invalid_payload(
-            "",
-            &event,
-            "an array of documents",
-        ));
+        return Err(invalid_documents(step));
     };
     apply_to_result(&mut result, kind, shape, documents);
     Ok(result)
+}
+
+fn invalid_documents(step: &Step) -> ApiError {
+    convert::invalid_payload(
+        step.last_pipe_plugin(),
+        &step.event,
+        "an array of documents",
+    )
 }
 
 fn request_documents(request: &Request, kind: Kind, shape: Shape) -> Value {

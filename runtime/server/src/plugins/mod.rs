@@ -6,6 +6,7 @@ pub mod events;
 mod generic;
 mod load;
 mod outbound;
+mod plan;
 mod services;
 mod set;
 mod settings;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use palisade_plugins::{Manifest, Plugin};
 
 use super::events::EventName;
+use super::plan::{ActionPlan, Plans};
 use super::settings::PluginSettings;
 use super::strategies::PluginStrategy;
 use crate::routes::{Route, RouteTable, Router};
@@ -59,6 +60,8 @@ pub struct PluginSet {
     router: Option<Router>,
     /// Authentication strategies by name.
     strategies: BTreeMap<String, PluginStrategy>,
+    /// The listened events of each action that ran on this set.
+    plans: Plans,
 }
 
 impl PluginSet {
@@ -159,9 +162,9 @@ impl PluginSet {
             .filter(move |listener| listener.pattern.matches(event))
     }
 
-    /// Returns whether any pipe or hook listens to `event`.
-    pub fn listens_to(&self, event: &str) -> bool {
-        self.pipes_for(event).next().is_some() || self.hooks_for(event).next().is_some()
+    /// Returns the listened events of `controller:action`, worked out on its first request.
+    pub fn plan(&self, controller: &str, action: &str) -> Arc<ActionPlan> {
+        self.plans.get(self, controller, action)
     }
 }
 
