@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, User};
+use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, RequestParts, User};
 
 const COMMON: &str = include_str!("../../../runtime/plugins/tests/guests/common.wat");
 const TRAP: &str = include_str!("../../../runtime/plugins/tests/guests/trap.wat");
@@ -55,7 +55,7 @@ fn built_plugins() -> PathBuf {
 
 /// Returns the request of the benchmark's `document:get`, as the server lends it.
 fn document_get() -> Request {
-    Request {
+    Request::new(RequestParts {
         request_id: "0b6c2a4e-3f1d-4c5a-9e8b-7d6f5e4c3b2a".to_owned(),
         controller: "document".to_owned(),
         action: "get".to_owned(),
@@ -68,7 +68,7 @@ fn document_get() -> Request {
         },
         protocol: "websocket".to_owned(),
         connection_id: "5f8e2c1a-7b3d-4e6f-8a9c-0d1e2f3a4b5c".to_owned(),
-    }
+    })
 }
 
 /// Returns the p50 and the mean of `CALLS` calls in nanoseconds, with `mib` MiB written before

@@ -70,7 +70,7 @@ pub use bindings::palisade::plugin::types::{
 pub use error::{PluginError, PluginFailure};
 pub use host::{Plugin, PluginHost, PluginHostConfig};
 pub use imports::{DenyAll, HostServices, MAX_RANDOM_BYTES, NOT_GRANTED_ID, not_granted};
-pub use request::{Request, RequestHandle};
+pub use request::{Request, RequestHandle, RequestParts, RequestSource};
 pub use strategy_bindings::exports::palisade::plugin::strategy::{
     Identity as StrategyIdentity, NextStep, StoredCredentials, Verdict,
 };

@@ -4,7 +4,8 @@
 //! reads. The request also names the user an `api.call` as `current-user` runs as: the guest can
 //! pass back only the handle it was lent, never a user of its own making.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::Resource;
 
@@ -12,9 +13,63 @@ use crate::User;
 use crate::bindings::palisade::plugin::types;
 use crate::host::InstanceState;
 
-/// An API request as the host lends it to a plugin call: the `request-parts` record, which the
-/// guest reads part by part through the methods of the `request` resource.
-pub type Request = types::RequestParts;
+/// The parts of a request, the record a guest reads through the methods of `request`.
+pub type RequestParts = types::RequestParts;
+
+/// A builder of a request's parts, which the host calls when a guest first reads one.
+pub trait RequestSource: Send + Sync {
+    /// Builds every part of the request.
+    fn parts(&self) -> RequestParts;
+}
+
+/// An API request as the host lends it to plugin calls. Its parts are built on the first read,
+/// so a call whose guest reads none of them, such as a pipe passing its payload through, does
+/// not pay for them.
+pub struct Request(Parts);
+
+enum Parts {
+    Built(RequestParts),
+    Lazy {
+        source: Box<dyn RequestSource>,
+        built: OnceLock<RequestParts>,
+    },
+}
+
+impl Request {
+    /// Creates a request from parts already built.
+    pub fn new(parts: RequestParts) -> Self {
+        Self(Parts::Built(parts))
+    }
+
+    /// Creates a request whose parts `source` builds on the first read.
+    pub fn lazy(source: impl RequestSource + 'static) -> Self {
+        Self(Parts::Lazy {
+            source: Box::new(source),
+            built: OnceLock::new(),
+        })
+    }
+
+    /// Returns the parts of the request, building them on the first call.
+    pub fn parts(&self) -> &RequestParts {
+        match &self.0 {
+            Parts::Built(parts) => parts,
+            Parts::Lazy { source, built } => built.get_or_init(|| source.parts()),
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = match &self.0 {
+            Parts::Built(parts) => Some(parts),
+            Parts::Lazy { built, .. } => built.get(),
+        };
+        match parts {
+            Some(parts) => formatter.debug_tuple("Request").field(parts).finish(),
+            None => formatter.write_str("Request(not built yet)"),
+        }
+    }
+}
 
 /// The handle type of the `request` resource. Each call lends at most one request, kept in the
 /// instance's state, so the handle carries no index of its own.
@@ -51,43 +106,43 @@ impl InstanceState {
 
 impl types::HostRequest for InstanceState {
     fn request_id(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.request_id.clone())
+        Ok(self.lent_request(&handle)?.parts().request_id.clone())
     }
 
     fn controller(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.controller.clone())
+        Ok(self.lent_request(&handle)?.parts().controller.clone())
     }
 
     fn action(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.action.clone())
+        Ok(self.lent_request(&handle)?.parts().action.clone())
     }
 
     fn args(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.args.clone())
+        Ok(self.lent_request(&handle)?.parts().args.clone())
     }
 
     fn body(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<Option<String>> {
-        Ok(self.lent_request(&handle)?.body.clone())
+        Ok(self.lent_request(&handle)?.parts().body.clone())
     }
 
     fn volatile(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<Option<String>> {
-        Ok(self.lent_request(&handle)?.volatile.clone())
+        Ok(self.lent_request(&handle)?.parts().volatile.clone())
     }
 
     fn user(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<User> {
-        Ok(self.lent_request(&handle)?.user.clone())
+        Ok(self.lent_request(&handle)?.parts().user.clone())
     }
 
     fn protocol(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.protocol.clone())
+        Ok(self.lent_request(&handle)?.parts().protocol.clone())
     }
 
     fn connection_id(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<String> {
-        Ok(self.lent_request(&handle)?.connection_id.clone())
+        Ok(self.lent_request(&handle)?.parts().connection_id.clone())
     }
 
-    fn parts(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<Request> {
-        Ok(Request::clone(self.lent_request(&handle)?))
+    fn parts(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<RequestParts> {
+        Ok(self.lent_request(&handle)?.parts().clone())
     }
 
     fn drop(&mut self, _handle: Resource<RequestHandle>) -> wasmtime::Result<()> {

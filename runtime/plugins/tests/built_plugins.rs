@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use palisade_plugins::{
-    ApiError, HostServices, Identity, Plugin, PluginHost, PluginHostConfig, Request, User,
+    ApiError, HostServices, Identity, Plugin, PluginHost, PluginHostConfig, Request, RequestParts,
+    User,
 };
 use serde_json::{Value, json};
 
@@ -79,7 +80,7 @@ fn crate_version(name: &str) -> String {
 }
 
 fn request(controller: &str, action: &str, args: Value) -> Arc<Request> {
-    Arc::new(Request {
+    Arc::new(Request::new(RequestParts {
         request_id: "request-1".to_owned(),
         controller: controller.to_owned(),
         action: action.to_owned(),
@@ -92,7 +93,7 @@ fn request(controller: &str, action: &str, args: Value) -> Arc<Request> {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    })
+    }))
 }
 
 fn parse(json: &str) -> Value {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use palisade_plugins::{
     ApiError, HostServices, Identity, Plugin, PluginError, PluginFailure, PluginHost,
-    PluginHostConfig, Request, User,
+    PluginHostConfig, Request, RequestParts, User,
 };
 
 const COMMON: &str = include_str!("guests/common.wat");
@@ -39,7 +39,7 @@ fn test_host() -> PluginHost {
 }
 
 fn request(action: &str, args: &str) -> Arc<Request> {
-    Arc::new(Request {
+    Arc::new(Request::new(RequestParts {
         request_id: "request-1".to_owned(),
         controller: "echo".to_owned(),
         action: action.to_owned(),
@@ -52,7 +52,7 @@ fn request(action: &str, args: &str) -> Arc<Request> {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    })
+    }))
 }
 
 /// Checks that `plugin` echoes the request's arguments.

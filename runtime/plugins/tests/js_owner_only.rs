@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, User};
+use palisade_plugins::{Plugin, PluginHost, PluginHostConfig, Request, RequestParts, User};
 
 const BUILD_DIR_VARIABLE: &str = "PALISADE_PLUGINS_BUILD_DIR";
 const COMPONENT_FILE: &str = "owner-only.wasm";
@@ -72,7 +72,7 @@ fn plugin() -> Option<&'static Plugin> {
 }
 
 fn request_from(user_id: &str) -> Arc<Request> {
-    Arc::new(Request {
+    Arc::new(Request::new(RequestParts {
         request_id: "request-1".to_owned(),
         controller: "document".to_owned(),
         action: "get".to_owned(),
@@ -85,7 +85,7 @@ fn request_from(user_id: &str) -> Arc<Request> {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    })
+    }))
 }
 
 /// Returns a `generic:document:afterGet` entry for the document `id` created by `author`.

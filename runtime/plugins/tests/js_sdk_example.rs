@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use palisade_plugins::{
     ApiError, HostServices, Identity, NOT_GRANTED_ID, Plugin, PluginHost, PluginHostConfig,
-    Request, User,
+    Request, RequestParts, User,
 };
 
 const BUILD_DIR_VARIABLE: &str = "PALISADE_PLUGINS_BUILD_DIR";
@@ -55,7 +55,7 @@ fn plugin() -> Option<&'static Plugin> {
 }
 
 fn request(action: &str, args: &str) -> Arc<Request> {
-    Arc::new(Request {
+    Arc::new(Request::new(RequestParts {
         request_id: "request-1".to_owned(),
         controller: "greeting".to_owned(),
         action: action.to_owned(),
@@ -68,7 +68,7 @@ fn request(action: &str, args: &str) -> Arc<Request> {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    })
+    }))
 }
 
 /// An `api.call` granted to the plugin: it records each call and returns a created document.
@@ -88,7 +88,7 @@ impl HostServices for RecordingServices {
         self.calls.lock().expect("the lock is not poisoned").push((
             payload.to_owned(),
             identity,
-            current.map(|request| request.user.id.clone()),
+            current.map(|request| request.parts().user.id.clone()),
         ));
         Ok(r#"{"_id":"greeting-1","_source":{"name":"Ada"},"_version":1}"#.to_owned())
     }

@@ -4,6 +4,7 @@
 //! `limits.requestsBufferSize` more wait in a queue; past that, clients get 503
 //! `api.process.overloaded` at once rather than waiting without bound.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ impl Funnel {
     }
 
     /// Runs a request: waits for a slot, checks it, and calls its controller action.
-    pub async fn run(&self, state: &ServerState, request: &Request) -> ApiResult {
+    pub async fn run(&self, state: &ServerState, request: &Arc<Request>) -> ApiResult {
         let span = info_span!(
             "palisade.request",
             request_id = %request.request_id,
@@ -85,7 +86,7 @@ impl Funnel {
     }
 
     /// Runs a request made by a plugin, without taking a concurrency slot.
-    pub async fn run_internal(&self, state: &ServerState, request: &Request) -> ApiResult {
+    pub async fn run_internal(&self, state: &ServerState, request: &Arc<Request>) -> ApiResult {
         if self.is_shutting_down() {
             return Err(ApiError::new(
                 ErrorId::ApiProcessShuttingDown,
@@ -142,13 +143,13 @@ impl Funnel {
 }
 
 /// Authorizes a request, then runs its action with the plugins' pipes and hooks around it.
-async fn process(state: &ServerState, request: &Request) -> ApiResult {
-    crate::security::authorize(state, request).await?;
+async fn process(state: &ServerState, request: &Arc<Request>) -> ApiResult {
+    let user = crate::security::authorize(state, request).await?;
     let set = state.plugins.snapshot();
     let outcome = if set.has_no_listeners() {
-        crate::plugins::dispatch(state, request).await
+        crate::plugins::dispatch(state, request, &user).await
     } else {
-        crate::plugins::events::run_request(state, set, request).await
+        crate::plugins::events::run_request(state, set, request, &user).await
     };
     if let Err(error) = &outcome {
         debug!(error_id = %error.id_name(), status = error.status(), "request failed");

@@ -87,7 +87,7 @@ impl ServerState {
     }
 
     /// Runs one request through the funnel and its controller action.
-    pub async fn execute(&self, request: &Request) -> ApiResult {
+    pub async fn execute(&self, request: &Arc<Request>) -> ApiResult {
         let started = Instant::now();
         let outcome = self.funnel.run(self, request).await;
 
@@ -109,7 +109,7 @@ impl ServerState {
     /// Runs a request made by a plugin: the same checks and events as a client's request, but
     /// outside the concurrency limit, because the plugin call that makes it already holds a slot
     /// and waiting for a second one could deadlock.
-    pub async fn execute_internal(&self, request: &Request) -> ApiResult {
+    pub async fn execute_internal(&self, request: &Arc<Request>) -> ApiResult {
         self.funnel.run_internal(self, request).await
     }
 

@@ -110,7 +110,7 @@ async fn query(
             Err(error) => return reply::bare_error(state, &error, cors),
         }
     }
-    execute(state, &api_request, &parts, cors).await
+    execute(state, api_request, &parts, cors).await
 }
 
 /// Any other path: find the route, build the request, run it.
@@ -133,7 +133,7 @@ async fn route(
     }
     if let Some((controller, action)) = application_route(parts.uri.path()) {
         return match request::build_for_action(state, &parts, body, &controller, &action).await {
-            Ok(api_request) => execute(state, &api_request, &parts, cors).await,
+            Ok(api_request) => execute(state, api_request, &parts, cors).await,
             Err(error) => reply::bare_error(state, &error, cors),
         };
     }
@@ -159,7 +159,7 @@ async fn route(
         Ok(api_request) => api_request,
         Err(error) => return reply::bare_error(state, &error, cors),
     };
-    execute(state, &api_request, &parts, cors).await
+    execute(state, api_request, &parts, cors).await
 }
 
 /// The default route of a controller that is not in Kuzzle's table, such as a plugin's:
@@ -192,11 +192,12 @@ fn camel_case(kebab: &str) -> String {
 
 async fn execute(
     state: &ServerState,
-    api_request: &Request,
+    api_request: Request,
     parts: &axum::http::request::Parts,
     cors: &cors::CorsHeaders,
 ) -> Response {
-    let outcome = state.execute(api_request).await;
+    let api_request = Arc::new(api_request);
+    let outcome = state.execute(&api_request).await;
     if let Ok(response) = &outcome
         && let Some(raw) = &response.raw
     {
@@ -205,7 +206,7 @@ async fn execute(
             body: raw,
             action_headers: &response.headers,
         };
-        return reply::raw(state, &raw_reply, api_request, parts, cors);
+        return reply::raw(state, &raw_reply, &api_request, parts, cors);
     }
 
     let status = match &outcome {
@@ -216,8 +217,8 @@ async fn execute(
         .as_ref()
         .map(|r| r.headers.clone())
         .unwrap_or_default();
-    let body = envelope(api_request, outcome, &state.node_id, false);
-    reply::envelope(state, status, &body, &headers, api_request, parts, cors)
+    let body = envelope(&api_request, outcome, &state.node_id, false);
+    reply::envelope(state, status, &body, &headers, &api_request, parts, cors)
 }
 
 #[cfg(test)]

@@ -1,12 +1,18 @@
 //! Conversions between the API's requests, responses and errors and the plugin contract's.
 
+use std::sync::Arc;
+
 use palisade_api::{ApiError, ErrorId, Request, Response};
 use palisade_plugins::{PluginError, PluginFailure};
+use palisade_security::User;
 use serde_json::{Map, Value};
 
 /// Builds the request record a plugin receives; `profile_ids` are those of the request's user.
-pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_plugins::Request {
-    palisade_plugins::Request {
+pub fn plugin_request(
+    request: &Request,
+    profile_ids: Vec<String>,
+) -> palisade_plugins::RequestParts {
+    palisade_plugins::RequestParts {
         request_id: request.request_id.clone(),
         controller: request.controller.clone(),
         action: request.action.clone(),
@@ -19,6 +25,28 @@ pub fn plugin_request(request: &Request, profile_ids: Vec<String>) -> palisade_p
         },
         protocol: request.context.protocol.name().to_owned(),
         connection_id: request.context.connection_id.clone(),
+    }
+}
+
+/// Returns the request to lend plugin calls, whose parts are built from `request` and its `user`
+/// when a guest first reads one.
+pub fn lent_request(request: &Arc<Request>, user: &Arc<User>) -> Arc<palisade_plugins::Request> {
+    let source = RequestSource {
+        request: Arc::clone(request),
+        user: Arc::clone(user),
+    };
+    Arc::new(palisade_plugins::Request::lazy(source))
+}
+
+/// An API request and the user it runs as, from which a lent request builds its parts.
+struct RequestSource {
+    request: Arc<Request>,
+    user: Arc<User>,
+}
+
+impl palisade_plugins::RequestSource for RequestSource {
+    fn parts(&self) -> palisade_plugins::RequestParts {
+        plugin_request(&self.request, self.user.profile_ids.clone())
     }
 }
 

@@ -1,10 +1,10 @@
 //! Events of the request lifecycle. Pipes run in order and may change the payload or reject the
 //! request. Hooks observe the final payload afterwards, off the request's path.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use palisade_api::{ApiError, ApiResult, Request};
+use palisade_security::User;
 use serde_json::Value;
 
 use super::convert;
@@ -61,8 +61,8 @@ pub struct Emitted {
 pub async fn pipe(
     step: Option<&Step>,
     emitted: &mut Emitted,
-    request: &Request,
-    profile_ids: &[String],
+    request: &Arc<Request>,
+    user: &Arc<User>,
     payload: Value,
 ) -> Result<Value, ApiError> {
     let Some(step) = step else {
@@ -70,11 +70,10 @@ pub async fn pipe(
     };
     let mut payload = payload;
     if !step.pipes.is_empty() {
-        // TODO(plugins-events): a pass-through pipe adds about 11 µs to `document:get` at p50,
-        // against a target of 10 (BENCHMARKS.md). The call takes 0.85 µs with warm caches but
-        // about 8 µs with the cold caches it meets here, most of it on wasmtime's side. This
-        // record and the payload's text take 2 to 4.
-        let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
+        // NOTE: a pass-through pipe adds about 10 µs to `document:get` at p50 (BENCHMARKS.md),
+        // most of it the component call: 0.85 µs with warm caches, about 8 µs with the cold
+        // caches a request leaves, mostly on wasmtime's side.
+        let record = convert::lent_request(request, user);
         for listener in &step.pipes {
             payload = run_pipe(listener, &step.event, &record, payload).await?;
         }
@@ -114,11 +113,11 @@ async fn run_pipe(
 
 /// Runs the hooks of every emitted event on a background task, in emission order. Their
 /// failures are logged and never reach the client.
-pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Request, profile_ids: &[String]) {
+pub fn run_hooks(set: Arc<PluginSet>, emitted: Emitted, request: &Arc<Request>, user: &Arc<User>) {
     if emitted.events.is_empty() {
         return;
     }
-    let record = Arc::new(convert::plugin_request(request, profile_ids.to_vec()));
+    let record = convert::lent_request(request, user);
     tokio::task::spawn_blocking(move || {
         for (event, payload) in emitted.events {
             observe(&set, &event, &record, &palisade_api::json_text(&payload));
@@ -146,7 +145,10 @@ pub fn run_server_hooks(
     set.hooks_for(event).next()?;
     let context = palisade_api::RequestContext::json(palisade_api::Protocol::Internal, "server");
     let request = Request::new("core", event, context);
-    let record = Arc::new(convert::plugin_request(&request, Vec::new()));
+    let record = Arc::new(palisade_plugins::Request::new(convert::plugin_request(
+        &request,
+        Vec::new(),
+    )));
     let (event, text) = (event.to_owned(), payload.to_string());
     Some(tokio::task::spawn_blocking(move || {
         observe(&set, &event, &record, &text);
@@ -156,15 +158,19 @@ pub fn run_server_hooks(
 /// Runs a request with its lifecycle events: `request:onAuthorized`, `<controller>:before<Action>`,
 /// the `generic:document:before*` events, the action, then the `after`, `generic:document:after*`
 /// and `request:onSuccess` events, or `<controller>:error<Action>` and `request:onError`.
-pub async fn run_request(state: &ServerState, set: Arc<PluginSet>, request: &Request) -> ApiResult {
+pub async fn run_request(
+    state: &ServerState,
+    set: Arc<PluginSet>,
+    request: &Arc<Request>,
+    user: &Arc<User>,
+) -> ApiResult {
     let plan = set.plan(&request.controller, &request.action);
     if plan.is_empty() {
-        return super::dispatch(state, request).await;
+        return super::dispatch(state, request, user).await;
     }
-    let profile_ids = user_profiles(state, request).await;
     let mut emitted = Emitted::default();
-    let outcome = run_with_events(state, &plan, &mut emitted, request, &profile_ids).await;
-    run_hooks(set, emitted, request, &profile_ids);
+    let outcome = run_with_events(state, &plan, &mut emitted, request, user).await;
+    run_hooks(set, emitted, request, user);
     outcome
 }
 
@@ -172,51 +178,45 @@ async fn run_with_events(
     state: &ServerState,
     plan: &ActionPlan,
     emitted: &mut Emitted,
-    original: &Request,
-    profile_ids: &[String],
+    original: &Arc<Request>,
+    user: &Arc<User>,
 ) -> ApiResult {
-    // Only a `before` pipe changes the request, so most requests run without a copy of it.
-    let mut request = Cow::Borrowed(original);
+    // Only a `before` pipe changes the request, and only then is it copied.
+    let mut request = Arc::clone(original);
     let outcome = async {
         for step in [&plan.on_authorized, &plan.before].into_iter().flatten() {
             let payload = convert::request_payload(&request);
-            let payload = pipe(Some(step), emitted, &request, profile_ids, payload).await?;
+            let payload = pipe(Some(step), emitted, &request, user, payload).await?;
             let plugin = step.last_pipe_plugin();
-            convert::apply_request_payload(plugin, &step.event, request.to_mut(), payload)?;
+            let changed = Arc::make_mut(&mut request);
+            convert::apply_request_payload(plugin, &step.event, changed, payload)?;
         }
         let generic = plan.generic_before.as_ref();
-        super::generic::before(generic, emitted, &mut request, profile_ids).await?;
-        super::dispatch(state, &request).await
+        super::generic::before(generic, emitted, &mut request, user).await?;
+        super::dispatch(state, &request, user).await
     }
     .await;
 
     match outcome {
-        Ok(response) => after_success(plan, emitted, &request, profile_ids, response).await,
-        Err(error) => Err(after_error(plan, emitted, &request, profile_ids, error).await),
+        Ok(response) => after_success(plan, emitted, &request, user, response).await,
+        Err(error) => Err(after_error(plan, emitted, &request, user, error).await),
     }
 }
 
 async fn after_success(
     plan: &ActionPlan,
     emitted: &mut Emitted,
-    request: &Request,
-    profile_ids: &[String],
+    request: &Arc<Request>,
+    user: &Arc<User>,
     mut response: palisade_api::Response,
 ) -> ApiResult {
     let Some(mut result) = response.result.take() else {
         return Ok(response);
     };
-    result = pipe(plan.after.as_ref(), emitted, request, profile_ids, result).await?;
+    result = pipe(plan.after.as_ref(), emitted, request, user, result).await?;
     let generic = plan.generic_after.as_ref();
-    result = super::generic::after(generic, emitted, request, profile_ids, result).await?;
-    result = pipe(
-        plan.on_success.as_ref(),
-        emitted,
-        request,
-        profile_ids,
-        result,
-    )
-    .await?;
+    result = super::generic::after(generic, emitted, request, user, result).await?;
+    result = pipe(plan.on_success.as_ref(), emitted, request, user, result).await?;
     response.result = Some(result);
     Ok(response)
 }
@@ -224,13 +224,13 @@ async fn after_success(
 async fn after_error(
     plan: &ActionPlan,
     emitted: &mut Emitted,
-    request: &Request,
-    profile_ids: &[String],
+    request: &Arc<Request>,
+    user: &Arc<User>,
     error: ApiError,
 ) -> ApiError {
     let mut error = error;
     for step in [&plan.error, &plan.on_error].into_iter().flatten() {
-        match pipe(Some(step), emitted, request, profile_ids, error.to_json()).await {
+        match pipe(Some(step), emitted, request, user, error.to_json()).await {
             Ok(payload) => {
                 if let Some(changed) = convert::error_from_json(&payload) {
                     error = changed;

@@ -1,9 +1,10 @@
 //! The `generic:document:*` events: the documents of any document action, in one shape
 //! (`[{_id, _source}]`), so one pipe covers `get`, `mGet` and `search` alike.
 
-use std::borrow::Cow;
+use std::sync::Arc;
 
 use palisade_api::{ApiError, Request};
+use palisade_security::User;
 use serde_json::{Map, Value, json};
 
 use super::convert;
@@ -82,8 +83,8 @@ pub fn classify(controller: &str, action: &str) -> Option<(Kind, Shape)> {
 pub async fn before(
     step: Option<&Step>,
     emitted: &mut Emitted,
-    request: &mut Cow<'_, Request>,
-    profile_ids: &[String],
+    request: &mut Arc<Request>,
+    user: &Arc<User>,
 ) -> Result<(), ApiError> {
     let Some(step) = step else {
         return Ok(());
@@ -93,11 +94,11 @@ pub async fn before(
     };
 
     let documents = request_documents(request, kind, shape);
-    let returned = pipe(Some(step), emitted, request, profile_ids, documents).await?;
+    let returned = pipe(Some(step), emitted, request, user, documents).await?;
     let Value::Array(documents) = returned else {
         return Err(invalid_documents(step));
     };
-    apply_to_request(request.to_mut(), kind, shape, documents);
+    apply_to_request(Arc::make_mut(request), kind, shape, documents);
     Ok(())
 }
 
@@ -110,8 +111,8 @@ pub async fn before(
 pub async fn after(
     step: Option<&Step>,
     emitted: &mut Emitted,
-    request: &Request,
-    profile_ids: &[String],
+    request: &Arc<Request>,
+    user: &Arc<User>,
     result: Value,
 ) -> Result<Value, ApiError> {
     let Some(step) = step else {
@@ -123,7 +124,7 @@ pub async fn after(
 
     let mut result = result;
     let documents = result_documents(&mut result, shape);
-    let returned = pipe(Some(step), emitted, request, profile_ids, documents).await?;
+    let returned = pipe(Some(step), emitted, request, user, documents).await?;
     let Value::Array(documents) = returned else {
         return Err(invalid_documents(step));
     };

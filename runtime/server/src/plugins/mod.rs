@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use palisade_api::{ApiError, ApiResult, Request};
 use palisade_plugins::{PluginHost, PluginHostConfig};
+use palisade_security::User;
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 
@@ -313,7 +314,7 @@ impl PluginManager {
 ///
 /// `api.process.controller_not_found` or `action_not_found`, the failure of the plugin call,
 /// or the action's own error.
-pub async fn dispatch(state: &ServerState, request: &Request) -> ApiResult {
+pub async fn dispatch(state: &ServerState, request: &Arc<Request>, user: &Arc<User>) -> ApiResult {
     if state.controllers.has_controller(&request.controller) {
         return state.controllers.dispatch(state, request).await;
     }
@@ -328,8 +329,7 @@ pub async fn dispatch(state: &ServerState, request: &Request) -> ApiResult {
         ));
     }
 
-    let profile_ids = events::user_profiles(state, request).await;
-    let record = Arc::new(convert::plugin_request(request, profile_ids));
+    let record = convert::lent_request(request, user);
     let name = plugin.name.clone();
     let returned = run_blocking(move || plugin.plugin.handle(&record))
         .await?

@@ -62,6 +62,7 @@ impl HostServices for ServerServices {
         let request = self
             .internal_request(plugin, payload, identity, current)
             .map_err(|e| to_guest(&e))?;
+        let request = Arc::new(request);
         let outcome = block_on(&self.runtime, state.execute_internal(&request));
         match outcome {
             Ok(response) => Ok(palisade_api::json_text(
@@ -120,7 +121,7 @@ impl ServerServices {
             Identity::CurrentUser => {
                 // The host lent `current` to this call, so its user is the request's own.
                 let current = current.ok_or_else(|| ApiError::missing_argument("current"))?;
-                RunAs::User(current.user.id.clone())
+                RunAs::User(current.parts().user.id.clone())
             }
         };
         let mut context = RequestContext::json(Protocol::Internal, format!("plugin-{plugin}"));

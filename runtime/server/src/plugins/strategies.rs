@@ -94,7 +94,8 @@ impl PluginStrategy {
         credentials: Value,
     ) -> Result<Verdict, ApiError> {
         let profile_ids = events::user_profiles(state, request).await;
-        let record = Arc::new(convert::plugin_request(request, profile_ids));
+        let parts = convert::plugin_request(request, profile_ids);
+        let record = Arc::new(palisade_plugins::Request::new(parts));
         let credentials = credentials.to_string();
         self.call(move |plugin, strategy| plugin.verify(strategy, &credentials, &record))
             .await

@@ -25,14 +25,14 @@ fn skips_token(request: &Request) -> bool {
 }
 
 /// Authenticates a request, checks its rights and rate limits, and records the user's kuid on
-/// the request context.
+/// the request context. Returns the user the request runs as.
 ///
 /// # Errors
 ///
 /// `security.token.invalid` or `expired` (401) for a bad token, `security.rights.unauthorized`
 /// (401, anonymous) or `forbidden` (403) for a denied action, `api.process.too_many_requests` or
 /// `too_many_logins_requests` (429) past a rate limit.
-pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), ApiError> {
+pub async fn authorize(state: &ServerState, request: &Request) -> Result<Arc<User>, ApiError> {
     reject_internal_index(request)?;
     let layer = &state.security;
     let (token, user) = match &request.context.run_as {
@@ -42,7 +42,7 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
     let _ = request.context.kuid.set(user.id.clone());
     let rights = layer
         .security
-        .user_rights(user)
+        .user_rights(Arc::clone(&user))
         .await
         .map_err(from_security)?;
 
@@ -55,7 +55,7 @@ pub async fn authorize(state: &ServerState, request: &Request) -> Result<(), Api
     if let Some(token) = &token {
         link_connection(state, request, token);
     }
-    Ok(())
+    Ok(user)
 }
 
 /// Verifies the request's token, if any, and returns it with the user it belongs to.

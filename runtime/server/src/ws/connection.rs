@@ -182,6 +182,7 @@ impl Reader<'_> {
             Frame::Request(request) => {
                 let state = self.state.clone();
                 let handle = self.handle.clone();
+                let request = Arc::<palisade_api::Request>::from(request);
                 tokio::spawn(async move {
                     let outcome = state.execute(&request).await;
                     let body = envelope(&request, outcome, &state.node_id, true);
