@@ -6,6 +6,7 @@
 //! Every server runs in this process on its own two-worker Tokio runtime. Latencies come from one
 //! WebSocket connection sending requests back to back; throughput from `CONNECTIONS`
 //! connections. Rounds alternate between the variants and the best round of each is reported.
+//! The plugin actions are measured again in pairs of rounds against the native action.
 //!
 //! The plugins come from `scripts/build-plugins.sh` (folder `PALISADE_PLUGINS_BUILD_DIR`, by
 //! default `target/plugins`); the JavaScript greeting is `greeting-js.wasm` in the same folder
@@ -169,6 +170,11 @@ fn main() {
             best[2].0.p50_us - native
         );
     }
+    let mut actions = vec![("Rust", &cases[1].2)];
+    if has_javascript {
+        actions.push(("JavaScript", &cases[2].2));
+    }
+    actions_paired(&client, plugged.0, &cases[0].2, &actions);
     let no_pipe = best[best.len() - 3].0.p50_us;
     let (through, parsing) = (best[best.len() - 2].0.p50_us, best[best.len() - 1].0.p50_us);
     println!(
@@ -380,6 +386,57 @@ fn pipe_same_server(
         );
         summaries.push(format!(
             "{pipe} pipe, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
+            median(&mut costs)
+        ));
+    }
+    println!();
+    for summary in summaries {
+        println!("{summary}");
+    }
+}
+
+/// Measures each plugin action against the native one a second way, on the same server: pairs
+/// of rounds, one round of each action, the order flipping at every pair, so that a drift of the
+/// machine counts against both alike. The cost is the median over pairs of the difference of the
+/// p50s.
+fn actions_paired(
+    client: &tokio::runtime::Runtime,
+    address: SocketAddr,
+    native: &Value,
+    actions: &[(&str, &Value)],
+) {
+    println!(
+        "\nEach plugin action against the native one on the same server, {SAME_SERVER_PAIRS} pairs of {} s rounds over 1 connection:",
+        DURATION.as_secs()
+    );
+    println!("| plugin | pair | native p50 µs | plugin p50 µs | difference µs |");
+    println!("|---|---|---|---|---|");
+    let mut summaries = Vec::new();
+    for (language, action) in actions {
+        let mut costs = Vec::new();
+        for pair in 1..=SAME_SERVER_PAIRS {
+            let order = if pair % 2 == 1 {
+                [native, *action]
+            } else {
+                [*action, native]
+            };
+            let first = client.block_on(load(address, order[0], 1)).p50_us;
+            let second = client.block_on(load(address, order[1], 1)).p50_us;
+            let (native_p50, plugin_p50) = if pair % 2 == 1 {
+                (first, second)
+            } else {
+                (second, first)
+            };
+            let cost = plugin_p50 - native_p50;
+            costs.push(cost);
+            println!("| {language} | {pair} | {native_p50:.1} | {plugin_p50:.1} | {cost:.1} |");
+        }
+        let (low, high) = (
+            costs.iter().copied().fold(f64::INFINITY, f64::min),
+            costs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        summaries.push(format!(
+            "{language} plugin action, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
             median(&mut costs)
         ));
     }

@@ -123,7 +123,7 @@ impl PluginManager {
         let changes = folder.changes(&self.folder);
         for change in changes {
             match change {
-                watch::Change::Removed(path) => self.unload(&path),
+                watch::Change::Removed(path) => self.unload(state, &path),
                 watch::Change::Changed(path) => self.reload(state, &path, &mut folder).await,
             }
         }
@@ -236,11 +236,11 @@ impl PluginManager {
         check_strategies(&plugin, &plugins)?;
 
         plugins.insert(plugin.name.clone(), Arc::clone(&plugin));
-        *current = Arc::new(PluginSet::new(plugins));
+        *current = Arc::new(PluginSet::new(plugins, &native_actions(state)));
         Ok(plugin)
     }
 
-    fn unload(&self, path: &Path) {
+    fn unload(&self, state: &ServerState, path: &Path) {
         let file = file_name(path);
         self.errors.write().remove(&file);
         let mut current = self.current.write();
@@ -254,7 +254,7 @@ impl PluginManager {
         };
         let mut plugins = current.plugins.clone();
         plugins.remove(&name);
-        *current = Arc::new(PluginSet::new(plugins));
+        *current = Arc::new(PluginSet::new(plugins, &native_actions(state)));
         tracing::info!(plugin = %name, file, "plugin unloaded: its file was removed");
     }
 
@@ -358,6 +358,20 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(ApiError::internal)
+}
+
+/// Lists the `(controller, action)` pairs of the native controllers.
+fn native_actions(state: &ServerState) -> Vec<(&'static str, &'static str)> {
+    let controllers = state.controllers.iter();
+    controllers
+        .flat_map(|controller| {
+            let name = controller.name();
+            controller
+                .actions()
+                .iter()
+                .map(move |action| (name, *action))
+        })
+        .collect()
 }
 
 /// Checks that a plugin's strategies clash with neither `local` nor another plugin's.

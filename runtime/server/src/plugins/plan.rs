@@ -1,22 +1,16 @@
-//! The events a controller action emits, each with the pipes that run on it, worked out once per
-//! plugin set and action. A request then builds no event name and matches no pattern, and an
-//! action no plugin listens to runs as if no plugin were loaded.
+//! The events a controller action emits, each with the pipes that run on it, worked out for every
+//! known action when a plugin set is built. A request then builds no event name, matches no
+//! pattern and takes no lock, and an action no plugin listens to runs as if no plugin were loaded.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
-
-use parking_lot::RwLock;
 
 use super::events::capitalized;
 use super::generic;
 use super::set::{Listener, PluginSet};
 
-/// How many plans a set keeps. Past it, the plan of a new action is worked out for each of its
-/// requests: only names of actions that do not exist, which the dispatcher rejects, come near.
-const MAX_PLANS: usize = 4096;
-
 /// An event of the request's lifecycle that at least one pipe or hook listens to.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Step {
     /// The event's name, such as `document:afterGet`.
     pub event: String,
@@ -51,7 +45,7 @@ impl Step {
 
 /// The listened events of one controller action, in the order a request meets them. `None` is an
 /// event nothing listens to.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ActionPlan {
     /// `request:onAuthorized`.
     pub on_authorized: Option<Step>,
@@ -115,13 +109,7 @@ impl ActionPlan {
 /// The plans of one set, by controller then action, so that a lookup allocates nothing.
 #[derive(Debug, Default)]
 pub struct Plans {
-    table: RwLock<PlanTable>,
-}
-
-#[derive(Debug, Default)]
-struct PlanTable {
-    by_controller: FastMap<FastMap<Arc<ActionPlan>>>,
-    count: usize,
+    by_controller: FastMap<FastMap<ActionPlan>>,
 }
 
 /// A map by name with a fast hasher, because hashing the two names with SipHash cost more
@@ -129,34 +117,29 @@ struct PlanTable {
 type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 impl Plans {
-    /// Returns the plan of `controller:action`, working it out on the action's first request.
-    pub fn get(&self, set: &PluginSet, controller: &str, action: &str) -> Arc<ActionPlan> {
+    /// Works out the plan of each of `actions`, given as `(controller, action)`, in `set`.
+    pub fn new<'a>(set: &PluginSet, actions: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut by_controller = FastMap::<FastMap<ActionPlan>>::default();
+        for (controller, action) in actions {
+            let plan = ActionPlan::new(set, controller, action);
+            let plans = by_controller.entry(controller.to_owned()).or_default();
+            plans.insert(action.to_owned(), plan);
+        }
+        Self { by_controller }
+    }
+
+    /// Returns the plan of `controller:action`. An action that does not exist, which the
+    /// dispatcher rejects, has its plan worked out for the request, so that `error` pipes and
+    /// hooks still see it.
+    pub fn get(&self, set: &PluginSet, controller: &str, action: &str) -> Cow<'_, ActionPlan> {
         let known = self
-            .table
-            .read()
             .by_controller
             .get(controller)
-            .and_then(|actions| actions.get(action))
-            .map(Arc::clone);
-        if let Some(plan) = known {
-            return plan;
+            .and_then(|plans| plans.get(action));
+        match known {
+            Some(plan) => Cow::Borrowed(plan),
+            None => Cow::Owned(ActionPlan::new(set, controller, action)),
         }
-
-        let plan = Arc::new(ActionPlan::new(set, controller, action));
-        let mut table = self.table.write();
-        if table.count < MAX_PLANS {
-            let actions = table
-                .by_controller
-                .entry(controller.to_owned())
-                .or_default();
-            if actions
-                .insert(action.to_owned(), Arc::clone(&plan))
-                .is_none()
-            {
-                table.count += 1;
-            }
-        }
-        plan
     }
 }
 
@@ -164,12 +147,20 @@ impl Plans {
 mod tests {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
+    use std::sync::Arc;
 
     use palisade_plugins::{Manifest, PluginHost, PluginHostConfig};
 
     use super::*;
     use crate::plugins::set::LoadedPlugin;
 
+    const KNOWN_ACTIONS: [(&str, &str); 5] = [
+        ("document", "get"),
+        ("document", "search"),
+        ("document", "mGet"),
+        ("auth", "login"),
+        ("server", "now"),
+    ];
     const COMMON: &str = include_str!("../../../plugins/tests/guests/common.wat");
     const TRAP: &str = include_str!("../../../plugins/tests/guests/trap.wat");
 
@@ -195,7 +186,8 @@ mod tests {
             loaded_at: 0,
             compiled_from_cache: false,
         };
-        PluginSet::new(BTreeMap::from([("listener".to_owned(), Arc::new(plugin))]))
+        let plugins = BTreeMap::from([("listener".to_owned(), Arc::new(plugin))]);
+        PluginSet::new(plugins, &KNOWN_ACTIONS)
     }
 
     fn event(step: Option<&Step>) -> Option<&str> {
@@ -235,14 +227,18 @@ mod tests {
     }
 
     #[test]
-    fn plans_are_worked_out_once_per_action() {
+    fn known_actions_are_planned_with_the_set() {
         let set = set_listening_to(&["request:onSuccess"], &[]);
 
-        let first = set.plan("document", "get");
-        let second = set.plan("document", "get");
+        let known = set.plan("document", "get");
+        let unknown = set.plan("document", "notAnAction");
 
-        assert!(Arc::ptr_eq(&first, &second));
-        assert!(!Arc::ptr_eq(&first, &set.plan("document", "mGet")));
-        assert_eq!(event(first.on_success.as_ref()), Some("request:onSuccess"));
+        assert!(matches!(known, Cow::Borrowed(_)));
+        assert!(matches!(unknown, Cow::Owned(_)));
+        assert_eq!(event(known.on_success.as_ref()), Some("request:onSuccess"));
+        assert_eq!(
+            event(unknown.on_success.as_ref()),
+            Some("request:onSuccess")
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! A set never changes: a reload builds a new one and swaps it in, so a request that started on
 //! a set finishes on it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,13 +61,18 @@ pub struct PluginSet {
     router: Option<Router>,
     /// Authentication strategies by name.
     strategies: BTreeMap<String, PluginStrategy>,
-    /// The listened events of each action that ran on this set.
+    /// The listened events of each known action.
     plans: Plans,
 }
 
 impl PluginSet {
-    /// Builds a set from plugins that were already checked against each other.
-    pub fn new(plugins: BTreeMap<String, Arc<LoadedPlugin>>) -> Self {
+    /// Builds a set from plugins that were already checked against each other. `native_actions`
+    /// are the server's own `(controller, action)` pairs, whose events the set plans with those
+    /// of the plugins' actions.
+    pub fn new(
+        plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+        native_actions: &[(&str, &str)],
+    ) -> Self {
         let mut set = Self::default();
         let mut routes = Vec::new();
         for plugin in plugins.values() {
@@ -98,6 +104,14 @@ impl PluginSet {
             set.router = Some(Router::new(RouteTable::from_routes(routes)));
         }
         set.plugins = plugins;
+        if !set.has_no_listeners() {
+            let plugin_actions: Vec<(&str, Vec<&str>)> = set.controllers().collect();
+            let plugin_actions = plugin_actions.iter().flat_map(|(controller, actions)| {
+                actions.iter().map(move |action| (*controller, *action))
+            });
+            let actions = native_actions.iter().copied().chain(plugin_actions);
+            set.plans = Plans::new(&set, actions);
+        }
         set
     }
 
@@ -162,8 +176,8 @@ impl PluginSet {
             .filter(move |listener| listener.pattern.matches(event))
     }
 
-    /// Returns the listened events of `controller:action`, worked out on its first request.
-    pub fn plan(&self, controller: &str, action: &str) -> Arc<ActionPlan> {
+    /// Returns the listened events of `controller:action`.
+    pub fn plan(&self, controller: &str, action: &str) -> Cow<'_, ActionPlan> {
         self.plans.get(self, controller, action)
     }
 }
