@@ -70,9 +70,8 @@ pub async fn pipe(
     };
     let mut payload = payload;
     if !step.pipes.is_empty() {
-        // NOTE: a pass-through pipe adds about 10 µs to `document:get` at p50 (BENCHMARKS.md),
-        // most of it the component call: 0.85 µs with warm caches, about 8 µs with the cold
-        // caches a request leaves, mostly on wasmtime's side.
+        // Most of a pipe's cost is the component call: 0.9 µs with warm caches, about 9 µs with
+        // the cold caches a request leaves (BENCHMARKS.md, Plugins).
         let record = convert::lent_request(request, user);
         for listener in &step.pipes {
             payload = run_pipe(listener, &step.event, &record, payload).await?;
