@@ -1,12 +1,13 @@
 //! Runs purpose-built WAT guests, turned into components of the `plugin` world, in a real
 //! `PluginHost`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use palisade_plugins::{
     ApiError, HostServices, Identity, Plugin, PluginError, PluginFailure, PluginHost,
-    PluginHostConfig, Request, RequestParts, User,
+    PluginHostConfig, Request, RequestParts, RequestSource, User,
 };
 
 const COMMON: &str = include_str!("guests/common.wat");
@@ -39,7 +40,11 @@ fn test_host() -> PluginHost {
 }
 
 fn request(action: &str, args: &str) -> Arc<Request> {
-    Arc::new(Request::new(RequestParts {
+    Arc::new(Request::new(parts(action, args)))
+}
+
+fn parts(action: &str, args: &str) -> RequestParts {
+    RequestParts {
         request_id: "request-1".to_owned(),
         controller: "echo".to_owned(),
         action: action.to_owned(),
@@ -52,7 +57,20 @@ fn request(action: &str, args: &str) -> Arc<Request> {
         },
         protocol: "http".to_owned(),
         connection_id: "connection-1".to_owned(),
-    }))
+    }
+}
+
+/// A request source that counts how many times the host built the parts.
+struct CountedSource {
+    parts: RequestParts,
+    builds: Arc<AtomicUsize>,
+}
+
+impl RequestSource for CountedSource {
+    fn parts(&self) -> RequestParts {
+        self.builds.fetch_add(1, Ordering::SeqCst);
+        self.parts.clone()
+    }
 }
 
 /// Checks that `plugin` echoes the request's arguments.
@@ -149,6 +167,36 @@ fn kept_request_handle_fails_call() {
     assert!(matches!(failure, PluginFailure::Trap(_)), "{error}");
     assert!(error.to_string().contains("borrow"), "{error}");
     assert_echoes(&plugin);
+}
+
+#[test]
+fn lent_request_built_on_first_read() {
+    let host = test_host();
+    let plugin = host
+        .load("echo", &component(ECHO))
+        .expect("the guest loads");
+    let args = r#"{"_id":"42"}"#;
+    let builds = Arc::new(AtomicUsize::new(0));
+    let source = CountedSource {
+        parts: parts("say", args),
+        builds: Arc::clone(&builds),
+    };
+    let request = Arc::new(Request::lazy(source));
+
+    // The echo guest's pipe returns its payload without reading the request.
+    let payload = plugin.run_pipe("document:beforeCreate", &request, "{}");
+    assert_eq!(
+        payload.expect("the call completes").ok(),
+        Some("{}".to_owned())
+    );
+    assert_eq!(builds.load(Ordering::SeqCst), 0);
+
+    // Its action reads the action and the arguments: one build serves both, and the next call.
+    for _ in 0..2 {
+        let response = plugin.handle(&request).expect("the call completes");
+        assert_eq!(response.expect("the guest returns a response").result, args);
+    }
+    assert_eq!(builds.load(Ordering::SeqCst), 1);
 }
 
 #[test]
