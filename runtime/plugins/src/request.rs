@@ -4,6 +4,7 @@
 //! reads. The request also names the user an `api.call` as `current-user` runs as: the guest can
 //! pass back only the handle it was lent, never a user of its own making.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -17,7 +18,7 @@ use crate::host::InstanceState;
 pub type RequestParts = types::RequestParts;
 
 /// A builder of a request's parts, which the host calls when a guest first reads one.
-pub trait RequestSource: Send + Sync {
+pub trait RequestSource: Any + Send + Sync {
     /// Builds every part of the request.
     fn parts(&self) -> RequestParts;
 }
@@ -47,6 +48,18 @@ impl Request {
             source: Box::new(source),
             built: OnceLock::new(),
         })
+    }
+
+    /// Returns the source of a lazy request if it is a `T`, so that its creator can read what
+    /// it keeps beside the parts.
+    pub fn source<T: RequestSource>(&self) -> Option<&T> {
+        match &self.0 {
+            Parts::Built(_) => None,
+            Parts::Lazy { source, .. } => {
+                let source: &dyn Any = source.as_ref();
+                source.downcast_ref()
+            }
+        }
     }
 
     /// Returns the parts of the request, building them on the first call.

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use palisade_api::{ApiError, ErrorId, Request, Response};
+use palisade_api::{ApiError, ErrorId, Request, Response, RunAs};
 use palisade_plugins::{PluginError, PluginFailure};
 use palisade_security::User;
 use serde_json::{Map, Value};
 
-/// Builds the request record a plugin receives; `profile_ids` are those of the request's user.
+/// Builds the parts of the request a plugin receives, with the user it runs as.
 pub fn plugin_request(
     request: &Request,
-    profile_ids: Vec<String>,
+    user: palisade_plugins::User,
 ) -> palisade_plugins::RequestParts {
     palisade_plugins::RequestParts {
         request_id: request.request_id.clone(),
@@ -19,10 +19,7 @@ pub fn plugin_request(
         args: object_text(&request.args),
         body: request.body.as_ref().map(palisade_api::json_text),
         volatile: request.volatile.as_ref().map(object_text),
-        user: palisade_plugins::User {
-            id: request.context.kuid().unwrap_or("-1").to_owned(),
-            profile_ids,
-        },
+        user,
         protocol: request.context.protocol.name().to_owned(),
         connection_id: request.context.connection_id.clone(),
     }
@@ -31,7 +28,7 @@ pub fn plugin_request(
 /// Returns the request to lend plugin calls, whose parts are built from `request` and its `user`
 /// when a guest first reads one.
 pub fn lent_request(request: &Arc<Request>, user: &Arc<User>) -> Arc<palisade_plugins::Request> {
-    let source = RequestSource {
+    let source = LentSource {
         request: Arc::clone(request),
         user: Arc::clone(user),
     };
@@ -39,14 +36,30 @@ pub fn lent_request(request: &Arc<Request>, user: &Arc<User>) -> Arc<palisade_pl
 }
 
 /// An API request and the user it runs as, from which a lent request builds its parts.
-struct RequestSource {
+#[derive(Debug)]
+pub struct LentSource {
     request: Arc<Request>,
     user: Arc<User>,
 }
 
-impl palisade_plugins::RequestSource for RequestSource {
+impl LentSource {
+    /// Returns the identity a plugin's `api.call` as the current user runs with: the request's
+    /// own, which for a request a plugin made as itself is that plugin's identity.
+    pub fn run_as(&self) -> RunAs {
+        match &self.request.context.run_as {
+            Some(run_as) => run_as.clone(),
+            None => RunAs::User(self.user.id.clone()),
+        }
+    }
+}
+
+impl palisade_plugins::RequestSource for LentSource {
     fn parts(&self) -> palisade_plugins::RequestParts {
-        plugin_request(&self.request, self.user.profile_ids.clone())
+        let user = palisade_plugins::User {
+            id: self.user.id.clone(),
+            profile_ids: self.user.profile_ids.clone(),
+        };
+        plugin_request(&self.request, user)
     }
 }
 
@@ -203,4 +216,63 @@ pub fn invalid_payload(plugin: &str, event: &str, expected: &str) -> ApiError {
         format!("Plugin \"{plugin}\" returned an invalid payload for event \"{event}\": expected {expected}."),
     )
     .with_props([plugin, event])
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_api::{Protocol, RequestContext};
+    use serde_json::json;
+
+    use super::*;
+
+    fn user(id: &str, profile_ids: &[&str]) -> Arc<User> {
+        Arc::new(User {
+            id: id.to_owned(),
+            profile_ids: profile_ids.iter().map(|id| (*id).to_owned()).collect(),
+            content: Map::new(),
+        })
+    }
+
+    #[test]
+    fn lent_request_parts_name_the_user() {
+        let context = RequestContext::json(Protocol::WebSocket, "connection-1");
+        let mut request = Request::new("document", "get", context);
+        request.args.insert("_id".to_owned(), json!("a"));
+        let request = Arc::new(request);
+        let alice = user("alice", &["default", "editor"]);
+
+        let lent = lent_request(&request, &alice);
+        let parts = lent.parts();
+
+        assert_eq!(parts.user.id, "alice");
+        assert_eq!(parts.user.profile_ids, ["default", "editor"]);
+        assert_eq!(parts.args, r#"{"_id":"a"}"#);
+        assert_eq!(parts.protocol, "websocket");
+    }
+
+    #[test]
+    fn current_user_of_plugin_request_is_plugin() {
+        let plugin = RunAs::Plugin {
+            name: "audit".to_owned(),
+            profile_ids: vec!["auditor".to_owned()],
+        };
+        let mut context = RequestContext::json(Protocol::Internal, "plugin-audit");
+        context.run_as = Some(plugin.clone());
+        let made_by_plugin = Arc::new(Request::new("document", "create", context));
+        let context = RequestContext::json(Protocol::Http, "connection-2");
+        let made_by_client = Arc::new(Request::new("document", "create", context));
+        let alice = user("alice", &["default"]);
+
+        let lent_by_plugin = lent_request(&made_by_plugin, &user("plugin:audit", &["auditor"]));
+        let lent_by_client = lent_request(&made_by_client, &alice);
+        let by_plugin = lent_by_plugin
+            .source::<LentSource>()
+            .expect("the server's source");
+        let by_client = lent_by_client
+            .source::<LentSource>()
+            .expect("the server's source");
+
+        assert_eq!(by_plugin.run_as(), plugin);
+        assert_eq!(by_client.run_as(), RunAs::User("alice".to_owned()));
+    }
 }

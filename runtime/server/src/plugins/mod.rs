@@ -196,7 +196,9 @@ impl PluginManager {
         state: &ServerState,
         plugin: Arc<LoadedPlugin>,
     ) -> Result<Arc<LoadedPlugin>, String> {
-        let mut current = self.current.write();
+        // Scans hold `scanning`, so no other swap runs meanwhile, and the new set is built
+        // before the write lock: requests keep taking the current set until the swap.
+        let current = self.snapshot();
         let mut plugins: BTreeMap<String, Arc<LoadedPlugin>> = current
             .plugins
             .iter()
@@ -236,14 +238,15 @@ impl PluginManager {
         check_strategies(&plugin, &plugins)?;
 
         plugins.insert(plugin.name.clone(), Arc::clone(&plugin));
-        *current = Arc::new(PluginSet::new(plugins, &native_actions(state)));
+        let set = Arc::new(PluginSet::new(plugins, &native_actions(state)));
+        *self.current.write() = set;
         Ok(plugin)
     }
 
     fn unload(&self, state: &ServerState, path: &Path) {
         let file = file_name(path);
         self.errors.write().remove(&file);
-        let mut current = self.current.write();
+        let current = self.snapshot();
         let Some(name) = current
             .plugins
             .values()
@@ -254,7 +257,8 @@ impl PluginManager {
         };
         let mut plugins = current.plugins.clone();
         plugins.remove(&name);
-        *current = Arc::new(PluginSet::new(plugins, &native_actions(state)));
+        let set = Arc::new(PluginSet::new(plugins, &native_actions(state)));
+        *self.current.write() = set;
         tracing::info!(plugin = %name, file, "plugin unloaded: its file was removed");
     }
 

@@ -1,6 +1,7 @@
 //! The events a controller action emits, each with the pipes that run on it, worked out for every
-//! known action when a plugin set is built. A request then builds no event name, matches no
-//! pattern and takes no lock, and an action no plugin listens to runs as if no plugin were loaded.
+//! known action when a plugin set is built. A request for a known action then builds no event
+//! name and matches no pattern, and an action no plugin listens to goes straight to its
+//! controller. Only an action that does not exist has its plan worked out per request.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -149,7 +150,7 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use palisade_plugins::{Manifest, PluginHost, PluginHostConfig};
+    use palisade_plugins::{Action, Controller, Manifest, PluginHost, PluginHostConfig};
 
     use super::*;
     use crate::plugins::set::LoadedPlugin;
@@ -164,7 +165,8 @@ mod tests {
     const COMMON: &str = include_str!("../../../plugins/tests/guests/common.wat");
     const TRAP: &str = include_str!("../../../plugins/tests/guests/trap.wat");
 
-    /// Builds a set of one plugin that declares `pipes` and `hooks`. Its code is never called.
+    /// Builds a set of one plugin that declares `pipes`, `hooks` and the controller action
+    /// `greeting:sayHello`. Its code is never called.
     fn set_listening_to(pipes: &[&str], hooks: &[&str]) -> PluginSet {
         let host = PluginHost::new(PluginHostConfig::default()).unwrap();
         let guest = palisade_test_harness::wat_component(&TRAP.replace(";;COMMON", COMMON));
@@ -176,7 +178,13 @@ mod tests {
             manifest: Manifest {
                 name: "listener".to_owned(),
                 version: "1.0.0".to_owned(),
-                controllers: Vec::new(),
+                controllers: vec![Controller {
+                    name: "greeting".to_owned(),
+                    actions: vec![Action {
+                        name: "sayHello".to_owned(),
+                        http: Vec::new(),
+                    }],
+                }],
                 pipes: owned(pipes),
                 hooks: owned(hooks),
                 strategies: Vec::new(),
@@ -224,6 +232,39 @@ mod tests {
 
         assert!(set.plan("server", "now").is_empty());
         assert!(!get.is_empty());
+    }
+
+    #[test]
+    fn plans_name_every_lifecycle_event() {
+        let set = set_listening_to(
+            &["request:on*", "*:before*", "*:error*", "generic:document:*"],
+            &[],
+        );
+
+        let get = set.plan("document", "mGet");
+        let steps = [
+            (&get.on_authorized, "request:onAuthorized"),
+            (&get.before, "document:beforeMGet"),
+            (&get.generic_before, "generic:document:beforeGet"),
+            (&get.generic_after, "generic:document:afterGet"),
+            (&get.on_success, "request:onSuccess"),
+            (&get.error, "document:errorMGet"),
+            (&get.on_error, "request:onError"),
+        ];
+        for (step, name) in steps {
+            assert_eq!(event(step.as_ref()), Some(name));
+        }
+        assert!(get.after.is_none());
+
+        // A plugin's own action is planned with the set, like a native one.
+        let hello = set.plan("greeting", "sayHello");
+        assert!(matches!(hello, Cow::Borrowed(_)));
+        assert_eq!(
+            event(hello.before.as_ref()),
+            Some("greeting:beforeSayHello")
+        );
+        assert_eq!(event(hello.error.as_ref()), Some("greeting:errorSayHello"));
+        assert!(hello.generic_before.is_none());
     }
 
     #[test]

@@ -119,9 +119,13 @@ impl ServerServices {
                 profile_ids: self.plugin_profiles(),
             },
             Identity::CurrentUser => {
-                // The host lent `current` to this call, so its user is the request's own.
+                // The host lent `current` to this call, so its identity is the request's own.
                 let current = current.ok_or_else(|| ApiError::missing_argument("current"))?;
-                RunAs::User(current.parts().user.id.clone())
+                match current.source::<super::convert::LentSource>() {
+                    Some(lent) => lent.run_as(),
+                    // A request the host built itself, for a login or a server event.
+                    None => RunAs::User(current.parts().user.id.clone()),
+                }
             }
         };
         let mut context = RequestContext::json(Protocol::Internal, format!("plugin-{plugin}"));

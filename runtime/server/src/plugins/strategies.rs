@@ -8,7 +8,7 @@ use palisade_plugins::ApiError as GuestError;
 use palisade_plugins::{
     NextStep, Plugin, PluginError, StoredCredentials, StrategyIdentity, Verdict,
 };
-use palisade_security::{StrategyCredentials, User};
+use palisade_security::{ANONYMOUS_KUID, StrategyCredentials, User};
 use serde_json::{Map, Value, json};
 
 use super::set::LoadedPlugin;
@@ -93,8 +93,11 @@ impl PluginStrategy {
         request: &Request,
         credentials: Value,
     ) -> Result<Verdict, ApiError> {
-        let profile_ids = events::user_profiles(state, request).await;
-        let parts = convert::plugin_request(request, profile_ids);
+        let user = palisade_plugins::User {
+            id: request.context.kuid().unwrap_or(ANONYMOUS_KUID).to_owned(),
+            profile_ids: events::user_profiles(state, request).await,
+        };
+        let parts = convert::plugin_request(request, user);
         let record = Arc::new(palisade_plugins::Request::new(parts));
         let credentials = credentials.to_string();
         self.call(move |plugin, strategy| plugin.verify(strategy, &credentials, &record))
