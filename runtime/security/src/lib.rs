@@ -28,7 +28,7 @@ pub use error::{Result, SecurityError};
 pub use local::{ArgonCost, LocalCredentials, LocalStrategy, PasswordHasher, StoredCredentials};
 pub use model::profile::{Policy, Profile, Restriction};
 pub use model::role::{KnownActions, Role};
-pub use model::user::{ANONYMOUS_KUID, User};
+pub use model::user::{ANONYMOUS_KUID, PLUGIN_KUID_PREFIX, User};
 pub use rate_limit::{LoginLimiter, RateLimiter};
 pub use rights::{RightEntry, Target, UserRights};
 pub use service::Security;

@@ -11,9 +11,23 @@ use crate::error::{Result, SecurityError};
 use crate::model::defaults::{self, is_default_id};
 use crate::model::profile::Profile;
 use crate::model::role::{KnownActions, Role};
-use crate::model::user::{ANONYMOUS_KUID, ANONYMOUS_PROFILE, User};
+use crate::model::user::{ANONYMOUS_KUID, ANONYMOUS_PROFILE, PLUGIN_KUID_PREFIX, User};
 use crate::rights::UserRights;
 use crate::store::{Collection, SecurityStore};
+
+/// Rejects a kuid in the form of a plugin's own identity, `plugin:<name>`.
+fn check_not_plugin_kuid(kuid: &str) -> Result<()> {
+    if kuid.starts_with(PLUGIN_KUID_PREFIX) {
+        return Err(SecurityError::invalid_argument(
+            "_id",
+            format!(
+                "\"{kuid}\" starts with \"{PLUGIN_KUID_PREFIX}\", which names plugins' own \
+                 identities: choose another kuid"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// The anonymous user, which never changes, so that anonymous requests do not build it anew.
 static ANONYMOUS: LazyLock<Arc<User>> = LazyLock::new(|| Arc::new(User::anonymous()));
@@ -297,6 +311,7 @@ impl Security {
                 id: user.id.clone(),
             });
         }
+        check_not_plugin_kuid(&user.id)?;
         self.check_user_profiles(user).await?;
         if !self
             .store
@@ -325,6 +340,7 @@ impl Security {
                 "the anonymous user `-1` cannot be changed",
             ));
         }
+        check_not_plugin_kuid(&user.id)?;
         self.check_user_profiles(user).await?;
         self.store
             .put(Collection::Users, &user.id, user.to_source())

@@ -451,3 +451,21 @@ async fn user_rights_skip_deleted_profile() {
         "the remaining profile still applies"
     );
 }
+
+#[tokio::test]
+async fn plugin_kuids_are_reserved() {
+    let security = bootstrapped().await;
+    let impostor = user("plugin:audit", &["default"]);
+
+    let created = security.create_user(&impostor).await;
+    let replaced = security.create_or_replace_user(&impostor).await;
+
+    let error = created.expect_err("a plugin's kuid is rejected");
+    assert_eq!(error.kuzzle_id(), "api.assert.invalid_argument");
+    assert!(error.to_string().contains("plugin:audit"), "{error}");
+    assert_eq!(error_id(replaced), "api.assert.invalid_argument");
+    assert_eq!(
+        error_id(security.get_user("plugin:audit").await),
+        "security.user.not_found"
+    );
+}

@@ -10,6 +10,11 @@ pub const ANONYMOUS_KUID: &str = "-1";
 /// The profile of the anonymous user.
 pub const ANONYMOUS_PROFILE: &str = "anonymous";
 
+/// Prefix of the kuid that a plugin's own requests run as, followed by the plugin's name. It
+/// appears as the author in `_kuzzle_info` of the documents such requests write, so no user may
+/// have a kuid that starts with it.
+pub const PLUGIN_KUID_PREFIX: &str = "plugin:";
+
 /// A user: `{_id, _source: {profileIds, ...content, _kuzzle_info}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

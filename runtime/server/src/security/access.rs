@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use palisade_api::{ApiError, Protocol, Request, RunAs};
-use palisade_security::{ANONYMOUS_KUID, AuthToken, SecurityError, Target, User, UserRights};
+use palisade_security::{
+    ANONYMOUS_KUID, AuthToken, PLUGIN_KUID_PREFIX, SecurityError, Target, User, UserRights,
+};
 use serde_json::Value;
 
 use crate::errors::from_security;
@@ -106,10 +108,6 @@ async fn run_as_user(state: &ServerState, run_as: &RunAs) -> Result<Arc<User>, A
         })),
     }
 }
-
-/// Prefix of the kuid that a plugin's own requests run as, followed by the plugin's name. It
-/// appears as the author in `_kuzzle_info` of the documents such requests write.
-pub const PLUGIN_KUID_PREFIX: &str = "plugin:";
 
 /// Rejects a request naming an internal index (`%` prefix), such as the security index that
 /// contains password hashes and tokens. The document store accepts such names from any caller, so
