@@ -9,7 +9,6 @@
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,7 +23,7 @@ const BUFFERS_MIB: [usize; 3] = [0, 4, 16];
 
 fn main() {
     let host = PluginHost::new(PluginHostConfig::default()).expect("the plugin host starts");
-    let built = built_plugins().join("pipe.wasm");
+    let built = palisade_bench::built_plugins().join("pipe.wasm");
     let rust = std::fs::read(&built)
         .unwrap_or_else(|error| panic!("{}: {error}; run bench/plugin-costs.sh", built.display()));
     let wat = palisade_test_harness::wat_component(&TRAP.replace(";;COMMON", COMMON));
@@ -40,17 +39,6 @@ fn main() {
             println!("| {name} | {mib} | {p50:.0} | {mean:.0} |");
         }
     }
-}
-
-fn built_plugins() -> PathBuf {
-    if let Some(folder) = std::env::var_os("PALISADE_PLUGINS_BUILD_DIR") {
-        return PathBuf::from(folder);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    target.join("plugins")
 }
 
 /// Returns the request of the benchmark's `document:get`, as the server lends it.

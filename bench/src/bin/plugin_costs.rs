@@ -20,7 +20,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -47,7 +47,7 @@ struct Measure {
 }
 
 fn main() {
-    let built = built_plugins();
+    let built = palisade_bench::built_plugins();
     let with_plugins = tempfile::tempdir().unwrap();
     std::fs::copy(
         built.join("greeting.wasm"),
@@ -185,17 +185,6 @@ fn main() {
     pipe_same_server(&client, &pipes, &get);
 
     reload_times(&client);
-}
-
-fn built_plugins() -> PathBuf {
-    if let Some(folder) = std::env::var_os("PALISADE_PLUGINS_BUILD_DIR") {
-        return PathBuf::from(folder);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    );
-    target.join("plugins")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -380,14 +369,7 @@ fn pipe_same_server(
                 without.p50_us, with.p50_us
             );
         }
-        let (low, high) = (
-            costs.iter().copied().fold(f64::INFINITY, f64::min),
-            costs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        );
-        summaries.push(format!(
-            "{pipe} pipe, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
-            median(&mut costs)
-        ));
+        summaries.push(paired_summary(&format!("{pipe} pipe"), &mut costs));
     }
     println!();
     for summary in summaries {
@@ -431,13 +413,9 @@ fn actions_paired(
             costs.push(cost);
             println!("| {language} | {pair} | {native_p50:.1} | {plugin_p50:.1} | {cost:.1} |");
         }
-        let (low, high) = (
-            costs.iter().copied().fold(f64::INFINITY, f64::min),
-            costs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        );
-        summaries.push(format!(
-            "{language} plugin action, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
-            median(&mut costs)
+        summaries.push(paired_summary(
+            &format!("{language} plugin action"),
+            &mut costs,
         ));
     }
     println!();
@@ -481,6 +459,16 @@ async fn install_pipe(address: SocketAddr, folder: &Path, wasm: Option<&Path>) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Formats the median and the range of the differences measured in pairs of rounds.
+fn paired_summary(label: &str, costs: &mut [f64]) -> String {
+    let low = costs.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = costs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "{label}, same server, median of {SAME_SERVER_PAIRS} pairs: {:.1} µs ({low:.1} to {high:.1})",
+        median(costs)
+    )
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -105,12 +105,12 @@ impl PluginSet {
         }
         set.plugins = plugins;
         if !set.has_no_listeners() {
-            let plugin_actions: Vec<(&str, Vec<&str>)> = set.controllers().collect();
-            let plugin_actions = plugin_actions.iter().flat_map(|(controller, actions)| {
-                actions.iter().map(move |action| (*controller, *action))
+            let plugin_actions = set.controllers().flat_map(|(controller, actions)| {
+                actions.into_iter().map(move |action| (controller, action))
             });
             let actions = native_actions.iter().copied().chain(plugin_actions);
-            set.plans = Plans::new(&set, actions);
+            let plans = Plans::new(&set, actions);
+            set.plans = plans;
         }
         set
     }
